@@ -1,0 +1,100 @@
+"""Composition root: settings, login gate, principal, navigation by role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from portal import policy
+
+st.set_page_config(page_title="Telemetry transparency portal", page_icon=":material/visibility:", layout="wide")
+
+# (file, title, icon, action): a page appears only for principals allowed its action;
+# each page also calls ui.require() with the same action.
+PAGES = [
+    ("pages/my_data.py", "My data", ":material/person:", "telemetry:read_own"),
+    ("pages/my_access.py", "What I can do here", ":material/badge:", "rights:read_own"),
+]
+
+
+def login_screen() -> None:
+    st.title("Telemetry transparency portal")
+    st.markdown(
+        "See what workplace telemetry the company holds about you: keystroke and mouse activity, "
+        "active applications, chat messages, meeting transcriptions and performance records. "
+        "See who read it and why, and which AI training datasets it feeds."
+    )
+    problem = ui.auth_problem()
+    if problem:
+        st.error(f"**Sign-in is not available.** {problem}")
+        return
+    problem = ui.provider_problem(st.secrets["auth"]["server_metadata_url"])
+    if problem:
+        st.error(f"**Sign-in is not available.** {problem}")
+        return
+    if st.button("Log in", type="primary", icon=":material/login:"):
+        st.login()
+    st.caption("You sign in with your company account. Nothing is shown before you do.")
+
+
+def no_record_screen(principal) -> None:  # noqa: ANN001
+    st.title("We have no record of you")
+    st.warning(
+        f"You signed in as **{principal.subject}**"
+        + (f" ({principal.email})" if principal.email and principal.email != principal.subject else "")
+        + ", but the company holds no employee record linked to this account. "
+        "There is therefore no telemetry to show you, and this portal shows nobody else's data."
+    )
+    if principal.unmapped_groups:
+        st.info(
+            "Your account is in the group(s) " + ", ".join(f"`{g}`" for g in principal.unmapped_groups)
+            + ", which grant no portal role. An administrator maps groups to roles with PORTAL_ROLE_GROUPS."
+        )
+    st.markdown(
+        "If you believe the company does hold data about you, sign in with your company account, "
+        "or contact the privacy office."
+    )
+    ui.logout_button()
+
+
+def expired_screen(svc) -> None:  # noqa: ANN001
+    st.title("Your session has expired")
+    st.info(
+        f"For your protection a sign-in lasts at most {svc.settings.max_session_hours:g} hours. "
+        "Log out and sign in again to continue."
+    )
+    ui.logout_button()
+
+
+def sidebar(principal) -> None:  # noqa: ANN001
+    with st.sidebar:
+        st.markdown(f"**{principal.display_name}**")
+        roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.roles))
+        st.caption(f"Signed in as {principal.email or principal.subject} · {roles}")
+        if principal.unmapped_groups:
+            st.caption("Groups without a portal role: " + ", ".join(principal.unmapped_groups))
+        ui.logout_button(key="sidebar-logout")
+
+
+def main() -> None:
+    if not st.user.is_logged_in:
+        login_screen()
+        return
+    svc = ui.services()
+    principal = ui.current_principal(svc)
+    if ui.is_expired(svc, principal):
+        expired_screen(svc)
+        return
+    if not principal.roles:
+        no_record_screen(principal)
+        return
+    pages = [
+        st.Page(path, title=title, icon=icon)
+        for path, title, icon, action in PAGES
+        if policy.allowed(principal, action, principal.employee_id)
+    ]
+    sidebar(principal)
+    st.navigation(pages).run()
+
+
+main()

@@ -1,0 +1,18 @@
+"""What I can do here: the portal actions the signed-in person's roles allow."""
+
+import streamlit as st
+
+import ui
+from portal import policy, rights
+
+ctx = ui.require("rights:read_own")
+principal = ctx.principal
+
+st.title("What I can do here")
+st.markdown(
+    "Access in this portal is narrow and shown, not promised. These are the actions your roles allow; "
+    "everything else is denied."
+)
+roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.roles))
+st.markdown(f"**Your roles:** {roles}")
+st.dataframe(rights.rights_frame(principal), hide_index=True, width="stretch")

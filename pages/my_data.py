@@ -1,0 +1,54 @@
+"""My data: every telemetry category held about the signed-in person."""
+
+import streamlit as st
+
+import ui
+from portal import charts, my_data
+
+ctx = ui.require("telemetry:read_own")
+principal, store = ctx.principal, ctx.services.store
+
+st.title("My data")
+st.caption(f"Everything the company's telemetry systems hold about {principal.display_name}.")
+
+items = my_data.holdings(principal, store)
+if not items:
+    st.info("No telemetry is held about you. When a system starts recording you, it will appear here.")
+    st.stop()
+
+total = sum(h.records for h in items)
+first = min(h.first_record for h in items)
+last = max(h.last_record for h in items)
+c1, c2, c3 = st.columns(3)
+c1.metric("Categories held", len(items))
+c2.metric("Records held", f"{total:,}")
+c3.metric("Period", f"{first:%d %b %Y} – {last:%d %b %Y}")
+
+st.subheader("What is held, why, and for how long")
+st.dataframe(
+    my_data.holdings_frame(items),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Records": st.column_config.NumberColumn(format="localized"),
+        "First record": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        "Last record": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+    },
+)
+with st.expander("What each category means"):
+    for h in items:
+        st.markdown(f"**{h.name}** (`{h.key}`): {h.description}")
+
+st.subheader("Records per day")
+st.plotly_chart(charts.daily_volume(my_data.daily_volume(principal, store)), width="stretch")
+
+st.subheader("Recent records")
+names = {h.name: h.key for h in items}
+left, right = st.columns([3, 1])
+chosen = left.selectbox("Category", list(names), key="records-category")
+pages_total = my_data.records_page(principal, store, names[chosen], 1, ctx.services.settings.page_size).pages
+page = right.number_input(f"Page (of {pages_total:,})", min_value=1, max_value=pages_total, value=1, step=1,
+                          key=f"records-page-{names[chosen]}")
+result = my_data.records_page(principal, store, names[chosen], int(page), ctx.services.settings.page_size)
+st.dataframe(result.frame, hide_index=True, width="stretch")
+st.caption(f"Page {result.page:,} of {result.pages:,} · {result.total:,} records in {chosen}, newest first.")

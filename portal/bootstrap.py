@@ -1,0 +1,68 @@
+"""Builds the portal's services from settings: the one place that wires stores together.
+
+``app.py`` calls :func:`build` inside ``st.cache_resource``; the CLI and tests
+call it directly. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from portal import db
+from portal.identity import Directory, Employee
+from portal.settings import Settings
+from portal.telemetry import TelemetryError, TelemetryStore
+
+
+class BootstrapError(RuntimeError):
+    """The portal cannot start; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    store: TelemetryStore
+    directory: Directory
+
+
+def _row_to_employee(row: sa.Row | None) -> Employee | None:
+    if row is None:
+        return None
+    return Employee(
+        employee_id=row.employee_id, display_name=row.display_name, email=row.email,
+        department=row.department, team=row.team, job_title=row.job_title, oidc_sub=row.oidc_sub,
+    )
+
+
+def employee_directory(engine: Engine) -> Directory:
+    """Look-ups of the employee record by OIDC subject and by (already verified) e-mail."""
+
+    def find(column: sa.Column, value: str) -> Employee | None:
+        with engine.connect() as conn:
+            return _row_to_employee(conn.execute(sa.select(db.employees).where(column == value)).first())
+
+    return Directory(
+        by_subject=lambda sub: find(db.employees.c.oidc_sub, sub),
+        by_email=lambda email: find(sa.func.lower(db.employees.c.email), email.lower()),
+    )
+
+
+def build(settings: Settings) -> Services:
+    if not settings.data_dir.exists() and not settings.database_url:
+        raise BootstrapError(
+            f"The data directory {settings.data_dir.resolve()} does not exist. "
+            "Run `make demo` (or `portal seed`) to create demo data, or set PORTAL_DATA_DIR."
+        )
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        db.check_schema(engine)
+        store = TelemetryStore(settings)
+        store.check()
+    except (db.DatabaseError, TelemetryError) as exc:
+        engine.dispose()
+        raise BootstrapError(str(exc)) from None
+    return Services(settings=settings, engine=engine, store=store, directory=employee_directory(engine))

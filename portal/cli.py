@@ -1,0 +1,96 @@
+"""The ``portal`` command: seeding, migrations and the local demo.
+
+Every command prints a one-line error naming the problem and exits non-zero
+on bad input; it never shows a traceback for a problem the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from portal.settings import Settings, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+    return number
+
+
+def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import demo
+
+    if not args.force and demo.data_present(settings):
+        raise CommandError(
+            f"{settings.data_dir} already holds portal data; pass --force to replace it."
+        )
+    report = demo.seed(settings, employees=args.employees, days=args.days, seed=args.seed,
+                       progress=demo.print_progress, replace=args.force)
+    print(report.describe())
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import catalog, db
+
+    engine = db.make_engine(settings.resolved_database_url)
+    db.migrate(engine)
+    with engine.begin() as conn:
+        catalog.sync(conn)
+    print(f"Metadata DB at {engine.url.render_as_string(hide_password=True)} is up to date.")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import devserver
+
+    return devserver.run(settings, port=args.port, provider_port=args.provider_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description="Employee telemetry transparency portal.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    seed = sub.add_parser("seed", help="generate a synthetic company's telemetry into PORTAL_DATA_DIR")
+    seed.add_argument("--employees", type=_positive, default=300, help="number of employees (default 300)")
+    seed.add_argument("--days", type=_positive, default=90, help="days of history (default 90)")
+    seed.add_argument("--seed", type=int, default=42, help="random seed; same seed, same data (default 42)")
+    seed.add_argument("--force", action="store_true", help="replace data already in the data directory")
+    seed.set_defaults(func=_cmd_seed)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the metadata DB schema")
+    migrate.set_defaults(func=_cmd_migrate)
+
+    demo = sub.add_parser("demo", help="start the local OIDC provider and the portal (Ctrl-C stops both)")
+    demo.add_argument("--port", type=_positive, default=8501)
+    demo.add_argument("--provider-port", type=_positive, default=9400)
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        settings = load_settings()
+        return func(args, settings)
+    except (CommandError, SettingsError) as exc:
+        print(f"portal {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""One typed settings object for the whole portal.
+
+Every field reads from an environment variable with the ``PORTAL_`` prefix
+(``PORTAL_DATA_DIR``, ``PORTAL_K_ANONYMITY`` ...) or from a ``.env`` file.
+Each field carries a description; the README lists them all and a test fails
+when one is missing there.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+DEFAULT_ROLE_GROUPS = {"works-council": "works_council", "privacy-office": "privacy_office"}
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"),
+        description="Directory holding the telemetry lake, the SQLite metadata DB and signing keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata DB, e.g. postgresql+psycopg://host/db. "
+        "Empty: a SQLite file portal.db in the data directory.",
+    )
+    k_anonymity: int = Field(
+        5, description="Smallest number of distinct people any aggregate shown to the works council may describe (at least 2)."
+    )
+    dp_epsilon: float | None = Field(
+        None, description="If set, differential-privacy noise with this epsilon is added to works-council counts. Empty: off."
+    )
+    max_session_hours: float = Field(
+        8.0, description="Maximum age of a login session in hours; older sessions must sign in again."
+    )
+    role_groups: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ROLE_GROUPS),
+        description="JSON object mapping identity-provider group names (the `groups` claim) to portal roles "
+        "`works_council` or `privacy_office`.",
+    )
+    actor_naming: Literal["names", "team_role"] = Field(
+        "names", description="How people who read someone's data are shown to that person: `names` or `team_role` only."
+    )
+    telemetry_buckets: int = Field(
+        32, description="Number of subject buckets (Delta partitions) used when a telemetry lake is first created."
+    )
+    page_size: int = Field(50, description="Rows per page in record tables.")
+
+    @field_validator("k_anonymity")
+    @classmethod
+    def _k_at_least_two(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"must be at least 2 (got {value}); k=1 would show single people")
+        return value
+
+    @field_validator("dp_epsilon")
+    @classmethod
+    def _epsilon_positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"must be a positive number (got {value})")
+        return value
+
+    @field_validator("max_session_hours")
+    @classmethod
+    def _session_positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"must be positive (got {value})")
+        return value
+
+    @field_validator("telemetry_buckets", "page_size")
+    @classmethod
+    def _positive_int(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1 (got {value})")
+        return value
+
+    @field_validator("role_groups")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        from portal.policy import ASSIGNABLE_ROLES
+
+        for group, role in value.items():
+            if role not in ASSIGNABLE_ROLES:
+                raise ValueError(
+                    f"group {group!r} maps to unknown role {role!r}; known roles: {', '.join(sorted(ASSIGNABLE_ROLES))}"
+                )
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'portal.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"PORTAL_{name.upper()}: {err['msg']}")
+        raise SettingsError("Invalid portal settings: " + "; ".join(problems)) from None
+    except SourceError as exc:
+        # pydantic-settings fails before validation when a complex value is not JSON.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
+        raise SettingsError(
+            f"Invalid portal settings: PORTAL_{field.upper()} must be JSON, e.g. "
+            '{"works-council": "works_council"}'
+        ) from None
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting; used by the README test."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append((f"PORTAL_{name.upper()}", json.dumps(default, default=str), field.description or ""))
+    return rows

@@ -1,0 +1,50 @@
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from portal import demo
+from portal.personas import PERSONA_BY_SUB
+from portal.settings import load_settings
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret-test-cookie-secret",
+    "client_id": "telemetry-portal",
+    "client_secret": "test-client-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+
+
+@pytest.fixture(scope="session")
+def app_data_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("app-data")
+    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=7)
+    return data_dir
+
+
+@pytest.fixture
+def app(app_data_dir, monkeypatch):
+    """A fresh AppTest of the whole portal over a small seeded company."""
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(app_data_dir))
+    monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
+
+    def make(user=None, script="app.py", secrets=True):
+        at = AppTest.from_file(script, default_timeout=30)
+        if secrets:
+            at.secrets["auth"] = dict(AUTH)
+        at.user = user if user is not None else {"is_logged_in": False}
+        return at
+
+    yield make
+    AppTest.from_string("import streamlit as st\nst.cache_resource.clear()\nst.cache_data.clear()").run()
+
+
+def signed_in(sub, *, age_hours=0.1, **extra):
+    """The claims Streamlit would hold for ``sub`` as issued by the local provider."""
+    persona = PERSONA_BY_SUB.get(sub)
+    claims = dict(persona.claims()) if persona else {"sub": sub, "email": sub}
+    claims.update(iss="http://localhost:9400", aud="telemetry-portal", iat=int(time.time() - age_hours * 3600))
+    claims.update(extra)
+    claims["is_logged_in"] = True
+    return claims

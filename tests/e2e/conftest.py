@@ -1,0 +1,73 @@
+"""Browser tests: Debian's Chromium through the real login at the local OIDC provider."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from portal import demo, devserver
+from portal.settings import load_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+PORT, PROVIDER_PORT = 8611, 9411  # not the demo's ports, so a running demo does not interfere
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM.exists():
+        return
+    reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            if os.environ.get("CI") == "true":
+                item.add_marker(pytest.mark.xfail(reason=reason, run=False, strict=True))
+            else:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def portal_url(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    data_dir = base / "data"
+    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=11)
+    secrets_file = base / "secrets.toml"
+    secrets_file.write_text(devserver.secrets_toml(PORT, PROVIDER_PORT))
+    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
+    env.pop("PORTAL_DATABASE_URL", None)
+    provider = devserver.start_provider(PROVIDER_PORT, base / "provider.log")
+    try:
+        portal = devserver.start_portal(PORT, base / "portal.log", env=env, secrets_file=secrets_file)
+    except BaseException:
+        devserver.stop(provider)
+        raise
+    yield f"http://localhost:{PORT}"
+    devserver.stop(portal, provider)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

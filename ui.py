@@ -1,0 +1,117 @@
+"""Streamlit glue shared by app.py and the pages: services, the signed-in principal, guards.
+
+Everything here is per session: the principal is derived from ``st.user`` on
+every run, never stored where another session could read it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+import streamlit as st
+
+from portal import bootstrap, policy
+from portal.identity import ClaimsError, Principal, principal_from_claims, session_expired
+from portal.settings import SettingsError, load_settings
+
+REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+SECRETS_HELP = (
+    "Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` and fill in your identity "
+    "provider, or run `make demo`, which writes one for the local provider."
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    services: bootstrap.Services
+    principal: Principal
+
+
+@st.cache_resource(show_spinner="Opening the portal's stores ...")
+def _services() -> bootstrap.Services:
+    return bootstrap.build(load_settings())
+
+
+def services() -> bootstrap.Services:
+    """The stores, or a clear error page (never a traceback) when they cannot be opened."""
+    try:
+        return _services()
+    except (SettingsError, bootstrap.BootstrapError) as exc:
+        st.error(f"**The portal cannot start.** {exc}")
+        st.stop()
+
+
+def auth_problem() -> str | None:
+    """A sentence saying what is wrong with the ``[auth]`` secrets, or None when usable."""
+    try:
+        auth = st.secrets.get("auth")
+    except FileNotFoundError:
+        return "There is no `.streamlit/secrets.toml`, so sign-in is not configured. " + SECRETS_HELP
+    except Exception as exc:  # noqa: BLE001 - Streamlit raises several types for unreadable TOML
+        return f"`.streamlit/secrets.toml` cannot be read ({exc}). " + SECRETS_HELP
+    if auth is None:
+        return "`.streamlit/secrets.toml` has no `[auth]` section, so sign-in is not configured. " + SECRETS_HELP
+    missing = [k for k in REQUIRED_AUTH_KEYS if not auth.get(k)]
+    if missing:
+        return f"The `[auth]` section of `.streamlit/secrets.toml` lacks {', '.join(missing)}. " + SECRETS_HELP
+    return None
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def provider_problem(metadata_url: str) -> str | None:
+    """Whether the identity provider answers; cached briefly so the login page stays fast."""
+    try:
+        with urllib.request.urlopen(metadata_url, timeout=3) as response:  # noqa: S310 - configured URL
+            meta = json.loads(response.read())
+        if "authorization_endpoint" not in meta:
+            return f"{metadata_url} answered, but it is not an OpenID Connect discovery document."
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return (
+            f"The sign-in provider at {metadata_url} is not reachable ({reason}). "
+            "Start it (`make demo` starts the local one) or correct `server_metadata_url` in "
+            "`.streamlit/secrets.toml`."
+        )
+    return None
+
+
+def current_principal(svc: bootstrap.Services) -> Principal | None:
+    """The principal for the signed-in user, or None when nobody is signed in."""
+    if not st.user.is_logged_in:
+        return None
+    try:
+        return principal_from_claims(st.user.to_dict(), svc.directory, svc.settings.role_groups)
+    except ClaimsError as exc:
+        st.error(f"**Your sign-in could not be used:** {exc}. Sign out and try again.")
+        logout_button()
+        st.stop()
+
+
+def is_expired(svc: bootstrap.Services, principal: Principal) -> bool:
+    return session_expired(principal, timedelta(hours=svc.settings.max_session_hours))
+
+
+def logout_button(key: str = "logout") -> None:
+    if st.button("Log out", key=key, icon=":material/logout:"):
+        st.logout()
+
+
+def require(action: str) -> Context:
+    """Guard a page: the signed-in principal must be allowed ``action`` on their own data.
+
+    Pages call this first. It re-derives the principal, so a page opened directly
+    (or reached by a stale link) is checked as strictly as the navigation is.
+    """
+    svc = services()
+    principal = current_principal(svc)
+    if principal is None or is_expired(svc, principal):
+        st.error("Please sign in first.")
+        st.stop()
+    if not policy.allowed(principal, action, principal.employee_id):
+        st.error(f"You do not have access to this page ({policy.action(action).description})")
+        st.stop()
+    return Context(services=svc, principal=principal)
