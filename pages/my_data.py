@@ -19,10 +19,11 @@ if not items:
 total = sum(h.records for h in items)
 first = min(h.first_record for h in items)
 last = max(h.last_record for h in items)
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 c1.metric("Categories held", len(items))
 c2.metric("Records held", f"{total:,}")
-c3.metric("Period", f"{first:%d %b %Y} – {last:%d %b %Y}")
+c3.metric("Oldest record", f"{first:%d %b %Y}")
+c4.metric("Newest record", f"{last:%d %b %Y}")
 
 st.subheader("What is held, why, and for how long")
 st.dataframe(

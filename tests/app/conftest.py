@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -6,6 +7,8 @@ from streamlit.testing.v1 import AppTest
 from portal import demo
 from portal.personas import PERSONA_BY_SUB
 from portal.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -30,7 +33,7 @@ def app(app_data_dir, monkeypatch):
     monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
 
     def make(user=None, script="app.py", secrets=True):
-        at = AppTest.from_file(script, default_timeout=30)
+        at = AppTest.from_file(str(ROOT / script), default_timeout=30)
         if secrets:
             at.secrets["auth"] = dict(AUTH)
         at.user = user if user is not None else {"is_logged_in": False}
