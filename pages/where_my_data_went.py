@@ -1,0 +1,37 @@
+"""Where my data went: the training datasets and models that include the signed-in person's data."""
+
+import streamlit as st
+
+import ui
+from portal import charts, lineage
+
+ctx = ui.require("lineage:read_own")
+held = lineage.where_my_data_went(ctx.services.engine, ctx.principal)
+
+st.title("Where my data went")
+st.markdown(f"#### {held.sentence()}")
+if held.empty:
+    st.info("None of your data has been copied into a training dataset. If that changes, the dataset, "
+            "its purpose and every model trained on it appear here.")
+    st.stop()
+
+st.plotly_chart(charts.lineage_sankey(lineage.flows(held)), width="stretch")
+st.caption("Widths are your records: from each category of your data, into dataset versions, into models.")
+
+st.subheader("Training datasets that include you")
+st.dataframe(
+    lineage.datasets_frame(held),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Created": st.column_config.DatetimeColumn(format="D MMM YYYY"),
+        "Status": st.column_config.TextColumn(width="medium"),
+    },
+)
+
+st.subheader("Models trained on them")
+if held.models:
+    st.dataframe(lineage.models_frame(held), hide_index=True, width="stretch",
+                 column_config={"Trained": st.column_config.DatetimeColumn(format="D MMM YYYY")})
+else:
+    st.info("No model has been trained on these datasets yet.")

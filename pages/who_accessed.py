@@ -1,0 +1,74 @@
+"""Who accessed my data: every read of the signed-in person's data by someone else, flags said in words."""
+
+import streamlit as st
+
+import ui
+from portal import access_log, charts, log_integrity
+from portal.audit_log import AuditLog
+
+ctx = ui.require("access_log:read_own")
+events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming)
+summary = access_log.summarize(events)
+
+st.title("Who accessed my data")
+st.markdown(f"#### {summary.sentence()}")
+if not events:
+    st.info("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
+            "when, who, which data, how many records, and the purpose they gave.")
+    st.stop()
+
+log = AuditLog(ctx.services.settings, ctx.services.engine)
+inclusion = log_integrity.inclusion_for(ctx.principal, log, [e.event_id for e in events])
+left, right = st.columns([4, 1], vertical_alignment="center")
+(left.success if not inclusion.pending and inclusion.checkpoint_size else left.info)(
+    inclusion.sentence(), icon=":material/verified:")
+right.download_button(
+    "Proof bundle", log_integrity.my_proof_bundle(ctx.principal, log), file_name="my-access-log-proofs.json",
+    mime="application/json", icon=":material/download:",
+    help="Your log entries with RFC 6962 inclusion proofs, the signed checkpoint and the log's public key. "
+         "Anyone can check it offline, e.g. with `portal audit verify-proof`.",
+)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(f"Reads in the last {summary.days} days", f"{summary.reads:,}")
+c2.metric("Services", summary.services)
+c3.metric("People", summary.people)
+c4.metric("Flagged reads (all time)", f"{sum(e.flagged for e in events):,}")
+
+options = access_log.filter_options(events)
+f1, f2, f3, f4 = st.columns([3, 2, 3, 3])
+categories = f1.multiselect("Category", options.categories, placeholder="All categories", key="access-category")
+kinds = f2.multiselect("Reader", options.kinds, placeholder="Anyone", key="access-kind",
+                       format_func={"person": "People", "service": "Services"}.get)
+purposes = f3.multiselect("Stated purpose", options.purposes, placeholder="Any purpose", key="access-purpose")
+period = f4.date_input("Between", value=(options.first_day, options.last_day), min_value=options.first_day,
+                       max_value=options.last_day, key="access-period", format="DD.MM.YYYY")
+flagged_only = st.toggle("Only flagged reads", key="access-flagged")
+shown = access_log.filter_events(events, categories=categories, kinds=kinds, purposes=purposes, period=period,
+                                 flagged_only=flagged_only)
+
+st.subheader("When your data was read")
+st.plotly_chart(charts.access_timeline(access_log.timeline_frame(shown)), width="stretch")
+
+st.subheader(f"Every read ({len(shown):,} shown)")
+st.dataframe(
+    log_integrity.with_log_status(access_log.events_frame(shown), [e.event_id for e in shown], inclusion),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "When": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm", pinned=True),
+        "Flags": st.column_config.MultiselectColumn(options=access_log.FLAG_LABELS,
+                                                    color=list(access_log.FLAG_LABEL_COLOURS), width="medium"),
+        "Records": st.column_config.NumberColumn(format="localized"),
+        "Flagged because": st.column_config.TextColumn(width="large"),
+    },
+)
+st.caption("Flagged reads carry coloured labels; \"Flagged because\" says why in full.")
+with st.expander("How reads are flagged"):
+    st.markdown(
+        "- **No registered purpose**: the reader gave no purpose from the company's register.\n"
+        "- **Role not allowed**: the reader's role is not one the policy lets read that category.\n"
+        "- **Over-exposure episode**: in that week (Monday to Sunday, UTC) more different people read other "
+        "people's data of that category than the policy's limit for it. Every person's read in such a week "
+        "is flagged, because the data was open far more broadly than intended."
+    )

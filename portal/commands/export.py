@@ -1,0 +1,59 @@
+"""``portal export``: the privacy office's copy of one person's data, logged as an access they see."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from portal.settings import Settings
+
+
+def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import access_log, bootstrap, catalog, export
+    from portal.cli import CommandError
+    from portal.commands.ingest import checkpoint
+
+    if not args.reason.strip():
+        raise CommandError("--reason must say why the copy is made; the person will read it")
+    if args.purpose not in catalog.PURPOSE_BY_CODE:
+        raise CommandError(f"--purpose {args.purpose!r} is not a registered purpose code; known: "
+                           f"{', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+    services = bootstrap.build(settings)
+    try:
+        report = export.build_copy_for_subject(
+            services.engine, services.store, export.cli_principal(), args.subject, Path(args.out), args.reason,
+            purpose=args.purpose, naming=settings.actor_naming, overwrite=args.force,
+            progress=_progress if args.progress else None)
+        print(report.describe())
+        print(f"Recorded {len(report.event_ids)} access event(s) that the person sees, with your reason.")
+        print(checkpoint(settings, services.engine))
+    except (export.ExportError, access_log.UnknownSubject) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.engine.dispose()
+    return 0
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"\r{fraction:6.1%} {message}".ljust(80), end="\n" if fraction >= 1 else "", flush=True)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from portal import export
+
+    cmd = subparsers.add_parser(
+        "export", help="write one person's complete copy (privacy office; logged for the person to see)",
+        description="Write a ZIP with everything held about one person (telemetry per category as JSON Lines, "
+                    "CSV and Parquet; their access events; dataset memberships; a manifest and README). "
+                    "The command acts as the privacy office's service actor "
+                    f"{export.CLI_SUBJECT}; every category read is recorded as an access event that the "
+                    "person sees, with --reason as the justification.")
+    cmd.add_argument("subject", metavar="SUBJECT", help="the person: employee id, e-mail or OIDC subject")
+    cmd.add_argument("--out", required=True, metavar="FILE", help="where to write the ZIP")
+    cmd.add_argument("--reason", required=True, metavar="TEXT",
+                     help="why the copy is made, e.g. a request or ticket number; shown to the person")
+    cmd.add_argument("--purpose", default=export.PRIVACY_OFFICE_PURPOSE, metavar="CODE",
+                     help=f"registered purpose of the read (default {export.PRIVACY_OFFICE_PURPOSE})")
+    cmd.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    cmd.add_argument("--progress", action="store_true", help="show progress while writing")
+    cmd.set_defaults(func=_cmd_export)

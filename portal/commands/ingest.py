@@ -1,0 +1,140 @@
+"""``portal ingest access`` and ``portal ingest lineage``: validated, all-or-nothing imports."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from portal.settings import Settings
+
+
+def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
+    from portal import db
+    from portal.cli import CommandError
+
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        db.check_schema(engine)
+    except db.DatabaseError as exc:
+        engine.dispose()
+        raise CommandError(str(exc)) from None
+    return engine
+
+
+def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy Engine
+    """Bring new access events into the tamper-evident log and sign a checkpoint over them."""
+    from portal import audit_log
+    from portal.cli import CommandError
+
+    try:
+        signed = audit_log.AuditLog(settings, engine).checkpoint()
+    except (audit_log.AuditError, OSError) as exc:
+        raise CommandError(f"the events were added, but the log checkpoint failed ({exc}); "
+                           "run `portal audit checkpoint` once the problem is fixed") from None
+    return f"Signed log checkpoint over {signed.size:,} entries."
+
+
+def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import access_log
+    from portal.cli import CommandError
+
+    engine = _engine(settings)
+    try:
+        report = access_log.ingest_access(engine, args.file, max_problems=args.max_problems)
+        print(report.describe())
+        if report.added and not args.no_checkpoint:
+            print(checkpoint(settings, engine))
+    except access_log.IngestRejected as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import access_log, lineage
+    from portal.cli import CommandError
+
+    if args.events is None and not args.members:
+        raise CommandError("give a run-events file, one or more --members manifests, or both")
+    manifests = []
+    for spec in args.members:
+        try:
+            manifests.append(lineage.Manifest.parse(spec))
+        except ValueError as exc:
+            raise CommandError(f"--members {exc}") from None
+    engine = _engine(settings)
+    try:
+        report = lineage.ingest_lineage(engine, args.events, manifests, max_problems=args.max_problems)
+    except access_log.IngestRejected as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(report.describe())
+    return 0
+
+
+def _max_problems(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+    return number
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from portal import access_log, lineage
+
+    ingest = subparsers.add_parser(
+        "ingest", help="import access events, lineage or grants (validated; a bad line means nothing is written)",
+        description="Import access events, lineage or grants into the metadata DB. Every problem is reported with its "
+                    "line and field; any problem means nothing is written; importing the same data again adds "
+                    "nothing.")
+    kinds = ingest.add_subparsers(dest="kind", required=True, metavar="KIND")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    access = kinds.add_parser(
+        "access", help="access events from a JSON Lines file", formatter_class=raw,
+        description="Import access events (who read whose data) from JSON Lines.\n\n" + access_log.LINE_FORMAT
+        + textwrap.dedent(f"""
+            Limits: {access_log.MAX_LINE_BYTES:,} bytes per line, {access_log.MAX_FILE_BYTES:,} bytes per file.
+
+            Example line:
+              {{"event_id": "siem-000193", "time": "2025-03-01T09:30:00Z",
+               "actor": {{"id": "svc:security-siem", "kind": "service", "name": "Security SIEM",
+                         "team": "Security Operations", "role": "security-operations"}},
+               "subject": "alice@example.com", "category": "user.behavior.application_usage",
+               "action": "query", "purpose": "essential.service.security", "justification": "SEC-4411",
+               "source_system": "Splunk", "record_count": 120, "query_id": "q-88123"}}"""))
+    access.add_argument("file", metavar="FILE.jsonl", help="the events, one JSON object per line")
+    access.add_argument("--max-problems", type=_max_problems, default=access_log.MAX_PROBLEMS,
+                        help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+    access.add_argument("--no-checkpoint", action="store_true",
+                        help="do not sign a log checkpoint afterwards (for bulk loads; run "
+                             "`portal audit checkpoint` when done)")
+    access.set_defaults(func=_cmd_access)
+
+    lin = kinds.add_parser(
+        "lineage", help="OpenLineage run events and dataset membership manifests", formatter_class=raw,
+        description="Register training datasets, models and who is in each dataset.\n\n"
+        + lineage.EVENTS_FORMAT + "\n" + lineage.MANIFEST_FORMAT
+        + textwrap.dedent("""
+            Examples:
+              portal ingest lineage runs.jsonl
+              portal ingest lineage runs.jsonl --members meeting-corpus@v3=members.csv
+              portal ingest lineage --members chat-intent@v1=members.parquet"""))
+    lin.add_argument("events", nargs="?", metavar="EVENTS.jsonl", help="OpenLineage run events, one per line")
+    lin.add_argument("--members", action="append", default=[], metavar="NAME@VERSION=PATH",
+                     help="a membership manifest (.csv or .parquet) for dataset NAME version VERSION; repeatable")
+    lin.add_argument("--max-problems", type=_max_problems, default=access_log.MAX_PROBLEMS,
+                     help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+    lin.set_defaults(func=_cmd_lineage)
+
+    from portal.commands.exposure import configure_ingest_grants, run_ingest_grants
+
+    grants = kinds.add_parser("grants", help="who can read which category (JSON Lines or CSV)")
+    configure_ingest_grants(grants)
+    grants.set_defaults(func=run_ingest_grants)
+
