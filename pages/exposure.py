@@ -1,0 +1,54 @@
+"""Exposure: who can read each kind of telemetry, who may, and who did; readers counted, never named."""
+
+import streamlit as st
+
+import ui
+from portal import charts, exposure
+
+ctx = ui.require("exposure:read")
+svc = ctx.services
+
+st.title("Exposure")
+st.caption("Per category: who *can* read it (grants), who *may* (the catalog's allowed roles and maximum), and "
+           "who *did*: people who read other people's data, per week. Readers are counted, never named.")
+try:
+    report = exposure.exposure(ctx.principal, svc.settings, svc.engine)
+except ValueError as exc:
+    st.error(f"**Exposure cannot be shown.** {exc}")
+    st.stop()
+
+if report.epsilon is not None:
+    st.caption(f"Counts of people whose data was read carry random noise (differential privacy, ε = "
+               f"{report.epsilon:g}); counts of readers are exact.")
+c1, c2, c3 = st.columns(3)
+c1.metric("Categories breached", len(report.breached))
+c2.metric("Over the maximum", len(report.over_maximum))
+c3.metric("Within policy", len(report.within_policy))
+for cat in report.breached + report.over_maximum:
+    lines = "\n".join(f"- {v.text}" for v in cat.violations)
+    if cat.serious:
+        st.error(f"**{cat.name}: policy breached.**\n\n{lines}", icon=":material/report:")
+    else:
+        st.warning(f"**{cat.name}: over the maximum.**\n\n{lines}", icon=":material/warning:")
+if not report.breached and not report.over_maximum:
+    st.success("Every category is within policy.")
+
+st.subheader("Can read, may read, did read")
+st.dataframe(exposure.summary_frame(report), hide_index=True, width="stretch")
+
+st.subheader("People reading other people's data, per week")
+st.plotly_chart(charts.exposure_trend(report.weekly), width="stretch")
+
+st.subheader("Whose data was read from outside the allowed roles")
+outside = exposure.outside_subjects_frame(report)
+if outside.is_empty():
+    st.info("Nobody outside a category's allowed roles read other people's data.")
+else:
+    st.caption(f"How many people's data was read, per week; every figure describes at least {report.k} people.")
+    st.dataframe(outside, hide_index=True, width="stretch",
+                 column_config={"Week from": st.column_config.DateColumn(format="D MMM YYYY")})
+
+st.subheader("Grants")
+st.dataframe(exposure.grants_frame(report), hide_index=True, width="stretch",
+             column_config={"Granted": st.column_config.DatetimeColumn(format="D MMM YYYY"),
+                            "Expires": st.column_config.DatetimeColumn(format="D MMM YYYY")})

@@ -1,0 +1,53 @@
+"""``portal aggregates``: the works council's collection figures, exactly as the page shows them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from portal.settings import Settings
+
+FORMATS = ("json", "csv")
+
+
+def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import bootstrap, works_council
+    from portal.cli import CommandError
+    from portal.telemetry import TelemetryError
+
+    try:
+        view = works_council.collection_view(args.by, args.period)
+    except works_council.WorksCouncilError as exc:
+        raise CommandError(str(exc)) from None
+    services = bootstrap.build(settings)
+    try:
+        release = works_council.collection_release(settings, services.engine, services.store)
+    except (works_council.WorksCouncilError, TelemetryError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.engine.dispose()
+    cells = works_council.rows(release, view)
+    columns = [*view, "people", *works_council.MEASURES[works_council.COLLECTION]]
+    text = works_council.to_json(cells) + "\n" if args.format == "json" else works_council.to_csv(cells, columns)
+    sys.stdout.write(text)
+    noise = f"; counts carry differential-privacy noise (epsilon {release.epsilon:g})" if release.noisy else ""
+    print(f"Every figure describes at least {release.k} people; hidden cells are empty{noise}.", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from portal import works_council
+
+    cmd = subparsers.add_parser(
+        "aggregates", help="print the works council's collection figures (k-anonymous, as on the page)",
+        description="Print telemetry records collected per department, category and week, with the same "
+                    "suppression as the Council overview page: every figure describes at least "
+                    "PORTAL_K_ANONYMITY people, and no two figures subtract to a smaller group. Hidden cells "
+                    "have empty people and records.")
+    cmd.add_argument("--by", default="department,category", metavar="DIMENSIONS",
+                     help=f"comma-separated grouping, one or both of: {', '.join(works_council.BY_CHOICES)} "
+                          "(default department,category)")
+    cmd.add_argument("--period", default="all", metavar="PERIOD",
+                     help=f"{' | '.join(works_council.PERIODS)}: per ISO week, or the whole period (default all)")
+    cmd.add_argument("--format", default="json", choices=FORMATS, help="json (default) or csv")
+    cmd.set_defaults(func=_cmd_aggregates)

@@ -1,0 +1,105 @@
+"""``portal exposure`` and the grants import (``portal ingest grants FILE``).
+
+:func:`configure_ingest_grants` and :func:`run_ingest_grants` hang under
+``portal ingest grants FILE`` (see :mod:`portal.commands.ingest`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from portal.settings import Settings
+
+
+def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
+    """Arguments of the grants import, on a parser the caller created."""
+    from portal import access_log, grants
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = ("Import grants (who can read which telemetry category) from JSON Lines or CSV. Every "
+                          "problem is reported with its line and field; any problem means nothing is written; "
+                          "importing the same grants again adds nothing.\n\n" + grants.GRANT_FORMAT)
+    parser.add_argument("file", metavar="FILE", help="grants as .jsonl or .csv")
+    parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv"),
+                        help="input format; auto (default) reads .csv files as CSV and anything else as JSON Lines")
+    parser.add_argument("--max-problems", type=_positive, default=access_log.MAX_PROBLEMS,
+                        help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+
+
+def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import access_log, grants
+    from portal.cli import CommandError
+
+    engine = _engine(settings)
+    try:
+        report = grants.ingest_grants(engine, args.file, fmt=args.format, max_problems=args.max_problems)
+    except access_log.IngestRejected as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(report.describe())
+    return 0
+
+
+def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import exposure
+    from portal.cli import CommandError
+
+    engine = _engine(settings)
+    try:
+        report = exposure.exposure_report(settings, engine)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        out = [{"category": c.key, "name": c.name, "allowed_roles": list(c.allowed_roles),
+                "max_principals": c.max_principals, "can_read_now": c.can_read_now,
+                "peak_can_read": c.peak_can_read, "peak_readers": c.peak_readers,
+                "peak_week": c.peak_week.isoformat() if c.peak_week else None,
+                "weeks_over_max": [w.isoformat() for w in c.weeks_over_max],
+                "readers_outside_allowed_roles": c.outside_readers, "verdict": c.verdict,
+                "violations": [{"serious": v.serious, "text": v.text} for v in c.violations]}
+               for c in report.categories]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for c in report.categories:
+        print(f"{c.name}: {c.verdict} (at most {c.max_principals}; can read now {c.can_read_now}; "
+              f"most readers in a week {c.peak_readers})")
+        for v in c.violations:
+            print(f"  {'!' if v.serious else '-'} {v.text}")
+    return 0
+
+
+def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
+    from portal import db
+    from portal.cli import CommandError
+
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        db.check_schema(engine)
+    except db.DatabaseError as exc:
+        engine.dispose()
+        raise CommandError(str(exc)) from None
+    return engine
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+    return number
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cmd = subparsers.add_parser(
+        "exposure", help="who can, may and did read each telemetry category, and where policy is broken",
+        description="Compare grants (who can read), the catalog's policy (allowed roles, maximum principals) "
+                    "and access events (who did read other people's data, per week) for every category. "
+                    "Readers are counted, never named.")
+    cmd.add_argument("--format", default="text", choices=("text", "json"), help="text (default) or json")
+    cmd.set_defaults(func=_cmd_exposure)

@@ -1,0 +1,413 @@
+"""How broadly each telemetry category can be read, may be read, and is read.
+
+Three things are compared per catalog category:
+
+* **can read**: principals holding a grant (:mod:`portal.grants`) that is active
+  in a week; a group counts with its member count, so the figure is an upper
+  bound where groups overlap;
+* **may read**: the catalog's policy, ``allowed_roles`` and ``max_principals``;
+* **did read**: distinct people (person-actors) who read *other* people's data
+  of the category in a week (Monday 00:00 UTC to Monday), from ``access_events``.
+  This is the same count :mod:`portal.access_log` uses to flag over-exposure to
+  the person whose data was read. Services are counted separately: they are
+  not people browsing colleagues' data.
+
+A grant's role is its group's name for a group grant and the actor's role for a
+person or service grant; roles and group names are compared ignoring ``-``
+versus ``_`` (group ``privacy-office`` is role ``privacy_office``).
+
+What the page may show: readers are counted, never named, and a grant held by
+one person is shown as "one person" with the role. The number of people whose
+data was read is about data subjects, so it goes through
+:func:`portal.aggregates.publish` like every works-council figure (k, and noise
+when configured); reader counts are about the readers' own actions and are
+shown exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from portal import aggregates, catalog, db, grants, policy
+from portal.identity import Principal
+from portal.settings import Settings
+
+ALLOWED, NOT_ALLOWED = "allowed role", "role not allowed"
+# Per-week and whole-period counts of people whose data was read, by reader class. Adding the
+# per-category total makes the margins hide the episode's own weeks in small companies.
+SUBJECT_VIEWS = [("category", "week", "reader"), ("category", "reader")]
+
+
+def _norm(role: str | None) -> str:
+    return (role or "").strip().lower().replace("_", "-")
+
+
+def role_allowed(category_key: str, role: str | None) -> bool:
+    return _norm(role) in {_norm(r) for r in catalog.category(category_key).allowed_roles}
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A grant as the exposure page shows it: no person is named."""
+
+    category_key: str
+    holder: str
+    kind: str
+    role: str
+    members: int
+    allowed: bool
+    granted_at: datetime
+    expires_at: datetime | None
+    active_now: bool
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a category breaks its policy, in words. Serious: someone outside the allowed roles
+    read or could read; otherwise more principals than the maximum could read or did."""
+
+    serious: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class CategoryExposure:
+    key: str
+    name: str
+    allowed_roles: tuple[str, ...]
+    max_principals: int
+    can_read_now: int
+    peak_can_read: int
+    peak_readers: int
+    peak_week: date | None
+    weeks_over_max: tuple[date, ...]
+    outside_readers: dict[str, int]  # role not allowed -> distinct people who read in it
+    violations: tuple[Violation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def serious(self) -> bool:
+        return any(v.serious for v in self.violations)
+
+    @property
+    def verdict(self) -> str:
+        if self.serious:
+            return "breach: role not allowed"
+        return "over the maximum" if self.violations else "within policy"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    categories: tuple[CategoryExposure, ...]
+    weekly: pl.DataFrame  # category, name, week, readers_allowed, readers_outside, readers, services, can_read, max
+    subjects: dict[tuple[str, ...], pl.DataFrame]  # published: people whose data people read
+    grants: tuple[GrantRow, ...]
+    k: int
+    epsilon: float | None
+    as_of: datetime
+
+    @property
+    def breached(self) -> list[CategoryExposure]:
+        """Categories that someone outside the allowed roles read or could read."""
+        return [c for c in self.categories if c.serious]
+
+    @property
+    def over_maximum(self) -> list[CategoryExposure]:
+        """Categories within their roles but read, or readable, by more principals than allowed."""
+        return [c for c in self.categories if c.violations and not c.serious]
+
+    @property
+    def within_policy(self) -> list[CategoryExposure]:
+        return [c for c in self.categories if c.ok]
+
+
+# ---- reading the log -------------------------------------------------------------
+
+
+def _day(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """The UTC calendar day of a stored timestamp, in SQL."""
+    if dialect == "sqlite":
+        return sa.func.date(column)
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+
+
+def _reads(engine: Engine) -> pl.DataFrame:
+    """Distinct (category, day, actor) of reads of someone else's data, with the actor's kind and role."""
+    e, a = db.access_events.c, db.actors.c
+    day = _day(e.occurred_at, engine.dialect.name).label("day")
+    query = (sa.select(e.category_key, day, e.actor_id, sa.func.coalesce(a.kind, "unknown"),
+                       sa.func.coalesce(a.role, "unknown"))
+             .select_from(db.access_events.outerjoin(db.actors, e.actor_id == a.actor_id))
+             .where(sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym))
+             .group_by(e.category_key, day, e.actor_id, a.kind, a.role))
+    with engine.connect() as conn:
+        found = conn.execute(query).all()
+    schema = {"category": pl.String, "day": pl.String, "actor": pl.String, "kind": pl.String, "role": pl.String}
+    frame = pl.DataFrame([(r[0], str(r[1]), *r[2:]) for r in found], schema=schema, orient="row")
+    return frame.with_columns(aggregates.week_start(pl.col("day").str.to_date()).alias("week")).drop("day")
+
+
+def _subject_facts(engine: Engine) -> pl.DataFrame:
+    """One row per subject x category x week x reader class, for reads by people of someone else's data."""
+    e, a = db.access_events.c, db.actors.c
+    day = _day(e.occurred_at, engine.dialect.name).label("day")
+    query = (sa.select(e.subject_pseudonym, e.category_key, day, a.role, sa.func.count())
+             .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+             .where(a.kind == "person", sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym))
+             .group_by(e.subject_pseudonym, e.category_key, day, a.role))
+    with engine.connect() as conn:
+        found = conn.execute(query).all()
+    rows = [(s, c, str(d), ALLOWED if role_allowed(c, r) else NOT_ALLOWED, n) for s, c, d, r, n in found]
+    schema = {"person": pl.String, "category": pl.String, "day": pl.String, "reader": pl.String, "events": pl.Int64}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return (frame.with_columns(aggregates.week_start(pl.col("day").str.to_date()).alias("week"))
+            .group_by("person", "category", "week", "reader").agg(pl.col("events").sum()))
+
+
+# ---- grants against policy -----------------------------------------------------------
+
+
+def _grant_rows(engine: Engine, now: datetime) -> tuple[GrantRow, ...]:
+    with engine.connect() as conn:
+        actor_roles = dict(conn.execute(sa.select(db.actors.c.actor_id, db.actors.c.role)).all())
+    moment = now.replace(tzinfo=None)
+    out = []
+    for g in grants.stored_grants(engine):
+        if g.kind == "group":
+            role, holder = g.group_name or g.principal, f"group {g.group_name or g.principal}"
+        else:
+            role = actor_roles.get(g.principal, "unknown role")
+            holder = f"service {g.principal}" if g.kind == "service" else f"one person ({role})"
+        if g.category_key not in catalog.CATEGORY_BY_KEY:
+            continue
+        active = g.granted_at <= moment and (g.expires_at is None or g.expires_at > moment)
+        out.append(GrantRow(g.category_key, holder, g.kind, role, g.member_count, role_allowed(g.category_key, role),
+                            g.granted_at.replace(tzinfo=UTC),
+                            g.expires_at.replace(tzinfo=UTC) if g.expires_at else None, active))
+    return tuple(out)
+
+
+def _can_read(rows: tuple[GrantRow, ...], category: str, week: date) -> int:
+    start = datetime.combine(week, datetime.min.time(), UTC)
+    end = start + timedelta(days=7)
+    return sum(g.members for g in rows if g.category_key == category and g.granted_at < end
+               and (g.expires_at is None or g.expires_at > start))
+
+
+# ---- putting it together ---------------------------------------------------------------
+
+
+def _with_allowed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``allowed``: whether the row's ``role`` is among its ``category``'s allowed roles."""
+    pairs = pl.DataFrame([(c.key, _norm(r)) for c in catalog.CATEGORIES for r in c.allowed_roles],
+                         schema={"category": pl.String, "__role": pl.String}, orient="row")
+    normalised = pl.col("role").fill_null("").str.strip_chars().str.to_lowercase().str.replace_all("_", "-")
+    return (frame.with_columns(normalised.alias("__role"))
+            .join(pairs.with_columns(pl.lit(True).alias("allowed")), on=["category", "__role"], how="left")
+            .with_columns(pl.col("allowed").fill_null(False)).drop("__role"))
+
+
+def _weekly(reads: pl.DataFrame, rows: tuple[GrantRow, ...]) -> pl.DataFrame:
+    people = _with_allowed(reads.filter(pl.col("kind") == "person"))
+    counted = (people.group_by("category", "week")
+               .agg(pl.col("actor").filter(pl.col("allowed")).n_unique().alias("readers_allowed"),
+                    pl.col("actor").filter(~pl.col("allowed")).n_unique().alias("readers_outside"),
+                    pl.col("actor").n_unique().alias("readers")))
+    services = (reads.filter(pl.col("kind") != "person").group_by("category", "week")
+                .agg(pl.col("actor").n_unique().alias("services")))
+    if reads.is_empty():
+        weeks: list[date] = []
+    else:
+        first, last = reads["week"].min(), reads["week"].max()
+        weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    grid = pl.DataFrame([(c.key, c.name, w, c.max_principals, _can_read(rows, c.key, w))
+                         for c in catalog.CATEGORIES for w in weeks],
+                        schema={"category": pl.String, "name": pl.String, "week": pl.Date, "max": pl.Int64,
+                                "can_read": pl.Int64}, orient="row")
+    out = grid.join(counted, on=["category", "week"], how="left").join(services, on=["category", "week"], how="left")
+    counts = ["readers_allowed", "readers_outside", "readers", "services"]
+    return (out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+            .select("category", "name", "week", *counts, "can_read", "max").sort("category", "week"))
+
+
+def _days(weeks: list[date]) -> str:
+    if len(weeks) == 1:
+        return f"In the week of {weeks[0]:%d %b %Y}"
+    return f"In {len(weeks)} weeks between {weeks[0]:%d %b %Y} and {weeks[-1]:%d %b %Y}"
+
+
+def _category(cat: catalog.Category, weekly: pl.DataFrame, reads: pl.DataFrame, rows: tuple[GrantRow, ...],
+              subjects: dict[tuple[str, ...], pl.DataFrame], k: int) -> CategoryExposure:
+    mine = weekly.filter(pl.col("category") == cat.key)
+    peak = mine.sort("readers", "week", descending=[True, False]).head(1)
+    outside = (_with_allowed(reads.filter(pl.col("category") == cat.key, pl.col("kind") == "person"))
+               .filter(~pl.col("allowed")).group_by("role").agg(pl.col("actor").n_unique()).sort("role"))
+    held = [g for g in rows if g.category_key == cat.key]
+    result = CategoryExposure(
+        key=cat.key, name=cat.name, allowed_roles=cat.allowed_roles, max_principals=cat.max_principals,
+        can_read_now=sum(g.members for g in held if g.active_now),
+        peak_can_read=int(mine["can_read"].max() or 0) if mine.height else sum(g.members for g in held if g.active_now),
+        peak_readers=int(peak["readers"][0]) if peak.height else 0, peak_week=peak["week"][0] if peak.height else None,
+        weeks_over_max=tuple(mine.filter(pl.col("readers") > cat.max_principals)["week"].to_list()),
+        outside_readers=dict(outside.iter_rows()), violations=())
+    return dataclasses.replace(result, violations=_violations(result, mine, held, _subjects_phrase(subjects, cat.key, k)))
+
+
+def _violations(c: CategoryExposure, mine: pl.DataFrame, held: list[GrantRow], subjects: str) -> tuple[Violation, ...]:
+    out = []
+    if c.outside_readers:
+        weeks = mine.filter(pl.col("readers_outside") > 0)["week"].to_list()
+        roles = ", ".join(f"{n} in the role {r}" for r, n in c.outside_readers.items())
+        out.append(Violation(True, f"{_days(weeks)}, people whose role the catalog does not allow read other "
+                                   f"people's records in “{c.name}” ({roles}){subjects}."))
+    if c.weeks_over_max:
+        worst = mine.sort("readers", descending=True).row(0, named=True)
+        out.append(Violation(False, f"{_days(list(c.weeks_over_max))}, more people read other people's records in "
+                                    f"“{c.name}” than the maximum of {c.max_principals} (at most {worst['readers']}, "
+                                    f"in the week of {worst['week']:%d %b %Y})."))
+    for g in held:
+        if not g.allowed:
+            until = f" until {g.expires_at:%d %b %Y}" if g.expires_at else " with no expiry"
+            who = "a service" if g.kind == "service" else f"{g.members} {'person' if g.members == 1 else 'people'}"
+            out.append(Violation(True, f"A grant gave {g.holder} ({who}) read access from {g.granted_at:%d %b %Y}"
+                                       f"{until}, although the catalog does not allow the role {g.role}."))
+    if c.peak_can_read > c.max_principals:
+        out.append(Violation(False, f"Grants let up to {c.peak_can_read} principals read “{c.name}”, more than the "
+                                    f"maximum of {c.max_principals}."))
+    return tuple(out)
+
+
+def _subjects_phrase(subjects: dict[tuple[str, ...], pl.DataFrame], key: str, k: int) -> str:
+    cell = subjects.get(("category", "reader"))
+    if cell is None:
+        return ""
+    found = cell.filter(pl.col("category") == key, pl.col("reader") == NOT_ALLOWED)
+    if not found.height:
+        return ""
+    people = found["people"][0]
+    if people is None:
+        return f"; how many people's data they read is not shown, as it could single out fewer than {k} people"
+    return f"; they read the data of {people} people"
+
+
+def _publish_subjects(engine: Engine, k: int, epsilon: float | None) -> dict[tuple[str, ...], pl.DataFrame]:
+    facts = _subject_facts(engine)
+    if facts.is_empty():
+        return {}
+    out = aggregates.publish(facts, ["category", "week", "reader"], SUBJECT_VIEWS, ["events"], k)
+    if epsilon is not None:
+        weeks = max(1, facts["week"].n_unique())
+        for view, frame in out.items():
+            cells = len(catalog.CATEGORIES) * 2 * (weeks if "week" in view else 1)
+            out[view] = aggregates.add_noise(frame, epsilon, ["people"], sensitivity={"people": cells})
+    return {v: f.drop("events") for v, f in out.items()}
+
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[str, Exposure]] = {}
+
+
+def _state(engine: Engine, settings: Settings) -> str:
+    e = db.access_events.c
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(sa.func.count(), sa.func.max(e.seq))).one()
+        actors = conn.execute(sa.select(sa.func.count()).select_from(db.actors)).scalar_one()
+    granted = [(g.grant_id, g.member_count, str(g.expires_at)) for g in grants.stored_grants(engine)]
+    text = json.dumps([list(events), actors, granted, settings.k_anonymity, settings.dp_epsilon,
+                       date.today().isoformat()], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def exposure_report(settings: Settings, engine: Engine, now: datetime | None = None) -> Exposure:
+    """The exposure of every category, for callers that hold the stores; pages use :func:`exposure`.
+
+    Computed once per state of the access log and the grants (and per day, for
+    "now"), then kept in memory: it holds counts only.
+    """
+    k = settings.k_anonymity
+    if not isinstance(k, int) or k < 2:
+        raise ValueError(f"PORTAL_K_ANONYMITY must be at least 2 (got {k!r}); nothing is shown")
+    slot = str(engine.url)
+    state = _state(engine, settings) if now is None else None
+    with _lock:
+        cached = _cache.get(slot)
+    if state is not None and cached is not None and cached[0] == state:
+        return cached[1]
+    moment = now or datetime.now(UTC)
+    reads = _reads(engine)
+    rows = _grant_rows(engine, moment)
+    weekly = _weekly(reads, rows)
+    subjects = _publish_subjects(engine, k, settings.dp_epsilon)
+    cats = tuple(_category(c, weekly, reads, rows, subjects, k) for c in catalog.CATEGORIES)
+    cats = tuple(sorted(cats, key=lambda c: (not c.serious, c.ok)))
+    rank = {c.key: i for i, c in enumerate(cats)}
+    weekly = weekly.sort(pl.col("category").replace_strict(rank, return_dtype=pl.Int32), "week")
+    rows = tuple(sorted(rows, key=lambda g: (g.allowed, rank[g.category_key], g.granted_at)))
+    result = Exposure(cats, weekly, subjects, rows, k, settings.dp_epsilon, moment)
+    if state is not None:
+        with _lock:
+            _cache[slot] = (state, result)
+    return result
+
+
+def exposure(principal: Principal, settings: Settings, engine: Engine) -> Exposure:
+    """:func:`exposure_report` for a signed-in principal; needs ``exposure:read``."""
+    policy.ensure(principal, "exposure:read")
+    return exposure_report(settings, engine)
+
+
+def summary_frame(report: Exposure) -> pl.DataFrame:
+    """One row per category: can read, may read, did read, and the verdict in words."""
+    return pl.DataFrame({
+        "Category": [c.name for c in report.categories],
+        "Allowed roles": [", ".join(c.allowed_roles) for c in report.categories],
+        "At most": [c.max_principals for c in report.categories],
+        "Can read now": [c.can_read_now for c in report.categories],
+        "Could read at peak": [c.peak_can_read for c in report.categories],
+        "Most readers in a week": [c.peak_readers for c in report.categories],
+        "Weeks over the maximum": [len(c.weeks_over_max) for c in report.categories],
+        "Readers outside allowed roles": [sum(c.outside_readers.values()) for c in report.categories],
+        "Verdict": [c.verdict for c in report.categories],
+    })
+
+
+def grants_frame(report: Exposure) -> pl.DataFrame:
+    names = {c.key: c.name for c in catalog.CATEGORIES}
+    return pl.DataFrame({
+        "Category": [names[g.category_key] for g in report.grants],
+        "Held by": [g.holder for g in report.grants],
+        "People": [g.members for g in report.grants],
+        "Role allowed": ["yes" if g.allowed else "NO" for g in report.grants],
+        "Granted": [g.granted_at for g in report.grants],
+        "Expires": [g.expires_at for g in report.grants],
+        "Active now": ["yes" if g.active_now else "no" for g in report.grants],
+    }, schema_overrides={"Granted": pl.Datetime("us", "UTC"), "Expires": pl.Datetime("us", "UTC")})
+
+
+def outside_subjects_frame(report: Exposure) -> pl.DataFrame:
+    """Per category and week with reads from outside the allowed roles: how many people's data was
+    read (published with k, so hidden cells read "fewer than k people")."""
+    weekly = report.subjects.get(("category", "week", "reader"))
+    schema = {"Category": pl.String, "Week from": pl.Date, "People whose data was read": pl.String}
+    if weekly is None:
+        return pl.DataFrame(schema=schema)
+    rows = weekly.filter(pl.col("reader") == NOT_ALLOWED).sort("category", "week")
+    names = {c.key: c.name for c in catalog.CATEGORIES}
+    hidden = f"fewer than {report.k} people"
+    return pl.DataFrame({
+        "Category": [names.get(c, c) for c in rows["category"].to_list()],
+        "Week from": rows["week"].to_list(),
+        "People whose data was read": [hidden if p is None else f"{p:,}" for p in rows["people"].to_list()],
+    }, schema=schema)

@@ -1,0 +1,374 @@
+"""The works council's views: every shown cell describes at least k people, no two subtract to fewer."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import pathlib
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portal import aggregates, catalog, volume_rollup, works_council
+from portal.works_council import WorksCouncilError
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CATEGORIES = [c.key for c in catalog.CATEGORIES]
+PURPOSES = [p.code for p in catalog.PURPOSES] + [works_council.NO_PURPOSE]
+WEEKS = [dt.date(2026, 10, 5) + dt.timedelta(weeks=i) for i in range(4)]
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---- small random companies --------------------------------------------------
+
+
+@st.composite
+def companies(draw):
+    """Collection facts of a small company: skewed departments, people absent some weeks."""
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    n_people, n_dep = draw(st.integers(1, 45)), draw(st.integers(1, 5))
+    n_cat, n_week = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    weights = [rng.random() ** 3 + 0.02 for _ in range(n_dep)]
+    rows = []
+    for p in range(n_people):
+        dep = f"d{rng.choices(range(n_dep), weights)[0]}"
+        for c in rng.sample(CATEGORIES[:n_cat], rng.randint(1, n_cat)):
+            for w in rng.sample(WEEKS[:n_week], rng.randint(1, n_week)):
+                rows.append((f"E{p:05d}", dep, c, w, rng.randint(1, 400)))
+    return rows, draw(st.integers(2, 6))
+
+
+@st.composite
+def access_logs(draw):
+    """Access facts: services reading nearly everyone, a few people reading a few."""
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    n_people = draw(st.integers(1, 40))
+    rows = []
+    for p in range(n_people):
+        for c in rng.sample(CATEGORIES[:3], rng.randint(1, 3)):
+            if rng.random() < 0.9:
+                rows.append((f"ps{p}", "service", rng.choice(PURPOSES[:2]), c, rng.randint(1, 9)))
+            if rng.random() < 0.3:
+                rows.append((f"ps{p}", "person", rng.choice(PURPOSES[2:5]), c, rng.randint(1, 3)))
+    return rows, draw(st.integers(2, 6))
+
+
+@st.composite
+def request_registers(draw):
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    rows = []
+    for p in range(draw(st.integers(1, 40))):
+        for _ in range(rng.randint(1, 2)):
+            rows.append((f"ps{p}", rng.choice(["erasure", "objection", "access"]),
+                         rng.choice(["submitted", "in_review", "completed", "rejected"]),
+                         rng.choice([True, True, True, False, None])))
+    return rows, draw(st.integers(2, 6))
+
+
+COLLECTION = ["person", "department", "category", "week", "records"]
+ACCESS = ["person", "actor_kind", "purpose", "category", "events"]
+
+
+def collection(rows, k):
+    return works_council.publish_collection(pl.DataFrame(rows, schema=COLLECTION, orient="row"), k)
+
+
+def access(rows, k):
+    return works_council.publish_access(pl.DataFrame(rows, schema=ACCESS, orient="row"), k)
+
+
+def requests(rows, k):
+    raw = pl.DataFrame(rows, schema=list(works_council.REQUEST_COLUMNS), orient="row",
+                       schema_overrides={"met_deadline": pl.Boolean})
+    facts = works_council.request_facts(raw)
+    return works_council.publish_requests(facts, k), facts.rows()
+
+
+# ---- brute force, straight from the rows -------------------------------------
+
+
+def cells(rows, columns, view):
+    out: dict[tuple, set[int]] = {}
+    for i, row in enumerate(rows):
+        out.setdefault(tuple(row[columns.index(d)] for d in view), set()).add(i)
+    return out
+
+
+def persons(rows, idx):
+    return {rows[i][0] for i in idx}
+
+
+def small(n, k):
+    return 1 <= n < k
+
+
+def shown(out, view):
+    return {tuple(r[d] for d in view): r for r in out[view].iter_rows(named=True)}
+
+
+def check_family(out, rows, columns, measure, k):
+    """Invariant 2 on one published family, checked against the rows by brute force."""
+    views = list(out)
+    for view in views:
+        truth = cells(rows, columns, view)
+        assert set(shown(out, view)) == set(truth)
+        for key, cell in shown(out, view).items():
+            if cell["suppressed"]:
+                assert cell["people"] is None and cell[measure] is None
+            else:
+                assert cell["people"] == len(persons(rows, truth[key])) >= k
+    for parent in views:
+        for view in views:
+            if not set(parent) < set(view):
+                continue
+            big, fine = cells(rows, columns, parent), cells(rows, columns, view)
+            parents_shown = {key for key, c in shown(out, parent).items() if not c["suppressed"]}
+            children: dict[tuple, list] = {}
+            for key, cell in shown(out, view).items():
+                a = tuple(key[view.index(d)] for d in parent)
+                children.setdefault(a, []).append((key, cell))
+                if cell["suppressed"] or a not in parents_shown:
+                    continue
+                assert not small(len(persons(rows, big[a]) - persons(rows, fine[key])), k)
+                assert not small(len(persons(rows, big[a] - fine[key])), k)
+            for a in parents_shown:
+                kids = children.get(a, [])
+                visible = [key for key, c in kids if not c["suppressed"]]
+                assert len(kids) - len(visible) != 1
+                covered = set().union(*(persons(rows, fine[v]) for v in visible))
+                assert not small(len(persons(rows, big[a]) - covered), k)
+                rest = big[a] - set().union(*(fine[v] for v in visible))
+                assert not small(len(persons(rows, rest)), k)
+
+
+@PROPERTY
+@given(companies())
+def test_no_collection_figure_describes_fewer_than_k_people_or_subtracts_to_them(company):
+    rows, k = company
+    check_family(collection(rows, k), rows, COLLECTION, "records", k)
+
+
+@PROPERTY
+@given(access_logs())
+def test_no_access_figure_describes_fewer_than_k_people_or_subtracts_to_them(log):
+    rows, k = log
+    check_family(access(rows, k), rows, ACCESS, "events", k)
+
+
+@PROPERTY
+@given(request_registers())
+def test_no_request_figure_describes_fewer_than_k_people_or_subtracts_to_them(register):
+    rows, k = register
+    out, facts = requests(rows, k)
+    check_family(out, facts, ["person", "kind", "status", "deadline", "requests"], "requests", k)
+
+
+@PROPERTY
+@given(companies())
+def test_shown_collection_figures_equal_a_recount(company):
+    rows, k = company
+    out = collection(rows, k)
+    for view in out:
+        truth = cells(rows, COLLECTION, view)
+        for key, cell in shown(out, view).items():
+            if not cell["suppressed"]:
+                assert cell["records"] == sum(rows[i][-1] for i in truth[key])
+
+
+# ---- the families themselves -------------------------------------------------
+
+
+def test_the_collection_family_holds_every_offered_grouping_but_no_weekly_department_totals():
+    assert set(works_council.COLLECTION_VIEWS) >= {(), ("department",), ("category",), ("department", "category"),
+                                                   ("department", "category", "week")}
+    assert ("category", "week") in works_council.COLLECTION_VIEWS
+    assert ("department", "week") not in works_council.COLLECTION_VIEWS
+
+
+def grid(sizes, weeks=WEEKS[:1]):
+    rows = []
+    for (dep, cat), n in sizes.items():
+        rows += [(f"{dep}-{cat}-{i}", dep, cat, w, 10) for i in range(n) for w in weeks]
+    return rows
+
+
+def test_a_department_of_four_is_hidden_with_a_complementary_cell_at_k_5():
+    out = collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
+                           ("Finance", CATEGORIES[0]): 9}), 5)
+    departments = {r["department"]: r["people"] for r in out[("department",)].iter_rows(named=True)}
+    assert departments["Legal"] is None
+    assert sum(v is None for v in departments.values()) == 2  # the total minus two shown would give Legal
+
+
+def test_suppressed_cells_are_null_in_the_rows_the_command_prints():
+    release = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
+                                          ("Finance", CATEGORIES[0]): 9}), 5))
+    printed = works_council.rows(release, ("department",))
+    assert {"department": "Legal", "people": None, "records": None} in printed
+    assert all(set(r) == {"department", "people", "records"} for r in printed)
+
+
+def test_weeks_print_as_iso_dates():
+    release = release_of(collection(grid({("Sales", CATEGORIES[0]): 12}, WEEKS[:2]), 5))
+    printed = works_council.rows(release, ("category", "week"))
+    assert [r["week"] for r in printed] == ["2026-10-05", "2026-10-12"]
+    json.loads(works_council.to_json(printed))
+
+
+def test_the_csv_leaves_hidden_cells_empty():
+    cells_ = [{"department": "Legal", "people": None, "records": None},
+              {"department": "Sales", "people": 30, "records": 300}]
+    assert works_council.to_csv(cells_, ["department", "people", "records"]) == (
+        "department,people,records\nLegal,,\nSales,30,300\n")
+
+
+def release_of(views, k=5, name=works_council.COLLECTION):
+    return works_council.Release(name, views, k, None, "test", dt.datetime.now(dt.UTC))
+
+
+def test_the_page_table_says_fewer_than_k_people_instead_of_a_blank():
+    release = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
+                                          ("Finance", CATEGORIES[0]): 9}), 5))
+    table = works_council.display_table(release, ("department", "category"))
+    legal = table.filter(pl.col("Department") == "Legal").row(0, named=True)
+    assert legal["People"] == legal["Records"] == "fewer than 5 people"
+    assert legal["Category"] == catalog.CATEGORIES[0].name
+    sales = table.filter(pl.col("Department") == "Sales").row(0, named=True)
+    assert sales["People"] == "30" and sales["Records"] == "300"
+
+
+def test_the_k_sentence_states_k_plainly():
+    assert works_council.k_sentence(5).startswith("Every figure describes at least 5 people")
+
+
+# ---- choosing a view ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("by", "period", "view"), [
+    ("department,category", "week", ("department", "category", "week")),
+    ("category,department", "all", ("department", "category")),
+    ("department", "none", ("department",)),
+    ("category", "all", ("category",)),
+    ("category", "week", ("category", "week")),
+    (" department , category ", "none", ("department", "category")),
+])
+def test_groupings_and_periods_pick_a_published_view(by, period, view):
+    assert works_council.collection_view(by, period) == view
+
+
+@pytest.mark.parametrize(("by", "period", "message"), [
+    ("team", "week", r"unknown grouping 'team'; group by one or both of: department, category"),
+    ("department,site", "all", r"unknown grouping 'site'"),
+    ("", "all", r"no grouping given; group by one or both of: department, category"),
+    ("department,department", "all", r"names a dimension twice"),
+    ("department", "month", r"unknown period 'month'; valid periods: week, none, all"),
+    ("department", "week", r"--by department --period week is not offered.*Offered: --by department --period all"),
+])
+def test_an_unknown_grouping_or_period_is_refused_naming_the_valid_ones(by, period, message):
+    with pytest.raises(WorksCouncilError, match=message):
+        works_council.collection_view(by, period)
+
+
+# ---- requests -----------------------------------------------------------------
+
+
+def test_no_requests_give_a_clearly_labelled_empty_release(tmp_path):
+    from tests.conftest import make_settings
+
+    release = works_council.request_release(make_settings(tmp_path), None, lambda engine: None)
+    assert release.empty and release.empty_message.startswith("No requests recorded yet")
+    assert all(frame.is_empty() for frame in release.views.values())
+    assert works_council.display_table(release, ("kind", "status")).is_empty()
+
+
+def test_an_empty_family_publishes_empty_views():
+    out = access([], 5)
+    assert set(out) == set(works_council.ACCESS_VIEWS)
+    assert all(frame.is_empty() and "people" in frame.columns for frame in out.values())
+
+
+def test_a_request_source_is_pluggable(tmp_path):
+    from tests.conftest import make_settings
+
+    rows = [(f"p{i}", "erasure", "completed", i % 4 != 0) for i in range(20)]
+    source = lambda engine: pl.DataFrame(rows, schema=list(works_council.REQUEST_COLUMNS), orient="row")  # noqa: E731
+    release = works_council.request_release(make_settings(tmp_path), None, source)
+    assert not release.empty
+    deadline = {r["deadline"]: r["people"] for r in release.view(("kind", "deadline")).iter_rows(named=True)}
+    assert deadline == {"met": 15, "missed": 5}
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (pl.DataFrame({"person": ["a"], "kind": ["erasure"]}), r"lacks column\(s\) status, met_deadline"),
+    (pl.DataFrame({"person": ["a"], "kind": ["erasure"], "status": ["completed"], "met_deadline": ["soon"]}),
+     r"wrong type"),
+    (pl.DataFrame({"person": [None], "kind": ["erasure"], "status": ["completed"], "met_deadline": [True]},
+                  schema_overrides={"person": pl.String}), r"empty person"),
+])
+def test_a_malformed_request_source_is_named(frame, message):
+    with pytest.raises(WorksCouncilError, match=message):
+        works_council.request_facts(frame)
+
+
+# ---- settings and noise --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"k_anonymity": 1}, "PORTAL_K_ANONYMITY must be at least 2"),
+    ({"dp_epsilon": -0.5}, "PORTAL_DP_EPSILON must be a positive number"),
+])
+def test_settings_that_bypassed_validation_still_show_nothing(tmp_path, overrides, message):
+    from portal.settings import Settings
+
+    values = {"data_dir": tmp_path, "database_url": None, "k_anonymity": 5, "dp_epsilon": None} | overrides
+    bad = Settings.model_construct(**values)
+    with pytest.raises(WorksCouncilError, match=message):
+        works_council.request_release(bad, None)
+
+
+def test_noise_keeps_hidden_cells_hidden_and_changes_shown_counts():
+    rows = grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 300, ("Finance", CATEGORIES[0]): 200})
+    facts = pl.DataFrame(rows, schema=COLLECTION, orient="row")
+    exact = works_council.publish_collection(facts, 5)
+    noisy = works_council.publish_collection(facts, 5, epsilon=0.5)
+    for view in exact:
+        assert noisy[view]["suppressed"].to_list() == exact[view]["suppressed"].to_list()
+        hidden = noisy[view].filter(pl.col("suppressed"))
+        assert hidden["people"].null_count() == hidden["records"].null_count() == hidden.height
+    assert not noisy[()].equals(exact[()])
+
+
+def test_a_week_starts_on_monday_in_the_rollup_as_in_the_aggregates():
+    moments = [dt.datetime(2026, 10, 4, 23, 59, 59, 999999), dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 11, 23),
+               dt.datetime(2026, 10, 12), dt.datetime(1970, 1, 1), dt.datetime(1969, 12, 28, 12)]
+    us = np.array([int((m - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000) for m in moments])
+    mondays = (pl.DataFrame({"w": volume_rollup.week_of(us)})
+               .select((pl.col("w") * 7 - 3).cast(pl.Int32).cast(pl.Date))["w"].to_list())
+    expected = pl.DataFrame({"t": moments}).select(aggregates.week_start("t"))["t"].to_list()
+    assert mondays == expected
+
+
+# ---- layering -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["works_council", "exposure", "grants", "volume_rollup", "releases"])
+def test_the_domain_modules_do_not_import_streamlit(module):
+    tree = ast.parse((ROOT / "portal" / f"{module}.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "streamlit" not in imported
+
+
+@pytest.mark.parametrize("page", ["council_overview.py", "exposure.py"])
+def test_the_council_pages_stay_thin(page):
+    source = (ROOT / "pages" / page).read_text()
+    tree = ast.parse(source)
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"polars", "sqlalchemy", "deltalake", "pyarrow", "pandas"}
+    assert "pl." not in source and "SELECT" not in source.upper().replace("SELECTBOX", "")
