@@ -100,6 +100,8 @@ access_events = sa.Table(
     sa.Column("record_count", sa.Integer, nullable=False),
     sa.Column("query_id", sa.String(100), nullable=True),
     sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    # Serves the over-exposure rule: distinct readers of one category in one week.
+    sa.Index("ix_access_events_category_time", "category_key", "occurred_at"),
 )
 
 datasets = sa.Table(
@@ -208,3 +210,107 @@ def check_schema(engine: Engine) -> None:
             + ", ".join(sorted(missing))
             + "). Run `portal seed` for demo data or `portal migrate` for an empty schema."
         )
+
+
+# Privacy requests. The request row is mutable (its status moves); its history in
+# request_transitions is append-only and names people only by role and pseudonym.
+privacy_requests = sa.Table(
+    "privacy_requests",
+    metadata,
+    sa.Column("request_id", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # erasure | objection | access
+    sa.Column("categories", sa.Text, nullable=True),  # JSON list of category keys; NULL: all
+    sa.Column("purpose_code", sa.String(100), nullable=True),
+    sa.Column("channel", sa.String(20), nullable=False),  # portal | email | letter
+    sa.Column("details", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("extended_deadline", sa.Date, nullable=True),
+    sa.Column("extension_reason", sa.Text, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("decision_reason", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+request_transitions = sa.Table(
+    "request_transitions",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=True),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),  # filed | transition | extended
+    sa.Column("actor_role", sa.String(30), nullable=False),  # subject | privacy_office | executor
+    sa.Column("actor_ref", sa.String(100), nullable=False),  # pseudonym or service id, never a name
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+objections = sa.Table(
+    "objections",
+    metadata,
+    sa.Column("objection_id", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), nullable=False, index=True),
+    sa.Column("purpose_code", sa.String(100), nullable=True),
+    sa.Column("category_key", sa.String(100), nullable=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=True),
+    sa.Column("effective_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Salted hashes of erased subject ids, so a training-set gate can still refuse them.
+erasure_tombstones = sa.Table(
+    "erasure_tombstones",
+    metadata,
+    sa.Column("subject_hash", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=False),
+    sa.Column("categories", sa.Text, nullable=True),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+erasure_steps = sa.Table(
+    "erasure_steps",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), primary_key=True),
+    sa.Column("store", sa.String(30), primary_key=True),  # telemetry | metadata | cache
+    sa.Column("target", sa.String(100), primary_key=True),  # table name
+    sa.Column("rows_before", sa.Integer, nullable=True),
+    sa.Column("rows_removed", sa.Integer, nullable=True),
+    sa.Column("version_after", sa.Integer, nullable=True),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+    # Added by 0005_erasure_step_details: what a step found and did, for the receipt and for resuming.
+    sa.Column("version_before", sa.Integer, nullable=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),  # JSON
+    sa.Column("error", sa.Text, nullable=True),  # the last failure, cleared when the step is done
+)
+
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), primary_key=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),  # the signed JSON receipt
+)
+
+
+# The tamper-evident log: which source row sits at which leaf of the Merkle tree,
+# and every signed checkpoint ever issued. Both only grow.
+log_entries = sa.Table(
+    "log_entries",
+    metadata,
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.String(20), nullable=False),  # access | request
+    sa.Column("source_seq", sa.BigInteger, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("source", "source_seq"),
+)
+
+log_checkpoints = sa.Table(
+    "log_checkpoints",
+    metadata,
+    sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -28,19 +28,29 @@ Reading the Parquet files directly is only correct while no reader feature such
 as deletion vectors or column mapping is in play; delta-rs writes neither. When
 a table written elsewhere uses one, the store falls back to ``pl.scan_delta``.
 
-Erasure is meant to be a ``DeltaTable.delete`` of the subject's rows in each
-catalog table followed by ``vacuum(retention_hours=0,
-enforce_retention_duration=False, dry_run=False)``; the version check above then
-refreshes every cache.
+Erasure (:meth:`TelemetryStore.erase_subject`) is a ``DeltaTable.delete`` of
+the subject's rows in one table (predicate on ``bucket`` and ``subject_id``, so
+only the subject's partition is scanned) followed by a *full* ``vacuum`` with zero
+retention: every file the latest version does not reference is removed, so no
+older table version on disk can bring the rows back. Full, because delta-rs's
+default "lite" vacuum only sees files removed since the last checkpoint.
+:meth:`TelemetryStore.rows_on_disk` then counts the subject's rows in every
+Parquet file under the table directory, referenced or not, which is what
+erasure verifies against. Appends and erasures of one table take an exclusive
+lock file (``lake_dir/.locks``), because a full vacuum would otherwise delete
+the data files of an append that has written them but not yet committed.
+Writers outside the portal must not write while an erasure runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,10 +238,22 @@ class TelemetryStore:
             return 0
         self.create()
         table = _bucketed_and_sorted(table, self.buckets, schema)
-        props = WriterProperties(max_row_group_size=ROW_GROUP_ROWS, compression="ZSTD")
-        write_deltalake(self.lake_dir / table_name, table, mode="append",
-                        partition_by=[PARTITION_COLUMN], writer_properties=props)
+        with self._write_lock(table_name):
+            write_deltalake(self.lake_dir / table_name, table, mode="append",
+                            partition_by=[PARTITION_COLUMN], writer_properties=_writer_properties())
         return table.num_rows
+
+    @contextmanager
+    def _write_lock(self, table_name: str) -> Iterator[None]:
+        """Exclusive across processes on this host (and on shared file systems with POSIX locks)."""
+        locks = self.lake_dir / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{table_name}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def checkpoint(self) -> None:
         """Write a Delta checkpoint of every table.
@@ -459,6 +481,127 @@ class TelemetryStore:
         order = pc.sort_indices(rows, sort_keys=[(cat.time_column, "descending")])
         page = rows.take(order.slice(offset, limit))
         return pl.from_arrow(page), total
+
+
+    # ---- erasure -----------------------------------------------------------
+
+    def version(self, table_name: str) -> int:
+        """The table's latest Delta version (-1 when it has no commit yet)."""
+        try:
+            return _latest_version(self.table_dir(table_name))
+        except FileNotFoundError:
+            return -1
+
+    def count(self, table_name: str, subject_id: str) -> int:
+        """Rows of ``subject_id`` in the latest version of one table."""
+        return self._subject_rows(table_name, subject_id, ["ts"]).num_rows
+
+    def forget(self) -> None:
+        """Drop every cached file list and footer (they name files erasure may have removed)."""
+        with self._lock:
+            self._snapshots.clear()
+            self._footers.clear()
+
+    def erase_subject(self, table_name: str, subject_id: str) -> Erased:
+        """Delete every row of ``subject_id`` from one table, then vacuum so no older version keeps them.
+
+        Idempotent: run again after a crash at any point, it deletes what is left
+        (nothing, if the delete had committed) and vacuums again.
+        """
+        path = self.table_dir(table_name)
+        column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
+        predicate = f"{PARTITION_COLUMN} = {self.bucket_of(subject_id)} AND {column} = {_sql_string(subject_id)}"
+        with self._write_lock(table_name):
+            try:
+                table = DeltaTable(path)
+                before = table.version()
+                metrics = table.delete(predicate, writer_properties=_writer_properties())
+                removed = int(metrics.get("num_deleted_rows", 0))
+                files = self._vacuum(table)
+                after = table.version()
+            except TelemetryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                raise TelemetryError(f"erasing from {table_name!r} at {path} failed: {_first_line(exc)}") from None
+            finally:
+                self.forget()
+        return Erased(table_name, removed, before, after, files)
+
+    @staticmethod
+    def _vacuum(table: DeltaTable) -> int:
+        return len(table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
+
+    def rows_on_disk(self, table_name: str, subject_id: str) -> OnDisk:
+        """Rows of ``subject_id`` in *every* Parquet data file under the table directory.
+
+        Referenced or not: a file an older version or a crashed writer left
+        behind counts too. Row groups whose ``subject_id`` statistics exclude the
+        subject are skipped (min/max are bounds even when a writer truncates
+        them); files without statistics are read. The Delta log is not data and
+        is not scanned.
+        """
+        root = self.table_dir(table_name)
+        column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
+        scanned, rows, holding = 0, 0, []
+        for directory, subdirs, names in os.walk(root):
+            subdirs[:] = [d for d in subdirs if not (directory == str(root) and d == "_delta_log")]
+            for name in sorted(n for n in names if n.endswith(".parquet")):
+                found = _subject_rows_in_file(os.path.join(directory, name), column, subject_id, table_name)
+                scanned += 1
+                if found:
+                    rows += found
+                    holding.append(os.path.relpath(os.path.join(directory, name), root))
+        return OnDisk(table_name, scanned, rows, tuple(holding))
+
+
+@dataclass(frozen=True)
+class Erased:
+    table_name: str
+    rows_removed: int
+    version_before: int
+    version_after: int
+    files_vacuumed: int
+
+
+@dataclass(frozen=True)
+class OnDisk:
+    table_name: str
+    files_scanned: int
+    rows: int
+    files_with_rows: tuple[str, ...]  # relative to the table directory
+
+
+def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: str) -> int:
+    try:
+        with pq.ParquetFile(path) as parquet:
+            metadata = parquet.metadata
+            if column not in metadata.schema.names:
+                return 0
+            index = metadata.schema.names.index(column)
+            groups = []
+            for i in range(metadata.num_row_groups):
+                stats = metadata.row_group(i).column(index).statistics
+                if stats is None or not stats.has_min_max or stats.min <= subject_id <= stats.max:
+                    groups.append(i)
+            if not groups:
+                return 0
+            values = parquet.read_row_groups(groups, columns=[column], use_threads=False)[column]
+    except (OSError, pa.ArrowException) as exc:
+        raise TelemetryError(
+            f"cannot verify {table_name!r}: the file {path} is unreadable ({_first_line(exc)})"
+        ) from None
+    return int(pc.sum(pc.equal(values, subject_id)).as_py() or 0)
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal for a delta-rs predicate; quotes doubled, control characters refused."""
+    if any(ord(c) < 32 for c in value):
+        raise TelemetryError(f"subject id {value!r} contains control characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _writer_properties() -> WriterProperties:
+    return WriterProperties(max_row_group_size=ROW_GROUP_ROWS, compression="ZSTD")
 
 
 # ---- validation and layout of appended data ------------------------------

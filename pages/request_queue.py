@@ -1,0 +1,116 @@
+"""Request queue: the privacy office's requests by deadline; what each will touch; decide; carry out."""
+
+import streamlit as st
+
+import ui
+from portal import erasure, policy, privacy_requests, receipts, request_views
+from portal.deadlines import DeadlineError
+from portal.request_states import OFFICE, Status, TransitionError
+
+ctx = ui.require("requests:read_all")
+engine, store, principal = ctx.services.engine, ctx.services.store, ctx.principal
+today = request_views.utc_today()
+
+st.title("Request queue")
+st.caption("Erasure, objection and copy requests, soonest deadline first. A request is answered within one month "
+           "of receipt; one extension by up to two months is allowed, with a reason the employee sees.")
+
+show_closed = st.toggle("Show closed requests too", key="queue-closed")
+items = request_views.queue(engine, principal, today, include_closed=show_closed,
+                            keep=st.session_state.get("queue-open"))
+open_items = [i for i in items if i.request.status in request_views.OPEN]
+c1, c2, c3 = st.columns(3)
+c1.metric("Open requests", len(open_items))
+c2.metric("Overdue", sum(i.urgency == request_views.OVERDUE for i in open_items))
+c3.metric(f"Due within {request_views.AT_RISK_DAYS} days", sum(i.urgency == request_views.AT_RISK for i in open_items))
+if not items:
+    st.info("There are no open requests. Requests that employees file in the portal, and those you file for them "
+            "with `portal requests file`, appear here.")
+    st.stop()
+
+st.dataframe(
+    request_views.queue_frame(items), hide_index=True, width="stretch",
+    column_config={
+        "Request": st.column_config.TextColumn(pinned=True),
+        "Deadline": st.column_config.MultiselectColumn(options=request_views.URGENCY_LABELS,
+                                                       color=list(request_views.URGENCY_COLOURS), width="small"),
+        "Received": st.column_config.DatetimeColumn(format="D MMM YYYY"),
+        "Due": st.column_config.DateColumn(format="D MMM YYYY"),
+    },
+)
+
+labels = {i.request.request_id: f"{i.request.request_id} · {request_views.KIND_WORDS[i.request.kind]} · "
+                                f"{i.request.employee_id} · due {i.request.due:%d %b %Y}" for i in items}
+chosen = st.selectbox("Open a request", list(labels), format_func=labels.get, key="queue-open")
+request = privacy_requests.get(engine, principal, chosen)
+
+st.subheader(f"{request_views.title(request)} · {chosen}")
+st.markdown(f"**Person:** {request_views.subject_name(engine, principal, chosen)} · **Received** "
+            f"{request.received_at:%d %b %Y} by {request.channel} · **Status:** {request_views.status_words(request)} "
+            f"· **Deadline:** {request_views.deadline_words(request, today)}")
+if request.details:
+    st.markdown(f"**The employee wrote:** {request.details}")
+extension = request_views.extension_words(request)
+if extension:
+    st.info(extension, icon=":material/schedule:")
+problem = erasure.last_error(engine, principal, chosen)
+if problem and request.status == Status.EXECUTING:
+    st.warning(f"**The last attempt did not finish:** {problem}")
+
+receipt = receipts.for_request(engine, principal, chosen) if request.status == Status.COMPLETED else None
+if receipt is not None:
+    st.success(f"Completed and verified in every store. Receipt issued {receipt.document['times']['issued_at']}.")
+    st.markdown(request_views.receipt_summary(receipt.document))
+    st.download_button("Download the signed receipt", data=receipt.text, file_name=receipt.file_name(),
+                       mime="application/json", on_click="ignore", key=f"queue-receipt-{chosen}")
+elif request.status not in (Status.REJECTED, Status.WITHDRAWN):
+    found = erasure.plan(engine, store, request)
+    st.markdown("##### What carrying it out will touch (nothing has changed yet)")
+    st.dataframe(request_views.plan_tables_frame(found), hide_index=True, width="stretch",
+                 column_config={"Rows": st.column_config.NumberColumn(format="localized")})
+    if found.datasets:
+        st.markdown(f"**Training dataset versions affected ({len(found.datasets)})**")
+        st.dataframe(request_views.plan_datasets_frame(found), hide_index=True, width="stretch")
+    if found.models:
+        st.markdown(f"**Models trained on them ({len(found.models)})**: erasure cannot take data out of a trained "
+                    "model; the owners decide whether to retrain.")
+        st.dataframe(request_views.plan_models_frame(found), hide_index=True, width="stretch")
+    if found.kept:
+        st.markdown("**Kept:** " + "; ".join(found.kept) + ".")
+
+if request.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.APPROVED):
+    reason = st.text_input("Reason (the employee reads it)", key=f"queue-reason-{chosen}")
+    a, r, e, m = st.columns([1, 1, 1, 1])
+    months = m.selectbox("Extend by", [2, 1], format_func=lambda n: f"{n} more month{'s' if n > 1 else ''}",
+                         key=f"queue-months-{chosen}", disabled=request.extended_deadline is not None)
+    try:
+        if request.status != Status.APPROVED and a.button("Approve", type="primary", key=f"queue-approve-{chosen}"):
+            privacy_requests.approve(engine, principal, chosen, reason.strip() or None)
+            st.rerun()
+        if request.status != Status.APPROVED and r.button("Reject", key=f"queue-reject-{chosen}"):
+            privacy_requests.transition(engine, principal, chosen, Status.REJECTED, reason)
+            st.rerun()
+        if e.button("Extend the deadline", key=f"queue-extend-{chosen}",
+                    disabled=request.extended_deadline is not None):
+            privacy_requests.extend(engine, principal, chosen, months, reason)
+            st.rerun()
+    except (TransitionError, DeadlineError, privacy_requests.RequestError) as exc:
+        st.error(f"Nothing was changed: {exc}.")
+
+if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(principal, "requests:execute"):
+    label = "Carry out and verify" if request.status == Status.APPROVED else "Resume and verify"
+    if st.button(label, type="primary", icon=":material/play_arrow:", key=f"queue-run-{chosen}"):
+        bar = st.progress(0.0, text="Starting ...")
+        try:
+            erasure.execute(engine, store, principal, chosen,
+                            progress=lambda fraction, message: bar.progress(fraction, text=message))
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded with the step and can be resumed
+            st.error(f"Not completed: {exc}")
+        else:
+            st.cache_data.clear()  # no cached copy of the person's data survives
+            st.rerun()
+
+with st.expander("History"):
+    st.dataframe(request_views.history_frame(privacy_requests.history(engine, principal, chosen), OFFICE),
+                 hide_index=True, width="stretch",
+                 column_config={"When": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm")})

@@ -1,0 +1,37 @@
+"""Subject lookup: the privacy office opens one person's records, with a justification the person sees."""
+
+import streamlit as st
+
+import ui
+from portal import subject_lookup
+
+ctx = ui.require("subjects:lookup")
+
+st.title("Subject lookup")
+st.markdown(
+    "Open one person's records only when a request or a ticket needs it. Every lookup is recorded as an access "
+    "event that the person sees on *Who accessed my data*, with your name and the justification you give here. "
+    "Without a justification nothing is shown."
+)
+
+choices = subject_lookup.categories()
+with st.form("lookup"):
+    subject = st.text_input("Person", placeholder="employee id, e-mail or OIDC subject", key="lookup-subject")
+    category = st.selectbox("Category", list(choices), key="lookup-category")
+    justification = st.text_input("Justification (the person reads it)", placeholder="REQ-1A2B3C4D or ticket PRIV-123",
+                                  key="lookup-justification")
+    submitted = st.form_submit_button("Open the records (recorded)", type="primary", icon=":material/visibility:")
+
+if submitted:
+    try:
+        found = subject_lookup.open_records(ctx.services.engine, ctx.services.store, ctx.principal, subject,
+                                            choices[category], justification,
+                                            limit=ctx.services.settings.page_size)
+    except subject_lookup.SubjectLookupError as exc:
+        st.error(f"Nothing was opened: {exc}.")
+    else:
+        st.subheader(f"{found.category} of {found.person}")
+        st.dataframe(found.records, hide_index=True, width="stretch",
+                     column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM YYYY, HH:mm")})
+        st.caption(f"The newest {found.records.height:,} of {found.total:,} records. This view was recorded as an "
+                   f"access the person sees, with the justification \u201c{found.justification}\u201d.")

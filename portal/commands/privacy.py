@@ -1,0 +1,138 @@
+"""``portal optouts export``, ``portal check-dataset`` and ``portal receipt verify|key``.
+
+``check-dataset`` is the gate a training pipeline runs before it builds: exit 0
+when the manifest is clean, 1 naming each subject who objected or was erased,
+2 when the manifest (or the command) is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from portal.settings import Settings
+
+
+def _cmd_optouts_export(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import bootstrap, export, optout
+    from portal.cli import CommandError
+
+    services = bootstrap.build(settings)
+    try:
+        frame = optout.optout_frame(services.engine, export.cli_principal())
+        text = optout.export_text(frame, args.format)
+    except optout.OptOutError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.engine.dispose()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)  # collectors never read half a list
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"Wrote {frame.height} active objection(s) to {out}.", file=sys.stderr)
+    return 0
+
+
+def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import bootstrap, catalog, optout
+    from portal.cli import CommandError
+
+    services = bootstrap.build(settings)
+    try:
+        result = optout.check_dataset(services.engine, settings.data_dir, args.manifest, args.purpose,
+                                      tuple(args.category) if args.category else None)
+    except (optout.OptOutError, catalog.UnknownCategory) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.engine.dispose()
+    purpose = catalog.PURPOSE_BY_CODE[args.purpose].name
+    if result.clean:
+        print(f"{args.manifest}: clean. {result.subjects:,} subject(s) in {result.rows:,} row(s); nobody objected to "
+              f"{purpose} or a category in scope, and nobody was erased.")
+        return 0
+    print(f"{args.manifest}: REFUSED for {purpose}. {len(result.offenders)} of {result.subjects:,} subject(s) must be "
+          "left out:", file=sys.stderr)
+    for offender in result.offenders:
+        print(f"  {offender.line()}", file=sys.stderr)
+    return 1
+
+
+def _read_key(value: str) -> str:
+    """The verifier key itself, or the content of the file it names."""
+    path = Path(value)
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else value
+
+
+def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import receipts
+    from portal.cli import CommandError
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        key = _read_key(args.key) if args.key else None
+    except OSError as exc:
+        raise CommandError(f"cannot read the key file {args.key}: {exc.strerror or exc}") from None
+    try:
+        receipt = receipts.verify(data, key)
+    except receipts.ReceiptError as exc:
+        print(f"{path}: NOT intact: {exc}", file=sys.stderr)
+        return 1
+    doc = receipt.document
+    print(f"{path}: intact. Receipt of {doc['request_id']} ({doc['kind']}), issued {doc['times'].get('issued_at')}, "
+          f"verification {doc['verification'].get('result')}, signed by {receipt.public_key}"
+          + ("" if key else " (pass --key to also check whose key it is)") + ".")
+    return 0
+
+
+def _cmd_receipt_key(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import receipts
+
+    print(receipts.verifier_key(settings.data_dir))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from portal import catalog
+
+    optouts = subparsers.add_parser("optouts", help="the list of active objections, for collectors and pipelines")
+    sub = optouts.add_subparsers(dest="optouts_command", required=True, metavar="ACTION")
+    export = sub.add_parser("export", help="write subject ids, purpose or category, and since when")
+    export.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    export.set_defaults(func=_cmd_optouts_export)
+
+    gate = subparsers.add_parser(
+        "check-dataset", help="refuse a training-set manifest that holds people who objected or were erased",
+        description="Exit 0 when MANIFEST is clean; 1, naming each offending subject, when it holds anyone who "
+                    "objected to --purpose or to a category in scope, or whose data in scope was erased; 2 when "
+                    "MANIFEST is unusable. MANIFEST is CSV (header line) or Parquet with a subject_id column "
+                    "(employee id, e-mail or OIDC subject) and optionally a category column. Without a category "
+                    "column or --category every category is in scope.")
+    gate.add_argument("manifest", metavar="MANIFEST")
+    gate.add_argument("--purpose", required=True, metavar="CODE",
+                      help=f"the dataset's purpose, one of: {', '.join(p.code for p in catalog.PURPOSES)}")
+    gate.add_argument("--category", action="append", metavar="KEY",
+                      help="a category the dataset draws on (repeat for several)")
+    gate.set_defaults(func=_cmd_check_dataset)
+
+    receipt = subparsers.add_parser("receipt", help="check a signed receipt, or print the key that signs them")
+    rsub = receipt.add_subparsers(dest="receipt_command", required=True, metavar="ACTION")
+    verify = rsub.add_parser("verify", help="exit 0 only when FILE is an intact receipt")
+    verify.add_argument("file", metavar="FILE")
+    verify.add_argument("--key", metavar="KEY", help="the expected public key (verifier key text or a file "
+                                                     "holding it); a receipt signed with another key fails")
+    verify.set_defaults(func=_cmd_receipt_verify)
+    key = rsub.add_parser("key", help="print this portal's receipt verifier key")
+    key.set_defaults(func=_cmd_receipt_key)
