@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from portal import catalog, db
 from portal import demo_text as text
+from portal.audit_log import AuditLog
 from portal.personas import PERSONAS
 from portal.settings import Settings
 from portal.telemetry import TelemetryStore, bucket_for
@@ -1124,8 +1125,9 @@ def _clear(settings: Settings) -> None:
     from alembic import command
     from alembic.config import Config
 
-    if Path(settings.lake_dir).exists():
-        shutil.rmtree(settings.lake_dir)
+    for directory in (Path(settings.lake_dir), Path(settings.data_dir) / "audit"):
+        if directory.exists():
+            shutil.rmtree(directory)
     engine = db.make_engine(settings.resolved_database_url)
     try:
         with engine.begin() as conn:
@@ -1182,6 +1184,10 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         timings["metadata"] = time.perf_counter() - mark
         if progress:
             progress(1, 1, f"metadata: {sum(db_rows.values()):,} rows")
+        mark = time.perf_counter()
+        # The demo log starts with a signed checkpoint, as a real deployment's would after an ingest.
+        AuditLog(settings, engine).checkpoint()
+        timings["access log"] = time.perf_counter() - mark
         database = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         32, description="Number of subject buckets (Delta partitions) used when a telemetry lake is first created."
     )
     page_size: int = Field(50, description="Rows per page in record tables.")
+    log_origin: str = Field(
+        "telemetry-portal.example/access-log",
+        description="Origin line of the access log's signed checkpoints; a unique name for this deployment's log.",
+    )
 
     @field_validator("k_anonymity")
     @classmethod

@@ -1,0 +1,59 @@
+"""Access log integrity: signed checkpoints to store, and proof that the log only grew."""
+
+import streamlit as st
+
+import ui
+from portal import log_integrity, policy
+from portal.audit_log import AuditError, AuditLog
+
+ctx = ui.require("audit:witness")
+log = AuditLog(ctx.services.settings, ctx.services.engine)
+
+st.title("Access log integrity")
+st.markdown(
+    "Every read of someone's data and every step of a privacy request is an entry in an append-only log. "
+    "The portal signs a **checkpoint** of the log (its size and a hash over all entries). Store today's "
+    "checkpoint; next time, upload it here, and the portal must *prove* that today's log still contains "
+    "exactly those entries and only added new ones. Nobody, including the company, can rewrite history "
+    "without that proof failing."
+)
+
+pub = log_integrity.published(ctx.principal, log)
+c1, c2 = st.columns(2)
+c1.metric("Entries in the log", f"{pub.checkpoint.size:,}")
+c2.metric("Checkpoints issued", f"{pub.issued:,}")
+st.subheader("Latest signed checkpoint")
+st.code(pub.checkpoint.text, language=None)
+st.download_button(
+    "Download this checkpoint", pub.checkpoint.text, file_name=f"checkpoint-{pub.checkpoint.size}.txt",
+    mime="text/plain", icon=":material/download:",
+)
+st.caption(f"Public key of the log (C2SP signed-note verifier key): `{pub.verifier_key}`")
+
+st.subheader("Check a checkpoint you stored earlier")
+uploaded = st.file_uploader("Stored checkpoint file", type=["txt"], key="stored-checkpoint")
+if uploaded is not None:
+    try:
+        result = log_integrity.check_stored_checkpoint(ctx.principal, log, uploaded.getvalue())
+    except AuditError as exc:
+        st.error(f"**The log does NOT extend your stored checkpoint.** {exc}", icon=":material/gpp_bad:")
+    else:
+        st.success(
+            f"**Consistent.** Today's log ({result.new_size:,} entries) contains your stored checkpoint's "
+            f"{result.old_size:,} entries unchanged and adds {result.new_size - result.old_size:,}. "
+            f"Verified with a consistency proof of {len(result.proof)} hashes.",
+            icon=":material/verified:",
+        )
+        with st.expander("The consistency proof (RFC 6962)"):
+            st.code("\n".join(node.hex() for node in result.proof) or "(empty: the sizes are equal)", language=None)
+
+if policy.allowed(ctx.principal, "audit:verify"):
+    st.subheader("Recompute the whole log")
+    st.caption("Recomputes every entry from the stored rows and checks every checkpoint's signature and consistency.")
+    if st.button("Verify everything", icon=":material/fact_check:"):
+        bar = st.progress(0.0, text="Recomputing entries ...")
+        report = log_integrity.verify_everything(
+            ctx.principal, log, progress=lambda done, total, label: bar.progress(min(done / max(total, 1), 1.0), label)
+        )
+        bar.empty()
+        (st.success if report.ok else st.error)(report.describe())
