@@ -13,6 +13,15 @@ st.set_page_config(page_title="Telemetry transparency portal", page_icon=":mater
 # each page also calls ui.require() with the same action.
 PAGES = [
     ("pages/my_data.py", "My data", ":material/person:", "telemetry:read_own"),
+    ("pages/who_accessed.py", "Who accessed my data", ":material/visibility:", "access_log:read_own"),
+    ("pages/where_my_data_went.py", "Where my data went", ":material/account_tree:", "lineage:read_own"),
+    ("pages/my_copy.py", "My copy", ":material/download:", "export:own"),
+    ("pages/my_requests.py", "My requests", ":material/gavel:", "requests:file_own"),
+    ("pages/council_overview.py", "Council overview", ":material/groups:", "aggregates:read"),
+    ("pages/exposure.py", "Exposure", ":material/policy:", "exposure:read"),
+    ("pages/request_queue.py", "Request queue", ":material/inbox:", "requests:read_all"),
+    ("pages/subject_lookup.py", "Subject lookup", ":material/person_search:", "subjects:lookup"),
+    ("pages/log_integrity.py", "Access log integrity", ":material/verified:", "audit:witness"),
     ("pages/my_access.py", "What I can do here", ":material/badge:", "rights:read_own"),
 ]
 

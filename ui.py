@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
 from portal import bootstrap, policy

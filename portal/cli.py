@@ -7,9 +7,14 @@ on bad input; it never shows a traceback for a problem the user can fix.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from portal.bootstrap import BootstrapError
+from portal.db import DatabaseError
+from portal.demo import DemoError
+from portal.telemetry import TelemetryError
 from portal.settings import Settings, SettingsError, load_settings
 
 
@@ -57,9 +62,15 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return devserver.run(settings, port=args.port, provider_port=args.provider_port)
 
 
+# Modules under portal/commands that add their own sub-commands through register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = ("ingest", "export", "aggregates", "exposure", "audit", "requests", "privacy")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Employee telemetry transparency portal.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"portal.commands.{name}").register(sub)
 
     seed = sub.add_parser("seed", help="generate a synthetic company's telemetry into PORTAL_DATA_DIR")
     seed.add_argument("--employees", type=_positive, default=300, help="number of employees (default 300)")
@@ -85,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return func(args, settings)
-    except (CommandError, SettingsError) as exc:
+    except (CommandError, SettingsError, BootstrapError, DatabaseError, TelemetryError, DemoError) as exc:
         print(f"portal {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ kept so the page can say so.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from portal.policy import EMPLOYEE
