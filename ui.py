@@ -15,7 +15,7 @@ from datetime import timedelta
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
-from portal import bootstrap, policy
+from portal import bootstrap, cache_epoch, policy, works_council
 from portal.identity import ClaimsError, Principal, principal_from_claims, session_expired
 from portal.settings import SettingsError, load_settings
 
@@ -37,13 +37,22 @@ def _services() -> bootstrap.Services:
     return bootstrap.build(load_settings())
 
 
+_epochs = cache_epoch.Watcher()
+
+
 def services() -> bootstrap.Services:
     """The stores, or a clear error page (never a traceback) when they cannot be opened."""
     try:
-        return _services()
+        svc = _services()
     except (SettingsError, bootstrap.BootstrapError) as exc:
         st.error(f"**The portal cannot start.** {exc}")
         st.stop()
+    if _epochs.changed(svc.settings.data_dir):
+        # An erasure ran (perhaps from the CLI): no cached copy may outlive it.
+        svc.store.forget()
+        works_council.forget_cached_copies()
+        st.cache_data.clear()
+    return svc
 
 
 def auth_problem() -> str | None:

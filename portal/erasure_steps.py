@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal import catalog, db, optout
+from portal import cache_epoch, catalog, db, optout
 from portal.access_log import pseudonym_of
 from portal.erasure_plan import (
     CACHE, EXPORT, METADATA, TELEMETRY, DatasetImpact, ModelImpact, datasets_touched, models_of,
@@ -181,6 +181,7 @@ def _cache_step(r: Run) -> None:
 
     r.store.forget()
     works_council.forget_cached_copies(r.store.settings)
+    cache_epoch.bump(r.store.settings.data_dir)  # other processes (the portal) drop theirs too
     copies = export.purge_copies(export.copies_dir(r.data_dir), employee_id=r.request.employee_id)
     with r.engine.begin() as conn:
         open_step(conn, r.request.request_id, CACHE, "caches")

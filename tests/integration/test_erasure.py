@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from portal import access_log, bootstrap, catalog, db, demo, erasure, export, optout, privacy_requests, receipts
+from portal import access_log, bootstrap, cache_epoch, catalog, db, demo, erasure, export, optout, privacy_requests, receipts
 from portal.identity import Principal, principal_from_claims
 from portal.personas import PERSONA_BY_SUB
 from portal.request_states import Status
@@ -200,7 +200,10 @@ def test_erasure_clears_prepared_copies_and_the_stores_caches(company):
                                 export.copies_dir(company.services.settings.data_dir))
     company.store.summary(ALICE_ID)
     assert company.store._snapshots and copy.path.exists()
+    other_process = cache_epoch.Watcher()
+    other_process.changed(company.services.settings.data_dir)
     receipt = erasure.execute(company.engine, company.store, company.priya, company.approved())
+    assert other_process.changed(company.services.settings.data_dir)  # the running portal drops its caches too
     assert not copy.path.exists()
     assert not company.store._snapshots and not company.store._footers
     assert receipt.document["stores"]["caches"]["cleared"]
