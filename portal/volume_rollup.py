@@ -160,7 +160,8 @@ def _table_frame(category_key: str, snapshot: _Snapshot) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema=SCHEMA)
     frame = pl.DataFrame({
-        "subject_id": pl.from_arrow(pa.concat_arrays([p.subjects for p in parts])),
+        # Files written by different writers may store the id as string or large_string.
+        "subject_id": pl.from_arrow(pa.concat_arrays([p.subjects.cast(pa.large_string()) for p in parts])),
         "week": np.concatenate([p.weeks for p in parts]),
         "records": np.concatenate([p.records for p in parts]),
     })
