@@ -133,6 +133,17 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+# How each stored column is labelled when shown to a person.
+COLUMN_LABELS: dict[str, str] = {
+    "ts": "When (UTC)", "window_minutes": "Window (min)", "key_count": "Keys pressed",
+    "active_seconds": "Active (s)", "device": "Device", "distance_px": "Mouse distance (px)", "clicks": "Clicks",
+    "scrolls": "Scrolls", "application": "Application", "window_title": "Window title", "seconds": "Seconds in front",
+    "message_id": "Message id", "channel": "Channel", "text": "Text", "meeting_id": "Meeting id",
+    "meeting_title": "Meeting", "duration_seconds": "Duration (s)", "metric": "Metric", "value": "Value",
+    "period": "Period", "note": "Note",
+}
+
+
 class UnknownCategory(KeyError):
     def __str__(self) -> str:
         known = ", ".join(sorted(CATEGORY_BY_KEY))

@@ -108,4 +108,5 @@ def records_page(
     frame, total = store.records(subject, category_key, offset=(page - 1) * page_size, limit=page_size)
     pages = max(1, math.ceil(total / page_size))
     visible = frame.drop([c for c in ("subject_id", "bucket") if c in frame.columns])
+    visible = visible.rename({c: catalog.COLUMN_LABELS.get(c, c) for c in visible.columns})
     return RecordsPage(frame=visible, total=total, page=page, pages=pages)

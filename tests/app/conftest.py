@@ -36,6 +36,10 @@ def app(app_data_dir, monkeypatch):
         at = AppTest.from_file(str(ROOT / script), default_timeout=30)
         if secrets:
             at.secrets["auth"] = dict(AUTH)
+        else:
+            # AppTest falls back to the real .streamlit/secrets.toml (which `make demo` writes)
+            # when given no secrets at all; a section other than [auth] keeps it out.
+            at.secrets["unrelated"] = {"note": "no [auth] section here"}
         at.user = user if user is not None else {"is_logged_in": False}
         return at
 

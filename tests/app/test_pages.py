@@ -127,3 +127,10 @@ def test_a_missing_data_directory_is_explained_without_a_traceback(app, monkeypa
     at.run()
     assert not at.exception
     assert "does not exist" in at.error[0].value and "portal seed" in at.error[0].value
+
+
+def test_record_columns_are_labelled_in_words(app):
+    at = app(signed_in("alice"))
+    at.run()
+    columns = list(at.dataframe[1].value.columns)
+    assert columns[0] == "When (UTC)" and "ts" not in columns and "subject_id" not in columns
