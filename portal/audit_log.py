@@ -288,6 +288,38 @@ class AuditLog:
         verify_consistency(old.size, latest.size, old.root_hash, latest.root_hash, proof)
         return Consistency(old.size, latest.size, proof, latest)
 
+    def entries_of(self, pseudonym: str) -> list[int]:
+        """Log indices of the access events about one pseudonym."""
+        a, e = db.access_events.c, db.log_entries.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                sa.select(e.log_index).join(db.access_events, sa.and_(e.source == "access", e.source_seq == a.seq))
+                .where(a.subject_pseudonym == pseudonym).order_by(e.log_index)).scalars())
+
+    def show(self, index: int) -> dict:
+        """One log entry as stored, with whether its pseudonym still points to anyone.
+
+        After an erasure the link is gone: the entry and its proofs stay valid, and
+        the subject reads "person erased".
+        """
+        e = db.log_entries.c
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(db.log_entries).where(e.log_index == index)).first()
+            if found is None:
+                raise AuditError(f"the log has no entry {index}")
+            table, encode = SOURCES[found.source]
+            row = conn.execute(sa.select(table).where(table.c.seq == found.source_seq)).first()
+            if row is None:
+                raise AuditError(f"entry {index}: its {found.source} row {found.source_seq} is missing")
+            entry = encode(row)
+            if found.source == "access":
+                linked = conn.execute(sa.select(db.pseudonyms.c.pseudonym)
+                                      .where(db.pseudonyms.c.pseudonym == row.subject_pseudonym)).scalar()
+                entry["subject"] = row.subject_pseudonym if linked else "person erased"
+        entry["log_index"] = index
+        entry["leaf_hash"] = found.leaf_hash
+        return entry
+
     # ---- full verification -------------------------------------------------
 
     def verify(self, progress: Progress | None = None) -> VerifyReport:

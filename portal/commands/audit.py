@@ -55,6 +55,20 @@ def _cmd_public_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from portal.audit_log import AuditError
+    from portal.cli import CommandError
+
+    try:
+        entry = _log(settings).show(args.index)
+    except AuditError as exc:
+        raise CommandError(str(exc)) from None
+    print(json.dumps(entry, indent=1, ensure_ascii=False))
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     report = _log(settings).verify()
     print(report.describe())
@@ -102,6 +116,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         func=_cmd_public_key)
     sub.add_parser("verify", help="recompute the whole log; names the first bad entry (exit 1)").set_defaults(
         func=_cmd_verify)
+
+    cmd = sub.add_parser("show", help="print one log entry; an erased person's entries read 'person erased'")
+    cmd.add_argument("index", type=int, metavar="INDEX")
+    cmd.set_defaults(func=_cmd_show)
 
     cmd = sub.add_parser("consistency", help="prove the current log extends a checkpoint stored earlier")
     cmd.add_argument("old", metavar="OLD_CHECKPOINT_FILE")

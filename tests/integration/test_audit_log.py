@@ -262,3 +262,18 @@ def test_an_oversized_or_binary_upload_is_refused_as_a_checkpoint(tmp_path):
         log_integrity.check_stored_checkpoint(council, log, b"x" * 100_000)
     with pytest.raises(AuditError, match="not UTF-8"):
         log_integrity.check_stored_checkpoint(council, log, b"\xff\xfe\x00")
+
+
+def test_on_postgresql_the_log_verifies_and_its_tables_refuse_rewrites(tmp_path, postgres_url):
+    settings = make_settings(tmp_path, database_url=postgres_url)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.migrate(engine)
+    add_events(engine, 12, start=5000)  # ids of their own: the session's schema is shared
+    log = AuditLog(settings, engine)
+    log.checkpoint()
+    assert log.verify().ok
+    for statement in ("UPDATE log_entries SET leaf_hash = 'x'", "DELETE FROM log_checkpoints",
+                      "TRUNCATE log_entries"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    engine.dispose()

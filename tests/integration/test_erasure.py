@@ -396,3 +396,18 @@ def test_erasure_with_the_metadata_db_on_postgresql(tmp_path):
             found.engine.dispose()
     finally:
         drop_schema(schema)
+
+
+def test_after_erasing_everything_the_access_log_still_verifies_and_reads_person_erased(company):
+    from portal.audit_log import AuditLog
+
+    log = AuditLog(company.services.settings, company.engine)
+    before = log.checkpoint()
+    with company.engine.connect() as conn:
+        pseudonym = access_log.pseudonym_of(conn, ALICE_ID)
+    erasure.execute(company.engine, company.store, company.priya, company.approved())
+    report = log.verify()
+    assert report.ok, report.describe()
+    assert log.consistency(before.text).new_size >= before.size  # history intact, only grown
+    index = log.entries_of(pseudonym)[0]
+    assert log.show(index)["subject"] == "person erased"
