@@ -16,20 +16,11 @@ from portal.db import DatabaseError
 from portal.demo import DemoError
 from portal.telemetry import TelemetryError
 from portal.settings import Settings, SettingsError, load_settings
+from portal.commands import positive_int
 
 
 class CommandError(Exception):
     """A problem the user can fix; printed without a traceback."""
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
-    return number
 
 
 def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -73,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"portal.commands.{name}").register(sub)
 
     seed = sub.add_parser("seed", help="generate a synthetic company's telemetry into PORTAL_DATA_DIR")
-    seed.add_argument("--employees", type=_positive, default=300, help="number of employees (default 300)")
-    seed.add_argument("--days", type=_positive, default=90, help="days of history (default 90)")
+    seed.add_argument("--employees", type=positive_int, default=300, help="number of employees (default 300)")
+    seed.add_argument("--days", type=positive_int, default=90, help="days of history (default 90)")
     seed.add_argument("--seed", type=int, default=42, help="random seed; same seed, same data (default 42)")
     seed.add_argument("--force", action="store_true", help="replace data already in the data directory")
     seed.set_defaults(func=_cmd_seed)
@@ -83,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_cmd_migrate)
 
     demo = sub.add_parser("demo", help="start the local OIDC provider and the portal (Ctrl-C stops both)")
-    demo.add_argument("--port", type=_positive, default=8501)
-    demo.add_argument("--provider-port", type=_positive, default=9400)
+    demo.add_argument("--port", type=positive_int, default=8501)
+    demo.add_argument("--provider-port", type=positive_int, default=9400)
     demo.set_defaults(func=_cmd_demo)
     return parser
 

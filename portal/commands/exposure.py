@@ -10,6 +10,7 @@ import argparse
 import json
 
 from portal.settings import Settings
+from portal.commands import positive_int
 
 
 def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,7 @@ def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="grants as .jsonl or .csv")
     parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv"),
                         help="input format; auto (default) reads .csv files as CSV and anything else as JSON Lines")
-    parser.add_argument("--max-problems", type=_positive, default=access_log.MAX_PROBLEMS,
+    parser.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
                         help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
 
 
@@ -83,16 +84,6 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
         engine.dispose()
         raise CommandError(str(exc)) from None
     return engine
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
-    return number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

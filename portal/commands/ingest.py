@@ -6,6 +6,7 @@ import argparse
 import textwrap
 
 from portal.settings import Settings
+from portal.commands import positive_int
 
 
 def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
@@ -74,16 +75,6 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _max_problems(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
-    return number
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     from portal import access_log, lineage
 
@@ -109,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "action": "query", "purpose": "essential.service.security", "justification": "SEC-4411",
                "source_system": "Splunk", "record_count": 120, "query_id": "q-88123"}}"""))
     access.add_argument("file", metavar="FILE.jsonl", help="the events, one JSON object per line")
-    access.add_argument("--max-problems", type=_max_problems, default=access_log.MAX_PROBLEMS,
+    access.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
                         help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
     access.add_argument("--no-checkpoint", action="store_true",
                         help="do not sign a log checkpoint afterwards (for bulk loads; run "
@@ -128,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lin.add_argument("events", nargs="?", metavar="EVENTS.jsonl", help="OpenLineage run events, one per line")
     lin.add_argument("--members", action="append", default=[], metavar="NAME@VERSION=PATH",
                      help="a membership manifest (.csv or .parquet) for dataset NAME version VERSION; repeatable")
-    lin.add_argument("--max-problems", type=_max_problems, default=access_log.MAX_PROBLEMS,
+    lin.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
                      help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
     lin.set_defaults(func=_cmd_lineage)
 

@@ -1,5 +1,6 @@
 """Browser tests: Debian's Chromium through the real login at the local OIDC provider."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,23 +26,31 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def portal_url(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def running_portal(base, seed, port=PORT, provider_port=PROVIDER_PORT):
+    """A small seeded company behind the local provider and the portal; yields the portal's URL."""
     data_dir = base / "data"
-    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=11)
+    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=seed)
     secrets_file = base / "secrets.toml"
-    secrets_file.write_text(devserver.secrets_toml(PORT, PROVIDER_PORT))
+    secrets_file.write_text(devserver.secrets_toml(port, provider_port))
     env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
     env.pop("PORTAL_DATABASE_URL", None)
-    provider = devserver.start_provider(PROVIDER_PORT, base / "provider.log")
+    provider = devserver.start_provider(provider_port, base / "provider.log")
     try:
-        portal = devserver.start_portal(PORT, base / "portal.log", env=env, secrets_file=secrets_file)
+        portal = devserver.start_portal(port, base / "portal.log", env=env, secrets_file=secrets_file)
     except BaseException:
         devserver.stop(provider)
         raise
-    yield f"http://localhost:{PORT}"
-    devserver.stop(portal, provider)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        devserver.stop(portal, provider)
+
+
+@pytest.fixture(scope="session")
+def portal_url(tmp_path_factory):
+    with running_portal(tmp_path_factory.mktemp("e2e"), seed=11) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

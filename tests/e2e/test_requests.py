@@ -1,15 +1,13 @@
 """In Chromium through the real login: Alice asks for her keystroke data to be erased, Priya approves and
 carries it out, Alice sees it completed and downloads a receipt that verifies."""
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from portal import demo, devserver, receipts
-from portal.settings import load_settings
-from tests.e2e.conftest import shot
+from portal import receipts
+from tests.e2e.conftest import running_portal, shot
 from tests.e2e.test_login import sign_in
 
 PORT, PROVIDER_PORT = 8613, 9413  # a portal of its own: this story erases data other browser tests read
@@ -17,21 +15,9 @@ PORT, PROVIDER_PORT = 8613, 9413  # a portal of its own: this story erases data 
 
 @pytest.fixture(scope="module")
 def portal_url(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e-requests")
-    data_dir = base / "data"
-    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=11)
-    secrets_file = base / "secrets.toml"
-    secrets_file.write_text(devserver.secrets_toml(PORT, PROVIDER_PORT))
-    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
-    env.pop("PORTAL_DATABASE_URL", None)
-    provider = devserver.start_provider(PROVIDER_PORT, base / "provider.log")
-    try:
-        portal = devserver.start_portal(PORT, base / "portal.log", env=env, secrets_file=secrets_file)
-    except BaseException:
-        devserver.stop(provider)
-        raise
-    yield f"http://localhost:{PORT}"
-    devserver.stop(portal, provider)
+    with running_portal(tmp_path_factory.mktemp("e2e-requests"), seed=11, port=PORT,
+                        provider_port=PROVIDER_PORT) as url:
+        yield url
 
 
 def settle(page):

@@ -201,8 +201,8 @@ def test_the_end_date_anchors_the_data_not_the_clock(tmp_path):
 
 
 @pytest.mark.postgres
-def test_seeding_into_postgresql_gives_the_same_rows_as_sqlite(tmp_path, postgres_url):
-    on_postgres = make_settings(tmp_path / "pg", database_url=postgres_url)
+def test_seeding_into_postgresql_gives_the_same_rows_as_sqlite(tmp_path, fresh_postgres_url):
+    on_postgres = make_settings(tmp_path / "pg", database_url=fresh_postgres_url)
     on_sqlite = make_settings(tmp_path / "sqlite")
     demo.seed(on_postgres, employees=25, days=7, seed=9)
     demo.seed(on_sqlite, employees=25, days=7, seed=9)
