@@ -11,7 +11,8 @@ svc = ctx.services
 
 st.title("Council overview")
 try:
-    data = works_council.overview(ctx.principal, svc.settings, svc.engine, svc.store)
+    with st.spinner("Counting what the telemetry tables hold…"):
+        data = works_council.overview(ctx.principal, svc.settings, svc.engine, svc.store)
 except (works_council.WorksCouncilError, TelemetryError) as exc:
     st.error(f"**These figures cannot be shown.** {exc}")
     st.stop()

@@ -136,7 +136,7 @@ def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
     nulls = [c for c in (person, *used) if base[c].null_count()]
     if nulls:
         raise ValueError(f"column(s) {nulls} contain nulls; label unknown groups explicitly")
-    base = base.with_columns((pl.col(person).rank("dense").cast(pl.Int64) - 1).alias(_P))
+    base = base.with_columns(_person_codes(base[person]).alias(_P))
     if used:
         cells = base.select(used).unique().sort(used).with_row_index(_B)
         base = base.join(cells, on=used)
@@ -173,22 +173,15 @@ def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
     n_eq = 0
     for i, child in enumerate(views):
         p, c = pairs[i]
-        order = np.argsort(c, kind="stable")
-        bounds = np.searchsorted(c[order], np.arange(offset[i], offset[i] + keys[i].height + 1))
+        rows = _RowsOfCell(c, offset[i], keys[i].height)
         for j, par_view in enumerate(views):
             if not set(par_view) < set(child):
                 continue
             parent = np.empty(keys[i].height, dtype=np.int64)
             parent[to_global[i] - offset[i]] = to_global[j]
-            a = parent[c - offset[i]]
-            # group = (person, parent cell); n = child cells of that person under the parent
-            group = _dense(p * keys[j].height + a - offset[j], n_persons * keys[j].height)
-            n = np.bincount(group)
-            parent_of_group = np.empty(len(n), dtype=np.int64)
-            parent_of_group[group] = a
-            rel = _Relation(offset[i], parent, order, bounds, group, n, parent_of_group, total)
+            rel = _Relation(rows, p, parent, offset[j], keys[j].height, n_persons, total)
             relations.append(rel)
-            only = np.bincount(c[n[group] == 1] - offset[i], minlength=keys[i].height)
+            only = np.bincount(c[rel.children_per_person() == 1] - offset[i], minlength=keys[i].height)
             kids = np.arange(offset[i], offset[i] + keys[i].height)
             bad = _between(people[parent] - people[kids], k) | _between(people[parent] - only, k)
             bad_child.append(kids[bad])
@@ -217,6 +210,14 @@ def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
                          measures) for i, view in enumerate(views)}
 
 
+def _person_codes(column: pl.Series) -> pl.Series:
+    """0-based person codes: the column itself when it already holds compact non-negative
+    integers (as codes of a categorical do), else a dense rank."""
+    if column.dtype.is_integer() and len(column) and column.min() >= 0 and column.max() < 2 * len(column):
+        return column.cast(pl.Int64)
+    return column.rank("dense").cast(pl.Int64) - 1
+
+
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
@@ -235,26 +236,65 @@ def _unique_keys(key: np.ndarray, space: int) -> np.ndarray:
     return np.unique(key)
 
 
-class _Relation:
-    """Rule (a) for one (parent view, child view) pair, updated incrementally."""
+class _RowsOfCell:
+    """The (person, cell) rows of one view grouped by cell, sorted only when first needed."""
 
-    def __init__(self, off, parent, order, bounds, group, n, parent_of_group, total):
-        self.off, self.parent, self.order, self.bounds = off, parent, order, bounds
-        self.group, self.n, self.parent_of_group = group, n, parent_of_group
-        self.hidden_rows = np.zeros(len(n), dtype=np.int64)  # suppressed rows per group
+    def __init__(self, cells: np.ndarray, off: int, n_cells: int):
+        self.cells, self.off, self.n_cells = cells, off, n_cells
+        self._order: np.ndarray | None = None
+        self._bounds: np.ndarray | None = None
+
+    def of(self, local_cells: np.ndarray) -> np.ndarray:
+        if self._order is None:
+            self._order = np.argsort(self.cells, kind="stable")
+            self._bounds = np.searchsorted(self.cells[self._order], np.arange(self.off, self.off + self.n_cells + 1))
+        order, bounds = self._order, self._bounds
+        return np.concatenate([order[bounds[x]:bounds[x + 1]] for x in local_cells])
+
+
+class _Relation:
+    """Rule (a) for one (parent view, child view) pair, updated incrementally.
+
+    A *group* is one person under one parent cell; its rows are that person's child cells there.
+    """
+
+    def __init__(self, rows: _RowsOfCell, persons: np.ndarray, parent: np.ndarray, parent_off: int,
+                 parent_cells: int, n_persons: int, total: int):
+        self.rows, self.off, self.parent, self.total = rows, rows.off, parent, total
+        owner = parent[rows.cells - rows.off]  # the parent cell of every row
+        self.key = persons * parent_cells + (owner - parent_off)
+        self.space = n_persons * parent_cells
+        self._group: np.ndarray | None = None
+        self.hidden_rows = self.n = self.parent_of_group = None
         self.counted = np.zeros(len(parent), dtype=bool)      # child cells already counted
         self.n_hidden = np.zeros(total, dtype=np.int64)       # suppressed children per parent
         self.persons_hidden = np.zeros(total, dtype=np.int64)  # persons behind those children
         self.uncovered = np.zeros(total, dtype=np.int64)      # persons with no shown child
+
+    def children_per_person(self) -> np.ndarray:
+        """For every row, how many child cells its person has under the row's parent cell."""
+        if self.space <= 20_000_000:
+            return np.bincount(self.key, minlength=self.space)[self.key]
+        _, inverse, counts = np.unique(self.key, return_inverse=True, return_counts=True)
+        return counts[inverse]
+
+    def _groups(self) -> np.ndarray:
+        if self._group is None:
+            self._group = _dense(self.key, self.space)
+            self.n = np.bincount(self._group)
+            self.parent_of_group = np.empty(len(self.n), dtype=np.int64)
+            self.parent_of_group[self._group] = self.parent[self.rows.cells - self.off]
+            self.hidden_rows = np.zeros(len(self.n), dtype=np.int64)  # suppressed rows per group
+        return self._group
 
     def margins(self, suppressed: np.ndarray, people: np.ndarray, k: int) -> bool:
         total, off = len(suppressed), self.off
         kids = np.arange(off, off + len(self.parent))
         new = np.flatnonzero(suppressed[kids] & ~self.counted)
         if len(new):
+            group = self._groups()
             self.counted[new] = True
-            rows = np.concatenate([self.order[self.bounds[x]:self.bounds[x + 1]] for x in new])
-            groups, added = np.unique(self.group[rows], return_counts=True)
+            groups, added = np.unique(group[self.rows.of(new)], return_counts=True)
             before = self.hidden_rows[groups]
             self.hidden_rows[groups] += added
             owner = self.parent_of_group[groups]

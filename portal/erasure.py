@@ -38,20 +38,22 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal import catalog, db, optout, privacy_requests, receipts
+from portal import catalog, db, optout, privacy_requests, receipts, volume_rollup
 from portal.access_log import pseudonym_of
 from portal.erasure_plan import (  # noqa: F401 - the plan is part of this module's interface
     CACHE, DATASET_STATUS_WORDS, EXPORT, KEPT, METADATA, REBUILD_PENDING, REBUILD_REQUIRED, TELEMETRY,
     UNTOUCHED_STATUSES, VERIFY, DatasetImpact, ErasurePlan, ModelImpact, TableImpact, plan, plan_kept,
 )
 from portal.erasure_steps import (  # noqa: F401 - copy_path and steps are part of this module's interface
-    Progress, Run, copy_path, fail_step, finish_step, iso, open_step, sha256_of, step_where, steps, utc_now,
+    Progress, Run, copy_path, fail_step, finish_step, iso, open_step, recorded_from, sha256_of, step_where, steps,
+    utc_now,
 )
 from portal.identity import Principal
 from portal.policy import ensure
@@ -123,9 +125,14 @@ def _verify_erasure_metadata(r: Run, conn: Connection, done: dict, found: _Findi
     if not present:
         found.problem("erasure_tombstones: no tombstone for the person", (METADATA, "erasure_tombstones"))
     copies = sorted(p.name for p in copy_path(r.data_dir, q).parent.glob(f"copy-{q.employee_id}-*"))
-    found.result["caches"] = {"prepared_copies_found": len(copies)}
+    tables = [catalog.CATEGORY_BY_KEY[key].table_name for key in q.category_keys]
+    rollup_rows = volume_rollup.subject_rows(r.data_dir, q.employee_id, tables)
+    found.result["caches"] = {"prepared_copies_found": len(copies), "stored_rollup_rows_found": rollup_rows}
     if copies:
         found.problem(f"caches: {len(copies)} prepared copy file(s) of the person remain", (CACHE, "caches"))
+    if rollup_rows:
+        found.problem(f"caches: {rollup_rows} stored works council rollup row(s) still name the person",
+                      (CACHE, "caches"))
 
 
 def _verify_objection(r: Run, conn: Connection, done: dict, found: _Findings) -> None:
@@ -247,7 +254,8 @@ def _start(engine: Engine, principal: Principal, request_id: str) -> privacy_req
         if found is not None:
             return found
     if request.status == Status.APPROVED:
-        return privacy_requests.transition(engine, principal, request_id, Status.EXECUTING, "carrying out the request")
+        return privacy_requests.transition(engine, principal, request_id, Status.EXECUTING, "carrying out the request",
+                                           now=utc_now())
     if request.status != Status.EXECUTING:
         raise ErasureError(f"request {request_id} is {request.status.value}; only approved requests are carried out")
     return request
@@ -281,22 +289,24 @@ def _complete(run: Run, verification: dict[str, Any]) -> receipts.Receipt:
         finish_step(conn, request_id, VERIFY, "all", rows_removed=0, detail=verification)
         receipts.store(conn, receipt, utc_now())
         privacy_requests.executor_transition(conn, request_id, Status.COMPLETED,
-                                             "verified in every store; signed receipt issued")
+                                             "verified in every store; signed receipt issued", now=utc_now())
     return receipt
 
 
 def execute(engine: Engine, store: TelemetryStore, principal: Principal, request_id: str,
-            progress: Progress | None = None) -> receipts.Receipt:
+            progress: Progress | None = None, now: datetime | None = None) -> receipts.Receipt:
     """Carry out an approved (or interrupted) request, verify it and return its signed receipt.
 
     Idempotent: a completed request returns its stored receipt; an executing one
     resumes after its last finished step. ``progress(fraction, message)`` is
-    called before each step.
+    called before each step. ``now`` records the run as starting at that moment
+    (a history replayed after the fact, such as the demo company's); by default
+    every time recorded is the clock's.
     """
     ensure(principal, "requests:execute")
     _check_schema(engine)
     report = progress or (lambda _f, _m: None)
-    with _exclusive(Path(store.settings.data_dir), request_id):
+    with _exclusive(Path(store.settings.data_dir), request_id), recorded_from(now):
         started = _start(engine, principal, request_id)
         if isinstance(started, receipts.Receipt):
             return started

@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +37,32 @@ from portal.telemetry import TelemetryStore
 Progress = Callable[[float, str], None]
 
 
+# While a run is recorded from a moment in the past (erasure.execute's ``now``): that moment and the
+# monotonic time the run began, so the recorded times advance as the run does.
+_RECORDED_FROM: ContextVar[tuple[datetime, float] | None] = ContextVar("erasure_recorded_from", default=None)
+
+
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """The time a run records: the clock, or the replayed moment plus the time the run has taken."""
+    replayed = _RECORDED_FROM.get()
+    if replayed is None:
+        return datetime.now(UTC)
+    start, began = replayed
+    return start + timedelta(seconds=time.monotonic() - began)
+
+
+@contextmanager
+def recorded_from(moment: datetime | None) -> Iterator[None]:
+    """Record the times of the run inside from ``moment`` on (None: from the clock)."""
+    if moment is None:
+        yield
+        return
+    start = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    token = _RECORDED_FROM.set((start, time.monotonic()))
+    try:
+        yield
+    finally:
+        _RECORDED_FROM.reset(token)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -186,7 +213,8 @@ def _cache_step(r: Run) -> None:
     with r.engine.begin() as conn:
         open_step(conn, r.request.request_id, CACHE, "caches")
         finish_step(conn, r.request.request_id, CACHE, "caches", rows_removed=copies, detail={"cleared": [
-            "telemetry store file lists and footers", "works council rollups and releases",
+            "telemetry store file lists and footers",
+            "works council rollups (in memory and the stored ones of erased data files) and releases",
             f"prepared copies of the person's data ({copies} file(s))"]})
 
 
@@ -222,7 +250,7 @@ def _copy_step(r: Run) -> None:
         open_step(conn, q.request_id, EXPORT, "copy")
     report = export.build_copy_for_subject(
         r.engine, r.store, r.principal, q.employee_id, copy_path(r.data_dir, q), f"access request {q.request_id}",
-        naming=r.store.settings.actor_naming, overwrite=True)
+        naming=r.store.settings.actor_naming, overwrite=True, now=utc_now())
     with r.engine.begin() as conn:
         finish_step(conn, q.request_id, EXPORT, "copy", rows_removed=0, detail={
             "sha256": sha256_of(report.path), "bytes": report.bytes, "file": report.path.name,

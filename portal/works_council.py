@@ -38,10 +38,10 @@ itself differentially private.
 Caches, and why they are safe:
 
 * Per-file rollups (:mod:`portal.volume_rollup`): records per subject and week
-  for each Delta data file. That is a cached copy of personal data; it lives only
-  in process memory, entries of files that leave the tables' current version
-  are dropped on the next read, and erasure must call
-  :func:`forget_cached_copies` so nothing survives until then.
+  for each Delta data file, in process memory and in ``data_dir/rollups``. That
+  is a copy of personal data; rows of a data file are kept only while the file
+  exists, erasure calls :func:`forget_cached_copies` after vacuuming (which
+  prunes the stored rollups) and verifies that no stored rollup names the person.
 * Published releases (:mod:`portal.releases`), in memory and in
   ``data_dir/releases/<name>.parquet``: suppressed (and noised) figures only,
   keyed by what they were computed from (Delta table versions, the department
@@ -132,9 +132,13 @@ def _cached(settings: Settings, name: str, key: str, dims: Sequence[str],
 
 
 def forget_cached_copies(settings: Settings | None = None) -> None:
-    """Drop the in-memory rollups and releases, and the stored releases of ``settings``' data
-    directory. Erasure calls this so that no copy of an erased person's data outlives it."""
-    volume_rollup.forget()
+    """Drop the in-memory rollups and releases; with ``settings``, also the stored releases of its
+    data directory, and prune its stored rollups to the data files that still exist. Erasure calls
+    this after vacuuming, so that no copy of an erased person's data outlives it."""
+    if settings is None:
+        volume_rollup.forget()
+    else:
+        volume_rollup.forget(settings.data_dir, settings.lake_dir)
     releases.forget(Path(settings.data_dir) if settings is not None else None, (COLLECTION, ACCESS, REQUESTS))
 
 

@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from portal import access_log, bootstrap, cache_epoch, catalog, db, demo, erasure, export, optout, privacy_requests, receipts
+from portal import (access_log, bootstrap, cache_epoch, catalog, db, demo, erasure, export, optout, privacy_requests,
+                    receipts, volume_rollup)
 from portal.identity import Principal, principal_from_claims
 from portal.personas import PERSONA_BY_SUB
 from portal.request_states import Status
@@ -355,6 +356,22 @@ def test_a_stray_file_no_version_references_is_found_by_verification_and_removed
     erasure.execute(company.engine, company.store, company.priya, request_id)
     assert not (holding.parent / "part-stray.parquet").exists()
     assert_erased_everywhere(company)
+
+
+def test_a_stored_works_council_rollup_naming_the_person_fails_verification_until_pruned(company, monkeypatch):
+    volume_rollup.weekly_records(company.store)  # the council's figures were computed before the erasure
+    data_dir = company.services.settings.data_dir
+    assert volume_rollup.subject_rows(data_dir, ALICE_ID, ERASED_TABLES) > 0
+    request_id = company.approved()
+    monkeypatch.setattr(volume_rollup, "prune_stored", lambda *_a, **_k: 0)  # a pruning that did nothing
+    with pytest.raises(erasure.VerificationFailed, match=r"caches: \d+ stored works council rollup row"):
+        erasure.execute(company.engine, company.store, company.priya, request_id)
+    assert company.status(request_id) == Status.EXECUTING
+    monkeypatch.undo()
+    receipt = erasure.execute(company.engine, company.store, company.priya, request_id)
+    assert company.status(request_id) == Status.COMPLETED
+    assert receipt.document["verification"]["caches"]["stored_rollup_rows_found"] == 0
+    assert volume_rollup.subject_rows(data_dir, ALICE_ID, ERASED_TABLES) == 0
 
 
 # ---- access requests -------------------------------------------------------------------------------
