@@ -151,8 +151,10 @@ def _publish(facts: pl.DataFrame, dims: Sequence[str], views: Sequence[tuple[str
     """Publish ``views`` as one family; string dimensions travel as integer codes (much faster)."""
     if facts.is_empty():
         return {v: _empty_view(facts, v, measures) for v in views}
+    coded = facts
+    if not facts.schema["person"].is_integer():  # integer person codes are used as they are
+        coded = facts.with_columns(pl.col("person").cast(pl.Enum(facts["person"].unique().drop_nulls())).to_physical())
     # Enum codes follow the sorted labels, so publish's sort order is the labels' order.
-    coded = facts.with_columns(pl.col("person").cast(pl.Enum(facts["person"].unique().drop_nulls())).to_physical())
     labels = {}
     for d in dims:
         if facts.schema[d] == pl.String:
@@ -215,9 +217,16 @@ def _departments(engine: Engine) -> pl.DataFrame:
 def collection_facts(store: TelemetryStore, departments: pl.DataFrame) -> pl.DataFrame:
     """One row per person x category x week: ``person, department, category, week, records``."""
     volume = volume_rollup.weekly_records(store)
-    return (volume.join(departments, on="subject_id", how="left")
-            .select(pl.col("subject_id").alias("person"),
-                    pl.col("department").fill_null(NO_DEPARTMENT), "category", "week", "records"))
+    people = departments.with_row_index("person")  # an integer code per person is much faster to publish
+    facts = volume.join(people, on="subject_id", how="left")
+    if facts["person"].null_count():  # telemetry of subjects without an employee record get codes of their own
+        strangers = facts.filter(pl.col("person").is_null())["subject_id"].unique().sort()
+        codes = pl.DataFrame({"subject_id": strangers,
+                              "stranger": pl.int_range(people.height, people.height + len(strangers), eager=True)})
+        facts = (facts.join(codes, on="subject_id", how="left")
+                 .with_columns(pl.coalesce(pl.col("person").cast(pl.Int64), "stranger").alias("person")))
+    return facts.select(pl.col("person").cast(pl.Int64), pl.col("department").fill_null(NO_DEPARTMENT),
+                        "category", "week", "records")
 
 
 def collection_release(settings: Settings, engine: Engine, store: TelemetryStore) -> Release:
