@@ -144,3 +144,16 @@ def test_a_leftover_of_an_interrupted_write_counts_as_naming_the_person_until_pr
     volume_rollup.prune_stored(settings.data_dir, settings.lake_dir)
     assert not leftover.exists()
     assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) == 0
+
+
+def test_telemetry_of_people_without_an_employee_record_counts_each_of_them_once_under_no_department(lake):
+    _settings, store = lake
+    departments = pl.DataFrame({"subject_id": [f"E{i:05d}" for i in range(1, 11)],
+                                "department": ["Sales"] * 5 + ["Legal"] * 5})
+    facts = works_council.collection_facts(store, departments).filter(pl.col("category") == "user.behavior.keystrokes")
+    per_person = facts.group_by("person").agg(pl.col("department").unique())
+    assert per_person.height == 12
+    strangers = facts.filter(pl.col("department") == works_council.NO_DEPARTMENT)
+    assert strangers["person"].n_unique() == 2
+    assert set(strangers["person"]).isdisjoint(set(facts.filter(pl.col("department") != works_council.NO_DEPARTMENT)["person"]))
+    assert facts["records"].sum() == 12 * 200
