@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from portal import charts, works_council
+from portal import charts, council_tables, works_council
 from portal.telemetry import TelemetryError
 
 ctx = ui.require("aggregates:read")
@@ -17,31 +17,31 @@ except (works_council.WorksCouncilError, TelemetryError) as exc:
     st.error(f"**These figures cannot be shown.** {exc}")
     st.stop()
 
-st.info(works_council.k_sentence(data.k), icon=":material/groups:")
+st.info(council_tables.k_sentence(data.k), icon=":material/groups:")
 if data.epsilon is not None:
-    st.caption(works_council.noise_sentence(data.epsilon))
+    st.caption(council_tables.noise_sentence(data.epsilon))
 
 st.subheader("What is collected")
-hidden = works_council.hidden_label(data.k)
-st.plotly_chart(charts.collection_heatmap(works_council.chart_frame(data.collection, ("department", "category")),
+hidden = council_tables.hidden_label(data.k)
+st.plotly_chart(charts.collection_heatmap(council_tables.chart_frame(data.collection, ("department", "category")),
                                           hidden), width="stretch")
 st.markdown("**Records per week**")
-st.plotly_chart(charts.weekly_collection(works_council.chart_frame(data.collection, ("category", "week"))),
+st.plotly_chart(charts.weekly_collection(council_tables.chart_frame(data.collection, ("category", "week"))),
                 width="stretch")
 left, right = st.columns([2, 1])
-grouping = left.selectbox("Group the table by", list(works_council.GROUPINGS), key="collection-grouping")
-view = works_council.GROUPINGS[grouping]
-st.dataframe(works_council.display_table(data.collection, view), hide_index=True, width="stretch")
-cells = works_council.rows(data.collection, view)
-right.download_button("Download as CSV", works_council.to_csv(cells, [*view, "people", "records"]),
+grouping = left.selectbox("Group the table by", list(council_tables.GROUPINGS), key="collection-grouping")
+view = council_tables.GROUPINGS[grouping]
+st.dataframe(council_tables.display_table(data.collection, view), hide_index=True, width="stretch")
+cells = council_tables.rows(data.collection, view)
+right.download_button("Download as CSV", council_tables.to_csv(cells, [*view, "people", "records"]),
                       file_name=f"collection-{'-'.join(view)}.csv", mime="text/csv", icon=":material/download:")
 
 st.subheader("Who reads it")
 st.caption("Reads of people's data by others, by reader, purpose and category. A person reading their own "
            "data is not counted.")
-st.plotly_chart(charts.access_bars(works_council.chart_frame(data.access, works_council.ACCESS_DIMENSIONS)),
+st.plotly_chart(charts.access_bars(council_tables.chart_frame(data.access, works_council.ACCESS_DIMENSIONS)),
                 width="stretch")
-st.dataframe(works_council.display_table(data.access, works_council.ACCESS_DIMENSIONS), hide_index=True,
+st.dataframe(council_tables.display_table(data.access, works_council.ACCESS_DIMENSIONS), hide_index=True,
              width="stretch")
 
 st.subheader("Objections and requests")
@@ -49,5 +49,5 @@ if data.requests.empty:
     st.info(data.requests.empty_message, icon=":material/inbox:")
 else:
     by_status, by_deadline = st.columns(2)
-    by_status.dataframe(works_council.display_table(data.requests, ("kind", "status")), hide_index=True)
-    by_deadline.dataframe(works_council.display_table(data.requests, ("kind", "deadline")), hide_index=True)
+    by_status.dataframe(council_tables.display_table(data.requests, ("kind", "status")), hide_index=True)
+    by_deadline.dataframe(council_tables.display_table(data.requests, ("kind", "deadline")), hide_index=True)

@@ -11,7 +11,7 @@ FORMATS = ("json", "csv")
 
 
 def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import bootstrap, works_council
+    from portal import bootstrap, council_tables, works_council
     from portal.cli import CommandError
     from portal.telemetry import TelemetryError
 
@@ -26,9 +26,9 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc)) from None
     finally:
         services.engine.dispose()
-    cells = works_council.rows(release, view)
+    cells = council_tables.rows(release, view)
     columns = [*view, "people", *works_council.MEASURES[works_council.COLLECTION]]
-    text = works_council.to_json(cells) + "\n" if args.format == "json" else works_council.to_csv(cells, columns)
+    text = council_tables.to_json(cells) + "\n" if args.format == "json" else council_tables.to_csv(cells, columns)
     sys.stdout.write(text)
     noise = f"; counts carry differential-privacy noise (epsilon {release.epsilon:g})" if release.noisy else ""
     print(f"Every figure describes at least {release.k} people; hidden cells are empty{noise}.", file=sys.stderr)

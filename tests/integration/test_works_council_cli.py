@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from portal import bootstrap, catalog, cli, demo, works_council
+from portal import bootstrap, catalog, cli, council_tables, demo, works_council
 from portal.telemetry import TelemetryStore
 from tests.conftest import make_settings
 
@@ -71,7 +71,7 @@ def test_the_json_equals_the_figures_the_page_shows(portal, company, by, period,
     code, out, err = portal("aggregates", "--by", by, "--period", period, "--format", "json")
     assert code == 0, err
     printed = json.loads(out)
-    assert printed == works_council.rows(release(company), view)
+    assert printed == council_tables.rows(release(company), view)
     assert all(list(cell) == [*view, "people", "records"] for cell in printed)
     assert "at least 5 people" in err
 
@@ -203,7 +203,7 @@ def test_requests_in_the_register_are_counted_with_their_deadlines(company):
         assert deadlines[("erasure", "met")] == 12 and deadlines[("objection", "missed")] == 6
         assert deadlines[("access", "not yet due")] is None  # 7 next to a group of 2: hidden with it
         assert deadlines[("access", "missed")] is None
-        table = works_council.display_table(release, ("kind", "deadline"))
+        table = council_tables.display_table(release, ("kind", "deadline"))
         assert "fewer than 5 people" in table["People"].to_list()
     finally:
         with engine.begin() as conn:

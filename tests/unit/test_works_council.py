@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import aggregates, catalog, volume_rollup, works_council
+from portal import aggregates, catalog, council_tables, volume_rollup, works_council
 from portal.works_council import WorksCouncilError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -208,22 +208,22 @@ def test_a_department_of_four_is_hidden_with_a_complementary_cell_at_k_5():
 def test_suppressed_cells_are_null_in_the_rows_the_command_prints():
     release = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
                                           ("Finance", CATEGORIES[0]): 9}), 5))
-    printed = works_council.rows(release, ("department",))
+    printed = council_tables.rows(release, ("department",))
     assert {"department": "Legal", "people": None, "records": None} in printed
     assert all(set(r) == {"department", "people", "records"} for r in printed)
 
 
 def test_weeks_print_as_iso_dates():
     release = release_of(collection(grid({("Sales", CATEGORIES[0]): 12}, WEEKS[:2]), 5))
-    printed = works_council.rows(release, ("category", "week"))
+    printed = council_tables.rows(release, ("category", "week"))
     assert [r["week"] for r in printed] == ["2026-10-05", "2026-10-12"]
-    json.loads(works_council.to_json(printed))
+    json.loads(council_tables.to_json(printed))
 
 
 def test_the_csv_leaves_hidden_cells_empty():
     cells_ = [{"department": "Legal", "people": None, "records": None},
               {"department": "Sales", "people": 30, "records": 300}]
-    assert works_council.to_csv(cells_, ["department", "people", "records"]) == (
+    assert council_tables.to_csv(cells_, ["department", "people", "records"]) == (
         "department,people,records\nLegal,,\nSales,30,300\n")
 
 
@@ -234,7 +234,7 @@ def release_of(views, k=5, name=works_council.COLLECTION):
 def test_the_page_table_says_fewer_than_k_people_instead_of_a_blank():
     release = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
                                           ("Finance", CATEGORIES[0]): 9}), 5))
-    table = works_council.display_table(release, ("department", "category"))
+    table = council_tables.display_table(release, ("department", "category"))
     legal = table.filter(pl.col("Department") == "Legal").row(0, named=True)
     assert legal["People"] == legal["Records"] == "fewer than 5 people"
     assert legal["Category"] == catalog.CATEGORIES[0].name
@@ -243,7 +243,7 @@ def test_the_page_table_says_fewer_than_k_people_instead_of_a_blank():
 
 
 def test_the_k_sentence_states_k_plainly():
-    assert works_council.k_sentence(5).startswith("Every figure describes at least 5 people")
+    assert council_tables.k_sentence(5).startswith("Every figure describes at least 5 people")
 
 
 # ---- choosing a view ----------------------------------------------------------
@@ -283,7 +283,7 @@ def test_no_requests_give_a_clearly_labelled_empty_release(tmp_path):
     release = works_council.request_release(make_settings(tmp_path), None, lambda engine: None)
     assert release.empty and release.empty_message.startswith("No requests recorded yet")
     assert all(frame.is_empty() for frame in release.views.values())
-    assert works_council.display_table(release, ("kind", "status")).is_empty()
+    assert council_tables.display_table(release, ("kind", "status")).is_empty()
 
 
 def test_an_empty_family_publishes_empty_views():
