@@ -4,8 +4,10 @@
 store and table, dataset versions to flag, models trained on them, and what is
 kept. :func:`execute` carries it out:
 
-* **erasure**: for each telemetry table in scope, ``delete`` the person's rows and
-  ``vacuum`` with zero retention (:meth:`TelemetryStore.erase_subject`); then, in
+* **erasure**: for each telemetry table in scope, ``delete`` the person's rows,
+  ``vacuum`` with zero retention and replace the Delta log by a checkpoint of the
+  current version, since older log entries name the person in file statistics
+  and the delete predicate (:meth:`TelemetryStore.erase_subject`); then, in
   the metadata DB, flag every dataset version holding the person's erased data as
   :data:`REBUILD_REQUIRED` and delete those memberships; for an erasure of
   everything also rotate the pseudonym (the old link is deleted, so the
@@ -22,7 +24,8 @@ kept. :func:`execute` carries it out:
 Each step is recorded in ``erasure_steps`` when it starts and when it is done,
 so a run killed at any point finishes when started again; a done step is never
 repeated. Every store is then *verified* (every Parquet file under each table
-directory, referenced or not, and the metadata tables); only a passing
+directory, referenced or not, every file of its Delta log, and the metadata
+tables); only a passing
 verification issues the receipt and completes the request, in one transaction.
 A failing one leaves the request executing, re-opens the steps whose effect is
 missing and raises :class:`VerificationFailed` naming the tables.
@@ -52,7 +55,7 @@ from portal.erasure_plan import (  # noqa: F401 - the plan is part of this modul
     UNTOUCHED_STATUSES, VERIFY, DatasetImpact, ErasurePlan, ModelImpact, TableImpact, plan, plan_kept,
 )
 from portal.erasure_steps import (  # noqa: F401 - copy_path and steps are part of this module's interface
-    Progress, Run, copy_path, fail_step, finish_step, iso, open_step, recorded_from, sha256_of, step_where, steps,
+    Progress, Run, copy_path, fail_step, finish_step, iso, open_step, recorded_at, sha256_of, step_where, steps,
     utc_now,
 )
 from portal.identity import Principal
@@ -89,18 +92,25 @@ class _Findings:
 
 
 def _verify_lake(r: Run, found: _Findings) -> None:
-    """Every Parquet file under each erased table, referenced or not: no row of the person."""
+    """Every Parquet file under each erased table, referenced or not: no row of the person; and no file of
+    its Delta log (commits, checkpoints) naming the person."""
     for key in r.request.category_keys:
         table = catalog.category(key).table_name
         try:
             on_disk = r.store.rows_on_disk(table, r.request.employee_id)
+            in_log = r.store.log_mentions(table, r.request.employee_id)
         except TelemetryError as exc:
             found.problem(str(exc), (TELEMETRY, table))
             continue
-        found.result["telemetry"][table] = {"files_scanned": on_disk.files_scanned, "rows_found": on_disk.rows}
+        found.result["telemetry"][table] = {"files_scanned": on_disk.files_scanned, "rows_found": on_disk.rows,
+                                            "log_files_scanned": in_log.files_scanned,
+                                            "log_files_naming_person": len(in_log.files_naming)}
         if on_disk.rows:
             found.problem(f"{table}: {on_disk.rows} row(s) of the person in {len(on_disk.files_with_rows)} "
                           f"file(s) on disk ({', '.join(on_disk.files_with_rows[:3])})", (TELEMETRY, table))
+        if in_log.files_naming:
+            found.problem(f"{table}: the Delta log still names the person in {len(in_log.files_naming)} "
+                          f"file(s) ({', '.join(in_log.files_naming[:3])})", (TELEMETRY, table))
 
 
 def _verify_erasure_metadata(r: Run, conn: Connection, done: dict, found: _Findings) -> None:
@@ -299,14 +309,14 @@ def execute(engine: Engine, store: TelemetryStore, principal: Principal, request
 
     Idempotent: a completed request returns its stored receipt; an executing one
     resumes after its last finished step. ``progress(fraction, message)`` is
-    called before each step. ``now`` records the run as starting at that moment
+    called before each step. ``now`` records the run as happening at that moment
     (a history replayed after the fact, such as the demo company's); by default
     every time recorded is the clock's.
     """
     ensure(principal, "requests:execute")
     _check_schema(engine)
     report = progress or (lambda _f, _m: None)
-    with _exclusive(Path(store.settings.data_dir), request_id), recorded_from(now):
+    with _exclusive(Path(store.settings.data_dir), request_id), recorded_at(now):
         started = _start(engine, principal, request_id)
         if isinstance(started, receipts.Receipt):
             return started

@@ -2,9 +2,9 @@
 
 A step's row is written when it starts and marked done (``done_at``) in the same
 transaction as its effect where the effect is in the metadata DB; a telemetry
-step counts the rows first, then deletes and vacuums (idempotent), then marks
-itself done. A step that is done is never run again; one that failed keeps its
-error for the queue until it succeeds.
+step counts the rows first, then deletes, vacuums and cleans the Delta log
+(idempotent), then marks itself done. A step that is done is never run again;
+one that failed keeps its error for the queue until it succeeds.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,32 +36,26 @@ from portal.telemetry import TelemetryStore
 Progress = Callable[[float, str], None]
 
 
-# While a run is recorded from a moment in the past (erasure.execute's ``now``): that moment and the
-# monotonic time the run began, so the recorded times advance as the run does.
-_RECORDED_FROM: ContextVar[tuple[datetime, float] | None] = ContextVar("erasure_recorded_from", default=None)
+# Set while a run is recorded at a moment other than the clock's (erasure.execute's ``now``).
+_RECORDED_AT: ContextVar[datetime | None] = ContextVar("erasure_recorded_at", default=None)
 
 
 def utc_now() -> datetime:
-    """The time a run records: the clock, or the replayed moment plus the time the run has taken."""
-    replayed = _RECORDED_FROM.get()
-    if replayed is None:
-        return datetime.now(UTC)
-    start, began = replayed
-    return start + timedelta(seconds=time.monotonic() - began)
+    """The time a run records: the clock's, or the moment the run is recorded at."""
+    return _RECORDED_AT.get() or datetime.now(UTC)
 
 
 @contextmanager
-def recorded_from(moment: datetime | None) -> Iterator[None]:
-    """Record the times of the run inside from ``moment`` on (None: from the clock)."""
+def recorded_at(moment: datetime | None) -> Iterator[None]:
+    """Record every time of the run inside as ``moment`` (None: the clock's)."""
     if moment is None:
         yield
         return
-    start = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    token = _RECORDED_FROM.set((start, time.monotonic()))
+    token = _RECORDED_AT.set(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
     try:
         yield
     finally:
-        _RECORDED_FROM.reset(token)
+        _RECORDED_AT.reset(token)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -141,7 +134,8 @@ def _telemetry_step(key: str) -> _Step:
         removed = max((row.rows_removed or 0) + erased.rows_removed, row.rows_before - left)
         with r.engine.begin() as conn:
             finish_step(conn, r.request.request_id, TELEMETRY, table, version_after=erased.version_after,
-                        rows_removed=removed, detail={"files_vacuumed": erased.files_vacuumed})
+                        rows_removed=removed, detail={"files_vacuumed": erased.files_vacuumed,
+                                                      "log_entries_removed": erased.log_entries_removed})
 
     return _Step(TELEMETRY, cat.table_name, f"Erasing {cat.name.lower()}", run)
 

@@ -34,11 +34,16 @@ only the subject's partition is scanned) followed by a *full* ``vacuum`` with ze
 retention: every file the latest version does not reference is removed, so no
 older table version on disk can bring the rows back. Full, because delta-rs's
 default "lite" vacuum only sees files removed since the last checkpoint.
-:meth:`TelemetryStore.rows_on_disk` then counts the subject's rows in every
-Parquet file under the table directory, referenced or not, which is what
-erasure verifies against. Appends and erasures of one table take an exclusive
-lock file (``lake_dir/.locks``), because a full vacuum would otherwise delete
-the data files of an append that has written them but not yet committed.
+Then the Delta log is cleaned (:mod:`portal.delta_log`): a checkpoint of the
+current version replaces every older entry, whose file statistics and delete
+predicate name the subject. :meth:`TelemetryStore.rows_on_disk` counts the
+subject's rows in every Parquet file under the table directory, referenced or
+not, and :meth:`TelemetryStore.log_mentions` searches every log file for the
+subject; erasure verifies against both. Appends and erasures of one table take
+an exclusive lock file (``lake_dir/.locks``), because a full vacuum would
+otherwise delete the data files of an append that has written them but not yet
+committed, and an append racing the log cleanup would find the commits it
+checks for conflicts gone.
 Writers outside the portal must not write while an erasure runs.
 """
 
@@ -62,7 +67,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
-from portal import catalog
+from portal import catalog, delta_log
 from portal.settings import Settings
 
 LAKE_FORMAT = 1
@@ -220,7 +225,8 @@ class TelemetryStore:
             path = self.lake_dir / cat.table_name
             if not (path / "_delta_log").is_dir():
                 DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
-                                  partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name)
+                                  partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
+                                  configuration=delta_log.NO_HISTORY)
 
     # ---- writing --------------------------------------------------------
 
@@ -334,15 +340,19 @@ class TelemetryStore:
         return snapshot
 
     def _load_snapshot(self, table_name: str, path: Path) -> _Snapshot:
-        try:
-            table = DeltaTable(path)
-            features = set(table.protocol().reader_features or ())
-            actions = pa.table(table.get_add_actions(flatten=True))
-        except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
-            raise TelemetryError(
-                f"The telemetry table {table_name!r} at {path} is unreadable ({_first_line(exc)}); "
-                "run `portal seed --force` or restore its _delta_log from backup."
-            ) from None
+        for attempt in range(3):
+            try:
+                table = DeltaTable(path)
+                features = set(table.protocol().reader_features or ())
+                actions = pa.table(table.get_add_actions(flatten=True))
+                break
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                if attempt < 2:  # an erasure may have cleaned the log between its listing and its reading
+                    continue
+                raise TelemetryError(
+                    f"The telemetry table {table_name!r} at {path} is unreadable ({_first_line(exc)}); "
+                    "run `portal seed --force` or restore its _delta_log from backup."
+                ) from None
         files: dict[int, list[_File]] = {}
         rows = actions.select([c for c in ("path", "partition.bucket", "min.subject_id", "max.subject_id")
                                if c in actions.column_names]).to_pylist()
@@ -393,6 +403,7 @@ class TelemetryStore:
             return frame.to_arrow().cast(out_schema)
         file_columns = [n for n in out_schema.names if n != PARTITION_COLUMN]
         read_columns = file_columns if "subject_id" in file_columns else ["subject_id", *file_columns]
+        read_types = [table_schema(table_name).field(n).type for n in read_columns]
         pieces = []
         for file in snapshot.files.get(bucket, ()):
             if not _may_hold(subject_id, file.min_subject, file.max_subject):
@@ -404,6 +415,8 @@ class TelemetryStore:
             # Opened per read and closed at once: a handle kept open would keep a vacuumed file readable.
             with pq.ParquetFile(file.path, metadata=footer.metadata) as parquet:
                 part = parquet.read_row_groups(groups, columns=read_columns, use_threads=False)
+            if part.schema.types != read_types:  # files an erasure rewrote hold string_view, which cannot be filtered
+                part = part.cast(pa.schema([table_schema(table_name).field(n) for n in read_columns]))
             pieces.append(part.filter(pc.equal(part["subject_id"], subject_id)).select(file_columns))
         arrays = {}
         for name in file_columns:
@@ -503,10 +516,11 @@ class TelemetryStore:
             self._footers.clear()
 
     def erase_subject(self, table_name: str, subject_id: str) -> Erased:
-        """Delete every row of ``subject_id`` from one table, then vacuum so no older version keeps them.
+        """Delete every row of ``subject_id`` from one table, vacuum so no older version keeps them, and
+        clean the Delta log so no entry names the subject (:func:`portal.delta_log.clean`).
 
         Idempotent: run again after a crash at any point, it deletes what is left
-        (nothing, if the delete had committed) and vacuums again.
+        (nothing, if the delete had committed), vacuums and cleans the log again.
         """
         path = self.table_dir(table_name)
         column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
@@ -518,6 +532,7 @@ class TelemetryStore:
                 metrics = table.delete(predicate, writer_properties=_writer_properties())
                 removed = int(metrics.get("num_deleted_rows", 0))
                 files = self._vacuum(table)
+                log_removed = self._clean_log(table, path, subject_id)
                 after = table.version()
             except TelemetryError:
                 raise
@@ -525,11 +540,15 @@ class TelemetryStore:
                 raise TelemetryError(f"erasing from {table_name!r} at {path} failed: {_first_line(exc)}") from None
             finally:
                 self.forget()
-        return Erased(table_name, removed, before, after, files)
+        return Erased(table_name, removed, before, after, files, log_removed)
 
     @staticmethod
     def _vacuum(table: DeltaTable) -> int:
         return len(table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
+
+    @staticmethod
+    def _clean_log(table: DeltaTable, path: Path, subject_id: str) -> int:
+        return delta_log.clean(table, path, subject_id)
 
     def rows_on_disk(self, table_name: str, subject_id: str) -> OnDisk:
         """Rows of ``subject_id`` in *every* Parquet data file under the table directory.
@@ -538,7 +557,7 @@ class TelemetryStore:
         behind counts too. Row groups whose ``subject_id`` statistics exclude the
         subject are skipped (min/max are bounds even when a writer truncates
         them); files without statistics are read. The Delta log is not data and
-        is not scanned.
+        is not scanned here; :meth:`log_mentions` searches it.
         """
         root = self.table_dir(table_name)
         column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
@@ -553,6 +572,15 @@ class TelemetryStore:
                     holding.append(os.path.relpath(os.path.join(directory, name), root))
         return OnDisk(table_name, scanned, rows, tuple(holding))
 
+    def log_mentions(self, table_name: str, subject_id: str) -> InLog:
+        """Every file under the table's ``_delta_log`` that still names ``subject_id``
+        (file statistics, a delete predicate, ...), checkpoints included."""
+        try:
+            scanned, naming = delta_log.files_naming(self.table_dir(table_name), subject_id)
+        except delta_log.LogError as exc:
+            raise TelemetryError(f"cannot verify {table_name!r}: {exc}") from None
+        return InLog(table_name, scanned, naming)
+
 
 @dataclass(frozen=True)
 class Erased:
@@ -561,6 +589,7 @@ class Erased:
     version_before: int
     version_after: int
     files_vacuumed: int
+    log_entries_removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -569,6 +598,13 @@ class OnDisk:
     files_scanned: int
     rows: int
     files_with_rows: tuple[str, ...]  # relative to the table directory
+
+
+@dataclass(frozen=True)
+class InLog:
+    table_name: str
+    files_scanned: int
+    files_naming: tuple[str, ...]  # relative to the table directory, e.g. "_delta_log/00000000000000000003.json"
 
 
 def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: str) -> int:
@@ -590,7 +626,7 @@ def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: s
         raise TelemetryError(
             f"cannot verify {table_name!r}: the file {path} is unreadable ({_first_line(exc)})"
         ) from None
-    return int(pc.sum(pc.equal(values, subject_id)).as_py() or 0)
+    return int(pc.sum(pc.equal(values, pa.scalar(subject_id, values.type))).as_py() or 0)  # string_view too
 
 
 def _sql_string(value: str) -> str:

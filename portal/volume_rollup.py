@@ -123,14 +123,18 @@ def _snapshot(table_dir: Path) -> _Snapshot:
         cached = _snapshots.get(key)
     if cached is not None and cached.version == version:
         return cached
-    try:
-        table = DeltaTable(str(table_dir))
-        features = set(table.protocol().reader_features or ())
-        files = tuple(os.path.normpath(u.removeprefix("file://")) for u in table.file_uris())
-        snapshot = _Snapshot(table.version(), files, not (features & _DIRECT_UNSAFE))
-    except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
-        raise TelemetryError(f"The telemetry table at {table_dir} is unreadable ({str(exc).splitlines()[0][:200]}); "
-                             "restore its _delta_log from backup or run `portal seed --force`.") from None
+    for attempt in range(3):  # an erasure may clean the log while we list it: list it again
+        try:
+            table = DeltaTable(str(table_dir))
+            features = set(table.protocol().reader_features or ())
+            files = tuple(os.path.normpath(u.removeprefix("file://")) for u in table.file_uris())
+            snapshot = _Snapshot(table.version(), files, not (features & _DIRECT_UNSAFE))
+            break
+        except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+            if attempt == 2:
+                raise TelemetryError(f"The telemetry table at {table_dir} is unreadable "
+                                     f"({str(exc).splitlines()[0][:200]}); restore its _delta_log from backup or "
+                                     "run `portal seed --force`.") from None
     with _lock:
         _snapshots[key] = snapshot
     return snapshot

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -372,6 +373,114 @@ def test_a_stored_works_council_rollup_naming_the_person_fails_verification_unti
     assert company.status(request_id) == Status.COMPLETED
     assert receipt.document["verification"]["caches"]["stored_rollup_rows_found"] == 0
     assert volume_rollup.subject_rows(data_dir, ALICE_ID, ERASED_TABLES) == 0
+
+
+# ---- the Delta log -----------------------------------------------------------------------------------
+
+
+def log_files_naming(table_dir: Path, subject: str) -> list[str]:
+    """Names of the files under ``_delta_log`` holding ``subject``: plain bytes of JSON and any other file,
+    the decoded values of checkpoint Parquet (compressed, so its bytes would hide the id)."""
+    found = []
+    for path in sorted(p for p in (table_dir / "_delta_log").rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            held = subject in json.dumps(pq.read_table(path).to_pylist(), default=str)
+        else:
+            held = subject.encode() in path.read_bytes()
+        if held:
+            found.append(path.name)
+    return found
+
+
+def file_bounds(table_dir: Path) -> list[tuple[str, str]]:
+    actions = pa.table(DeltaTable(table_dir).get_add_actions(flatten=True))
+    return list(zip(actions["min.subject_id"].to_pylist(), actions["max.subject_id"].to_pylist(), strict=True))
+
+
+def test_after_erasure_no_file_of_the_delta_log_names_the_person_whose_id_bounded_data_files(company):
+    for table in ERASED_TABLES:  # smallest or largest subject of a file: her id is in the file statistics
+        assert any(ALICE_ID in bounds for bounds in file_bounds(company.lake / table)), table
+        assert log_files_naming(company.lake / table, ALICE_ID), table
+    receipt = erasure.execute(company.engine, company.store, company.priya, company.approved())
+
+    rollup_versions = volume_rollup.versions(company.store)
+    for table in ERASED_TABLES:
+        assert log_files_naming(company.lake / table, ALICE_ID) == [], table
+        version = DeltaTable(company.lake / table).version()
+        names = sorted(os.listdir(company.lake / table / "_delta_log"))
+        assert names == [f"{version:020d}.checkpoint.parquet", f"{version:020d}.json", "_last_checkpoint"], table
+        assert rollup_versions[table] == version  # the works council rollups still see the current version
+        assert receipt.document["verification"]["telemetry"][table]["log_files_naming_person"] == 0
+    assert log_files_naming(company.lake / "performance_records", ALICE_ID)  # kept under the contract
+
+
+def test_after_the_log_is_cleaned_the_tables_stay_readable_and_take_appends_and_another_erasure(company):
+    from tests.integration.test_telemetry import T0, _keystroke_rows
+
+    before = {t: per_subject(company.lake, t) for t in ERASED_TABLES}
+    erasure.execute(company.engine, company.store, company.priya, company.approved())
+    for table in ERASED_TABLES:
+        scanned = pl.scan_delta(str(company.lake / table)).group_by("subject_id").len().collect()
+        assert dict(scanned.iter_rows()) == {s: n for s, n in before[table].items() if s != ALICE_ID}, table
+        assert per_subject(company.lake, table) == dict(scanned.iter_rows()), table
+
+    keystrokes = company.lake / "keystrokes"
+    version = DeltaTable(keystrokes).version()
+    assert company.store.append("keystrokes", _keystroke_rows(["E09999"] * 3, T0)) == 3
+    assert DeltaTable(keystrokes).version() == version + 1
+    assert pl.scan_delta(str(keystrokes)).filter(pl.col("subject_id") == "E09999").collect().height == 3
+    assert company.store.count("keystrokes", "E09999") == 3
+
+    other = "E00002"
+    assert before["keystrokes"][other] > 0 and any(other in b for b in file_bounds(keystrokes))
+    erased = company.store.erase_subject("keystrokes", other)
+    assert erased.rows_removed == before["keystrokes"][other]
+    assert log_files_naming(keystrokes, other) == [] and log_files_naming(keystrokes, ALICE_ID) == []
+    assert company.store.log_mentions("keystrokes", other).files_naming == ()
+    assert company.store.count("keystrokes", "E09999") == 3 and company.store.count("keystrokes", other) == 0
+    assert dict(pl.scan_delta(str(keystrokes)).group_by("subject_id").len().collect().iter_rows()) == {
+        **{s: n for s, n in before["keystrokes"].items() if s not in (ALICE_ID, other)}, "E09999": 3}
+
+
+def test_without_the_log_cleanup_verification_finds_the_person_in_the_log_and_keeps_the_request_executing(
+        company, monkeypatch):
+    request_id = company.approved()
+    monkeypatch.setattr(TelemetryStore, "_clean_log", staticmethod(lambda *_a: 0))
+    with pytest.raises(erasure.VerificationFailed) as failed:
+        erasure.execute(company.engine, company.store, company.priya, request_id)
+    for table in ERASED_TABLES:
+        assert f"{table}: the Delta log still names the person" in str(failed.value)
+    assert "_delta_log/" in str(failed.value)
+    assert company.status(request_id) == Status.EXECUTING
+    with company.engine.connect() as conn:
+        assert receipts.load(conn, request_id) is None
+    monkeypatch.undo()
+    erasure.execute(company.engine, company.store, company.priya, request_id)
+    assert company.status(request_id) == Status.COMPLETED
+    assert all(log_files_naming(company.lake / t, ALICE_ID) == [] for t in ERASED_TABLES)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".checkpoint.parquet"], ids=["commit", "checkpoint"])
+def test_a_log_file_naming_the_person_put_back_fails_verification_naming_it_and_the_next_run_removes_it(
+        company, suffix):
+    log = company.lake / "mouse_activity" / "_delta_log"
+    old = next(log / n for n in log_files_naming(log.parent, ALICE_ID) if n.endswith(suffix))
+    content = old.read_bytes()
+    request_id = company.approved()
+
+    def restorer(_fraction, message):  # a backup restored into the log after the table was erased
+        if message.startswith("Removing dataset memberships"):
+            old.write_bytes(content)
+
+    with pytest.raises(erasure.VerificationFailed,
+                       match=rf"mouse_activity: the Delta log still names the person in 1 file\(s\) "
+                             rf"\(_delta_log/{old.name}\)"):
+        erasure.execute(company.engine, company.store, company.priya, request_id, progress=restorer)
+    assert company.status(request_id) == Status.EXECUTING
+    assert "mouse_activity" in erasure.last_error(company.engine, company.priya, request_id)
+    erasure.execute(company.engine, company.store, company.priya, request_id)
+    assert company.status(request_id) == Status.COMPLETED
+    assert not old.exists() and log_files_naming(log.parent, ALICE_ID) == []
 
 
 # ---- access requests -------------------------------------------------------------------------------

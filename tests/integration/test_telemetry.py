@@ -228,3 +228,106 @@ def test_summaries_equal_a_python_count_for_any_appends(batches):
             row = store.summary(subject).row(0, named=True)
             assert (row["records"], row["first_ts"], row["last_ts"]) == (len(mine), min(mine), max(mine))
             assert sorted(store.scan("keystrokes", subject).collect()["ts"].to_list()) == sorted(mine)
+
+
+# ---- the Delta log after an erasure --------------------------------------------------------------
+
+
+def test_the_log_search_finds_an_id_in_file_statistics_checkpoints_and_a_delete_predicate(settings):
+    store = TelemetryStore(make_settings(settings.data_dir, telemetry_buckets=1))
+    store.append("keystrokes", _keystroke_rows(["E1", "E5", "E9"], T0))  # E1 and E9 bound the file
+    assert [p.rsplit("/", 1)[0] for p in store.log_mentions("keystrokes", "E1").files_naming] == ["_delta_log"]
+    assert store.log_mentions("keystrokes", "E5").files_naming == ()  # inside the bounds: not in the log
+    store.checkpoint()
+    assert any(p.endswith(".checkpoint.parquet") for p in store.log_mentions("keystrokes", "E9").files_naming)
+    table = DeltaTable(settings.lake_dir / "keystrokes")
+    table.delete("subject_id = 'E5'")  # a delete alone: its commit records the predicate
+    assert f"_delta_log/{table.version():020d}.json" in store.log_mentions("keystrokes", "E5").files_naming
+
+
+def test_erase_subject_leaves_no_log_entry_naming_the_subject_and_keeps_an_id_it_is_a_prefix_of(settings):
+    store = TelemetryStore(make_settings(settings.data_dir, telemetry_buckets=1))
+    store.append("keystrokes", _keystroke_rows(["E10", "E2"], T0))
+    store.append("keystrokes", _keystroke_rows(["E1", "E3"], T0 + timedelta(days=1)))
+    store.checkpoint()
+    store.append("keystrokes", _keystroke_rows(["E0", "E1"], T0 + timedelta(days=2)))
+    erased = store.erase_subject("keystrokes", "E1")
+
+    assert erased.rows_removed == 2 and erased.log_entries_removed > 0
+    log = settings.lake_dir / "keystrokes" / "_delta_log"
+    assert store.log_mentions("keystrokes", "E1").files_naming == ()
+    commits = b"".join(p.read_bytes() for p in log.glob("*.json"))
+    for form in (b'"E1"', b'\\"E1\\"', b"'E1'"):  # a value, a value in the stats JSON, a predicate literal
+        assert form not in commits
+    # E10 still bounds the file nobody rewrote: a search for the substring "E1" would find the person there.
+    assert store.log_mentions("keystrokes", "E10").files_naming
+    whole = pl.from_arrow(DeltaTable(settings.lake_dir / "keystrokes").to_pyarrow_table())
+    assert sorted(whole["subject_id"].to_list()) == ["E0", "E10", "E2", "E3"]
+    with pytest.raises(Exception):  # older versions held the subject and cannot be loaded any more
+        DeltaTable(settings.lake_dir / "keystrokes", version=erased.version_before)
+
+
+def test_new_tables_keep_no_log_history_or_tombstones_beyond_the_latest_checkpoint(settings):
+    TelemetryStore(settings).create()
+    configuration = DeltaTable(settings.lake_dir / "keystrokes").metadata().configuration
+    assert configuration["delta.logRetentionDuration"] == "interval 0 seconds"
+    assert configuration["delta.deletedFileRetentionDuration"] == "interval 0 seconds"
+
+
+def test_a_table_created_before_the_log_properties_gets_them_on_its_first_erasure(settings):
+    schema = catalog.TABLE_SCHEMAS["keystrokes"]
+    DeltaTable.create(settings.lake_dir / "keystrokes", schema, partition_by=[PARTITION_COLUMN])
+    store = TelemetryStore(make_settings(settings.data_dir, telemetry_buckets=1))
+    store.append("keystrokes", _keystroke_rows(["E1", "E2"], T0))
+    assert "delta.logRetentionDuration" not in DeltaTable(settings.lake_dir / "keystrokes").metadata().configuration
+    store.erase_subject("keystrokes", "E1")
+    table = DeltaTable(settings.lake_dir / "keystrokes")
+    assert table.metadata().configuration["delta.logRetentionDuration"] == "interval 0 seconds"
+    assert store.log_mentions("keystrokes", "E1").files_naming == ()
+    assert table.to_pyarrow_table()["subject_id"].to_pylist() == ["E2"]
+
+
+def test_when_the_delete_is_the_last_commit_the_checkpoint_sits_on_a_commit_that_names_nobody(settings, monkeypatch):
+    store = TelemetryStore(make_settings(settings.data_dir, telemetry_buckets=1))
+    store.append("keystrokes", _keystroke_rows(["E1", "E2"], T0))
+    monkeypatch.setattr(TelemetryStore, "_vacuum", staticmethod(lambda table: 0))  # no vacuum commit follows
+    erased = store.erase_subject("keystrokes", "E1")
+    assert store.log_mentions("keystrokes", "E1").files_naming == ()
+    head = settings.lake_dir / "keystrokes" / "_delta_log" / f"{erased.version_after:020d}.json"
+    assert '"SET TBLPROPERTIES"' in head.read_text()
+
+
+def test_appends_and_store_reads_running_alongside_erasures_lose_nothing_and_the_log_ends_clean(settings):
+    import threading
+
+    store = TelemetryStore(make_settings(settings.data_dir, telemetry_buckets=2))
+    store.append("keystrokes", _keystroke_rows(["E1", "E2", "E3"], T0))
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def appender():
+        try:
+            for day in range(8):
+                store.append("keystrokes", _keystroke_rows(["E1", "E2", "E3"], T0 + timedelta(days=day + 1)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    def reader():
+        try:
+            while not done.is_set():
+                TelemetryStore(store.settings).summary("E2")  # a fresh store loads the log every time
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=appender), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for _ in range(4):
+        store.erase_subject("keystrokes", "E1")
+    threads[0].join()
+    store.erase_subject("keystrokes", "E1")
+    done.set()
+    threads[1].join()
+    assert failures == []
+    assert [store.count("keystrokes", s) for s in ("E2", "E3", "E1")] == [9, 9, 0]
+    assert store.log_mentions("keystrokes", "E1").files_naming == ()
