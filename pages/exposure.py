@@ -9,8 +9,10 @@ ctx = ui.require("exposure:read")
 svc = ctx.services
 
 st.title("Exposure")
-st.caption("Per category: who *can* read it (grants), who *may* (the catalog's allowed roles and maximum), and "
-           "who *did*: people who read other people's data, per week. Readers are counted, never named.")
+st.caption("Per category: who *can* read it (grants), who *may* (the catalog's allowed roles, and its maximum or "
+           "the company's own), and who *did*: people who read other people's data, per week. Line managers, who "
+           "may read only their direct reports' records, are counted apart and checked per person and per "
+           "manager. Readers are counted, never named.")
 try:
     report = exposure.exposure(ctx.principal, svc.settings, svc.engine)
 except ValueError as exc:

@@ -7,7 +7,8 @@ from portal import access_log, charts, log_integrity
 from portal.audit_log import AuditLog
 
 ctx = ui.require("access_log:read_own")
-events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming)
+events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,
+                                  max_principals=ctx.services.settings.max_principals)
 summary = access_log.summarize(events)
 
 st.title("Who accessed my data")

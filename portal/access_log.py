@@ -24,7 +24,12 @@ Flags, each said in words to the person (:func:`events_about`):
 * role not allowed: the actor's role is not in the category's ``allowed_roles``;
 * over-exposure: the read is a person's read in a category-week (Monday 00:00
   UTC to Monday) in which more distinct people read *other* people's data of that
-  category than the category's ``max_principals``. Counting who actually read,
+  category than the category's limit (``max_principals``, or the company's own
+  from ``PORTAL_MAX_PRINCIPALS``). People in a scoped role (line managers, who
+  read only their direct reports) are not counted; their read is flagged instead
+  when that reader read more people that week than the role's span allows, or
+  when more readers in the role read this person that week than the role allows
+  (:mod:`portal.exposure` explains the model). Counting who actually read,
   rather than who holds a broad grant, is the rule because events do not record
   which grant a read used; broad grants are the exposure page's concern.
 """
@@ -36,7 +41,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,7 +51,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal import catalog, db, policy
+from portal import catalog, db, exposure_policy, policy
 from portal.identity import Principal
 from portal.policy import PermissionDenied
 
@@ -841,15 +846,20 @@ def own_subject(principal: Principal, action: str) -> str:
 
 
 def events_about(engine: Engine, principal: Principal, *, naming: str = "names",
-                 since: datetime | None = None) -> list[AccessEvent]:
-    """Every access by someone else to the principal's own data, newest first, with flags."""
+                 since: datetime | None = None, max_principals: Mapping[str, int] | None = None) -> list[AccessEvent]:
+    """Every access by someone else to the principal's own data, newest first, with flags.
+
+    ``max_principals`` is the company's own limits (setting ``PORTAL_MAX_PRINCIPALS``); categories not
+    in it keep the catalog's.
+    """
     subject = own_subject(principal, "access_log:read_own")
     with engine.connect() as conn:
-        return events_for_subject(conn, subject, naming=naming, since=since)
+        return events_for_subject(conn, subject, naming=naming, since=since, max_principals=max_principals)
 
 
 def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "names",
-                       since: datetime | None = None) -> list[AccessEvent]:
+                       since: datetime | None = None,
+                       max_principals: Mapping[str, int] | None = None) -> list[AccessEvent]:
     """The events about one person, for callers that already checked policy."""
     pseudonym = pseudonym_of(conn, employee_id)
     if pseudonym is None:
@@ -864,26 +874,96 @@ def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "nam
     if since is not None:
         query = query.where(e.occurred_at >= as_utc(since))
     rows = [r for r in conn.execute(query) if r.actor_pseudonym != pseudonym]  # own reads are not "someone else"
-    readers = _weekly_readers(conn, {(r.category_key, week_start(r.occurred_at)) for r in rows if r.kind == PERSON})
-    return [_event(r, readers, naming) for r in rows]
+    limits = exposure_policy.limits(max_principals)
+    people = [(r, week_start(r.occurred_at)) for r in rows if r.kind == PERSON and r.category_key in limits]
+    counted = {(r.category_key, start) for r, start in people if limits[r.category_key].scoped_role(r.role) is None}
+    scoped = {(r.category_key, start, r.actor_id) for r, start in people
+              if limits[r.category_key].scoped_role(r.role) is not None}
+    breadth = _Breadth(_weekly_readers(conn, counted, limits), *_scoped_breadth(conn, pseudonym, scoped, limits))
+    return [_event(r, breadth, limits, naming) for r in rows]
 
 
-def _weekly_readers(conn: Connection, weeks: set[tuple[str, datetime]]) -> dict[tuple[str, datetime], int]:
-    """Distinct person-actors who read someone else's data, per (category, week)."""
+@dataclass(frozen=True)
+class _Breadth:
+    """How broadly the weeks of one person's events were read, for the over-exposure flag."""
+
+    readers: dict[tuple[str, datetime], int]  # (category, week) -> people counted against the limit
+    people_read: dict[tuple[str, datetime, str], int]  # (category, week, scoped reader) -> people they read
+    scoped_readers: dict[tuple[str, datetime], int]  # (category, week) -> scoped readers of this person
+
+
+def _someone_elses(e: Any, a: Any) -> sa.ColumnElement:
+    return sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym)
+
+
+def _in_week(e: Any, category: str, start: datetime) -> sa.ColumnElement:
+    return sa.and_(e.category_key == category, e.occurred_at >= as_utc(start),
+                   e.occurred_at < as_utc(start + timedelta(days=7)))
+
+
+def _weekly_readers(conn: Connection, weeks: set[tuple[str, datetime]],
+                    limits: dict[str, exposure_policy.Limit]) -> dict[tuple[str, datetime], int]:
+    """Distinct person-actors who read someone else's data, per (category, week); scoped roles not counted."""
     e, a = db.access_events.c, db.actors.c
     result = {}
     for category, start in weeks:
         query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
                  .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
-                 .where(e.category_key == category, e.occurred_at >= as_utc(start),
-                        e.occurred_at < as_utc(start + timedelta(days=7)),
-                        a.kind == PERSON,
-                        sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym)))
+                 .where(_in_week(e, category, start), a.kind == PERSON, _someone_elses(e, a)))
+        if limits[category].scoped:
+            query = query.where(exposure_policy.role_sql(a.role).not_in(sorted(limits[category].scoped_roles)))
         result[(category, start)] = int(conn.execute(query).scalar() or 0)
     return result
 
 
-def _event(r: Any, readers: dict[tuple[str, datetime], int], naming: str) -> AccessEvent:
+def _scoped_breadth(conn: Connection, pseudonym: str, reads: set[tuple[str, datetime, str]],
+                    limits: dict[str, exposure_policy.Limit]) -> tuple[dict, dict]:
+    """For reads by people in a scoped role: how many people each such reader read in the week, and how
+    many readers in a scoped role read this person (``pseudonym``) in the week."""
+    e, a = db.access_events.c, db.actors.c
+    people_read, scoped_readers = {}, {}
+    for category, start, actor in reads:
+        query = (sa.select(sa.func.count(sa.distinct(e.subject_pseudonym)))
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(_in_week(e, category, start), e.actor_id == actor, _someone_elses(e, a)))
+        people_read[(category, start, actor)] = int(conn.execute(query).scalar() or 0)
+    for category, start in {(c, s) for c, s, _ in reads}:
+        query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(_in_week(e, category, start), e.subject_pseudonym == pseudonym, a.kind == PERSON,
+                        _someone_elses(e, a),
+                        exposure_policy.role_sql(a.role).in_(sorted(limits[category].scoped_roles))))
+        scoped_readers[(category, start)] = int(conn.execute(query).scalar() or 0)
+    return people_read, scoped_readers
+
+
+def _breadth_flags(r: Any, cat: catalog.Category, role: str, breadth: _Breadth,
+                   limit: exposure_policy.Limit) -> list[str]:
+    """The over-exposure flag of a person's read, in words (empty when the read's week was within limits)."""
+    start = week_start(r.occurred_at)
+    scope = limit.scoped_role(role)
+    if scope is None:
+        count = breadth.readers.get((r.category_key, start), 0)
+        if count <= limit.max_principals:
+            return []
+        return [f"Part of an over-exposure episode: {count} different people read other people's "
+                f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the {limit.max_principals} "
+                "the policy allows."]
+    flags = []
+    read = breadth.people_read.get((r.category_key, start, r.actor_id), 0)
+    if read > scope.people_per_reader:
+        flags.append(f"Part of an over-exposure episode: this reader, in the role {role}, read the "
+                     f"{cat.name.lower()} of {read} different people in the week of {start:%d %b %Y}; the role "
+                     f"may read only {scope.relation}, at most {scope.people_per_reader} people a week.")
+    readers = breadth.scoped_readers.get((r.category_key, start), 0)
+    if readers > scope.readers_per_person:
+        flags.append(f"Part of an over-exposure episode: {readers} different people in the role {role} read your "
+                     f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the "
+                     f"{scope.readers_per_person} the policy allows; the role may read only {scope.relation}.")
+    return flags
+
+
+def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], naming: str) -> AccessEvent:
     cat = catalog.CATEGORY_BY_KEY.get(r.category_key)
     kind = r.kind or "unknown"
     display, team, role = r.display_name or r.actor_id, r.team or "unknown team", r.role or "unknown role"
@@ -896,12 +976,9 @@ def _event(r: Any, readers: dict[tuple[str, datetime], int], naming: str) -> Acc
         flags.append(f"The reader's role ({role}) is not one the policy allows to read {cat.name.lower()}.")
         labels.append(ROLE_NOT_ALLOWED)
     if cat is not None and kind == PERSON:
-        start = week_start(r.occurred_at)
-        count = readers.get((r.category_key, start), 0)
-        if count > cat.max_principals:
-            flags.append(f"Part of an over-exposure episode: {count} different people read other people's "
-                         f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the {cat.max_principals} "
-                         "the policy allows.")
+        breadth_flags = _breadth_flags(r, cat, role, breadth, limits[cat.key])
+        if breadth_flags:
+            flags += breadth_flags
             labels.append(OVER_EXPOSURE)
     return AccessEvent(
         event_id=r.event_id, occurred_at=as_utc(r.occurred_at), actor_id=r.actor_id,

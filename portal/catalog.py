@@ -26,6 +26,19 @@ class Purpose:
 
 
 @dataclass(frozen=True)
+class ScopedRole:
+    """A role whose members may read only the records of people they have a working relationship with
+    (a line manager: their direct reports). The source system enforces the scope; the exposure policy
+    (:mod:`portal.exposure_policy`) counts such readers apart from the category's ``max_principals`` and
+    checks, from what was actually read, that the reads look like that relationship."""
+
+    role: str
+    relation: str  # whose records, in words: "their direct reports"
+    readers_per_person: int  # at most this many readers in the role read one person's records in a week
+    people_per_reader: int  # one reader reads the records of at most this many people in a week
+
+
+@dataclass(frozen=True)
 class Category:
     key: str
     name: str
@@ -38,9 +51,10 @@ class Category:
     objection_possible: bool
     purposes: tuple[str, ...]
     allowed_roles: tuple[str, ...]
-    max_principals: int
+    max_principals: int  # principals outside scoped roles; a company may set its own (PORTAL_MAX_PRINCIPALS)
     subject_column: str = "subject_id"
     time_column: str = "ts"
+    scoped_roles: tuple[ScopedRole, ...] = ()  # allowed roles limited to their own people, counted apart
 
     @property
     def has_content(self) -> bool:
@@ -107,6 +121,8 @@ CATEGORIES: tuple[Category, ...] = (
         "record", "performance_records", _CONTRACT, 1095, "HRIS Performance",
         False, ("employment.performance_management", "train_ai_system"),
         ("hr-business-partners", "line-managers", PRIVACY_OFFICE), 30,
+        # A line manager, a handover or a deputy: two per person a week; spans of control stay under 20.
+        scoped_roles=(ScopedRole("line-managers", "their direct reports", 2, 20),),
     ),
 )
 

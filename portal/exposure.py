@@ -5,12 +5,50 @@ Three things are compared per catalog category:
 * **can read**: principals holding a grant (:mod:`portal.grants`) that is active
   in a week; a group counts with its member count, so the figure is an upper
   bound where groups overlap;
-* **may read**: the catalog's policy, ``allowed_roles`` and ``max_principals``;
+* **may read**: the policy, below;
 * **did read**: distinct people (person-actors) who read *other* people's data
   of the category in a week (Monday 00:00 UTC to Monday), from ``access_events``.
   This is the same count :mod:`portal.access_log` uses to flag over-exposure to
   the person whose data was read. Services are counted separately: they are
   not people browsing colleagues' data.
+
+The policy model
+----------------
+
+Breadth is only meaningful against a limit that means the same thing in a
+company of 300 and of 50,000. The policy has three parts:
+
+1. **Roles.** ``allowed_roles`` (catalog) say who may read a category at all.
+   A read, or a grant, in any other role is a *breach*, whatever the numbers:
+   the demo's meeting-search rollout that opened transcripts to all of
+   engineering, or an "all employees" group on performance records.
+2. **A count, for data read by a small team.** Activity and content data are
+   read by a few specialist teams (security operations, people analytics, the
+   ML platform, compliance, the privacy office) and by services. Their size
+   does not grow with the company, so the limit is a count of principals:
+   ``max_principals`` (catalog), or the company's own figure per category from
+   ``PORTAL_MAX_PRINCIPALS`` (:mod:`portal.exposure_policy`; the page says which
+   applies). Both grants (can read, services included) and people who read in
+   a week (did read) are held to it; more is *over the maximum*. A group whose
+   membership grows with the company (an HR group everyone was added to) is
+   caught here.
+3. **Scoped roles, for data read along a relationship.** Line managers read
+   their direct reports' performance records. There are as many line managers
+   as teams, so no fixed count fits, and a limit derived from headcount would
+   grow with exactly the breadth it should catch. What keeps this access narrow
+   is its scope, enforced by the source system: each manager sees only their
+   own reports. A catalog :class:`~portal.catalog.ScopedRole` therefore
+   takes the role out of the count (its grants and readers are shown apart)
+   and checks, from what was actually read, that reads look like that
+   relationship: per person and week at most ``readers_per_person`` readers in
+   the role, and per reader and week at most ``people_per_reader`` people (a
+   span of control). A manager browsing other teams, or many managers reading
+   one person, is *over the maximum*. Grants in a scoped role are shown with
+   their member count but not held to a count: the scope, not the number of
+   holders, bounds what each holder can read, and whether the scope holds is
+   judged from the reads (the metadata DB does not hold reporting lines). A
+   scoped role stays an allowed role only in its own category: line managers
+   reading chat is a breach.
 
 A grant's role is its group's name for a group grant and the actor's role for a
 person or service grant; roles and group names are compared ignoring ``-``
@@ -21,7 +59,8 @@ one person is shown as "one person" with the role. The number of people whose
 data was read is about data subjects, so it goes through
 :func:`portal.aggregates.publish` like every works-council figure (k, and noise
 when configured); reader counts are about the readers' own actions and are
-shown exactly.
+shown exactly. Scoped findings say how many readers, never how many or which
+people were read. The findings in words are in :mod:`portal.exposure_findings`.
 """
 
 from __future__ import annotations
@@ -37,7 +76,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal import aggregates, catalog, db, grants, policy
+from portal import aggregates, catalog, db, exposure_findings, exposure_policy, grants, policy
+from portal.exposure_findings import Violation
 from portal.identity import Principal
 from portal.settings import Settings
 
@@ -47,8 +87,7 @@ ALLOWED, NOT_ALLOWED = "allowed role", "role not allowed"
 SUBJECT_VIEWS = [("category", "week", "reader"), ("category", "reader")]
 
 
-def _norm(role: str | None) -> str:
-    return (role or "").strip().lower().replace("_", "-")
+_norm = exposure_policy.norm_role
 
 
 def role_allowed(category_key: str, role: str | None) -> bool:
@@ -68,15 +107,7 @@ class GrantRow:
     granted_at: datetime
     expires_at: datetime | None
     active_now: bool
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way a category breaks its policy, in words. Serious: someone outside the allowed roles
-    read or could read; otherwise more principals than the maximum could read or did."""
-
-    serious: bool
-    text: str
+    scoped: bool  # a scoped role (line managers): counted apart from the category's maximum
 
 
 @dataclass(frozen=True)
@@ -84,14 +115,19 @@ class CategoryExposure:
     key: str
     name: str
     allowed_roles: tuple[str, ...]
-    max_principals: int
-    can_read_now: int
+    max_principals: int  # the limit in force: the catalog's or the company's (PORTAL_MAX_PRINCIPALS)
+    limit_set_by: str  # "catalog" or "company (catalog: N)"
+    can_read_now: int  # counted principals: scoped roles are apart
     peak_can_read: int
     peak_readers: int
     peak_week: date | None
     weeks_over_max: tuple[date, ...]
     outside_readers: dict[str, int]  # role not allowed -> distinct people who read in it
     violations: tuple[Violation, ...]
+    scoped_roles: tuple[catalog.ScopedRole, ...] = ()
+    scoped_can_read_now: int = 0  # people in scoped roles holding a grant now
+    peak_scoped_readers: int = 0  # most people in scoped roles reading in one week
+    scoped_weeks_over: tuple[date, ...] = ()  # weeks in which scoped reads went beyond their scope
 
     @property
     def ok(self) -> bool:
@@ -111,7 +147,9 @@ class CategoryExposure:
 @dataclass(frozen=True)
 class Exposure:
     categories: tuple[CategoryExposure, ...]
-    weekly: pl.DataFrame  # category, name, week, readers_allowed, readers_outside, readers, services, can_read, max
+    # category, name, week, readers_allowed, readers_outside, readers, readers_scoped, services, can_read, max;
+    # readers = readers_allowed + readers_outside, the people held to max; readers_scoped are apart.
+    weekly: pl.DataFrame
     subjects: dict[tuple[str, ...], pl.DataFrame]  # published: people whose data people read
     grants: tuple[GrantRow, ...]
     k: int
@@ -125,7 +163,8 @@ class Exposure:
 
     @property
     def over_maximum(self) -> list[CategoryExposure]:
-        """Categories within their roles but read, or readable, by more principals than allowed."""
+        """Categories within their roles but read, or readable, by more principals than allowed, or read
+        beyond their scope by a scoped role."""
         return [c for c in self.categories if c.violations and not c.serious]
 
     @property
@@ -159,6 +198,25 @@ def _reads(engine: Engine) -> pl.DataFrame:
     return frame.with_columns(aggregates.week_start(pl.col("day").str.to_date()).alias("week")).drop("day")
 
 
+def _scoped_reads(engine: Engine, limits: dict[str, exposure_policy.Limit]) -> pl.DataFrame:
+    """Distinct (category, role, week, actor, subject) of reads of someone else's data by people in a scoped role."""
+    schema = {"category": pl.String, "role": pl.String, "day": pl.String, "actor": pl.String, "subject": pl.String}
+    e, a = db.access_events.c, db.actors.c
+    scoped = exposure_policy.scoped_condition(limits, e.category_key, a.role)
+    if scoped is None:
+        found = []
+    else:
+        day = _day(e.occurred_at, engine.dialect.name).label("day")
+        query = (sa.select(e.category_key, a.role, day, e.actor_id, e.subject_pseudonym)
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(a.kind == "person", sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym), scoped)
+                 .group_by(e.category_key, a.role, day, e.actor_id, e.subject_pseudonym))
+        with engine.connect() as conn:
+            found = conn.execute(query).all()
+    frame = pl.DataFrame([(c, r, str(d), x, p) for c, r, d, x, p in found], schema=schema, orient="row")
+    return frame.with_columns(aggregates.week_start(pl.col("day").str.to_date()).alias("week")).drop("day").unique()
+
+
 def _subject_facts(engine: Engine) -> pl.DataFrame:
     """One row per subject x category x week x reader class, for reads by people of someone else's data."""
     e, a = db.access_events.c, db.actors.c
@@ -179,7 +237,7 @@ def _subject_facts(engine: Engine) -> pl.DataFrame:
 # ---- grants against policy -----------------------------------------------------------
 
 
-def _grant_rows(engine: Engine, now: datetime) -> tuple[GrantRow, ...]:
+def _grant_rows(engine: Engine, now: datetime, limits: dict[str, exposure_policy.Limit]) -> tuple[GrantRow, ...]:
     with engine.connect() as conn:
         actor_roles = dict(conn.execute(sa.select(db.actors.c.actor_id, db.actors.c.role)).all())
     moment = now.replace(tzinfo=None)
@@ -193,38 +251,45 @@ def _grant_rows(engine: Engine, now: datetime) -> tuple[GrantRow, ...]:
         if g.category_key not in catalog.CATEGORY_BY_KEY:
             continue
         active = g.granted_at <= moment and (g.expires_at is None or g.expires_at > moment)
+        # Only people hold a scoped role: a service is never limited to "its own" people.
+        scoped = g.kind != "service" and limits[g.category_key].scoped_role(role) is not None
         out.append(GrantRow(g.category_key, holder, g.kind, role, g.member_count, role_allowed(g.category_key, role),
                             g.granted_at.replace(tzinfo=UTC),
-                            g.expires_at.replace(tzinfo=UTC) if g.expires_at else None, active))
+                            g.expires_at.replace(tzinfo=UTC) if g.expires_at else None, active, scoped))
     return tuple(out)
 
 
 def _can_read(rows: tuple[GrantRow, ...], category: str, week: date) -> int:
+    """Principals counted against the maximum who held a grant at some time in the week."""
     start = datetime.combine(week, datetime.min.time(), UTC)
     end = start + timedelta(days=7)
-    return sum(g.members for g in rows if g.category_key == category and g.granted_at < end
+    return sum(g.members for g in rows if g.category_key == category and not g.scoped and g.granted_at < end
                and (g.expires_at is None or g.expires_at > start))
 
 
 # ---- putting it together ---------------------------------------------------------------
 
 
-def _with_allowed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``allowed``: whether the row's ``role`` is among its ``category``'s allowed roles."""
-    pairs = pl.DataFrame([(c.key, _norm(r)) for c in catalog.CATEGORIES for r in c.allowed_roles],
-                         schema={"category": pl.String, "__role": pl.String}, orient="row")
+def _with_allowed(frame: pl.DataFrame, limits: dict[str, exposure_policy.Limit]) -> pl.DataFrame:
+    """Add ``allowed`` (the row's ``role`` is among its ``category``'s allowed roles) and ``scoped`` (it is
+    one of the category's scoped roles, counted apart from the maximum)."""
+    pairs = pl.DataFrame([(c.key, _norm(r), limits[c.key].scoped_role(r) is not None)
+                          for c in catalog.CATEGORIES for r in c.allowed_roles],
+                         schema={"category": pl.String, "__role": pl.String, "scoped": pl.Boolean}, orient="row")
     normalised = pl.col("role").fill_null("").str.strip_chars().str.to_lowercase().str.replace_all("_", "-")
     return (frame.with_columns(normalised.alias("__role"))
             .join(pairs.with_columns(pl.lit(True).alias("allowed")), on=["category", "__role"], how="left")
-            .with_columns(pl.col("allowed").fill_null(False)).drop("__role"))
+            .with_columns(pl.col("allowed").fill_null(False), pl.col("scoped").fill_null(False)).drop("__role"))
 
 
-def _weekly(reads: pl.DataFrame, rows: tuple[GrantRow, ...]) -> pl.DataFrame:
-    people = _with_allowed(reads.filter(pl.col("kind") == "person"))
+def _weekly(reads: pl.DataFrame, rows: tuple[GrantRow, ...], limits: dict[str, exposure_policy.Limit]) -> pl.DataFrame:
+    people = _with_allowed(reads.filter(pl.col("kind") == "person"), limits)
+    counted_allowed = pl.col("allowed") & ~pl.col("scoped")
     counted = (people.group_by("category", "week")
-               .agg(pl.col("actor").filter(pl.col("allowed")).n_unique().alias("readers_allowed"),
+               .agg(pl.col("actor").filter(counted_allowed).n_unique().alias("readers_allowed"),
                     pl.col("actor").filter(~pl.col("allowed")).n_unique().alias("readers_outside"),
-                    pl.col("actor").n_unique().alias("readers")))
+                    pl.col("actor").filter(~pl.col("scoped")).n_unique().alias("readers"),
+                    pl.col("actor").filter(pl.col("scoped")).n_unique().alias("readers_scoped")))
     services = (reads.filter(pl.col("kind") != "person").group_by("category", "week")
                 .agg(pl.col("actor").n_unique().alias("services")))
     if reads.is_empty():
@@ -232,61 +297,40 @@ def _weekly(reads: pl.DataFrame, rows: tuple[GrantRow, ...]) -> pl.DataFrame:
     else:
         first, last = reads["week"].min(), reads["week"].max()
         weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
-    grid = pl.DataFrame([(c.key, c.name, w, c.max_principals, _can_read(rows, c.key, w))
+    grid = pl.DataFrame([(c.key, c.name, w, limits[c.key].max_principals, _can_read(rows, c.key, w))
                          for c in catalog.CATEGORIES for w in weeks],
                         schema={"category": pl.String, "name": pl.String, "week": pl.Date, "max": pl.Int64,
                                 "can_read": pl.Int64}, orient="row")
     out = grid.join(counted, on=["category", "week"], how="left").join(services, on=["category", "week"], how="left")
-    counts = ["readers_allowed", "readers_outside", "readers", "services"]
+    counts = ["readers_allowed", "readers_outside", "readers", "readers_scoped", "services"]
     return (out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
             .select("category", "name", "week", *counts, "can_read", "max").sort("category", "week"))
 
 
-def _days(weeks: list[date]) -> str:
-    if len(weeks) == 1:
-        return f"In the week of {weeks[0]:%d %b %Y}"
-    return f"In {len(weeks)} weeks between {weeks[0]:%d %b %Y} and {weeks[-1]:%d %b %Y}"
-
-
-def _category(cat: catalog.Category, weekly: pl.DataFrame, reads: pl.DataFrame, rows: tuple[GrantRow, ...],
+def _category(cat: catalog.Category, limits: dict[str, exposure_policy.Limit], weekly: pl.DataFrame,
+              reads: pl.DataFrame, rows: tuple[GrantRow, ...], scoped: pl.DataFrame,
               subjects: dict[tuple[str, ...], pl.DataFrame], k: int) -> CategoryExposure:
+    limit = limits[cat.key]
     mine = weekly.filter(pl.col("category") == cat.key)
     peak = mine.sort("readers", "week", descending=[True, False]).head(1)
-    outside = (_with_allowed(reads.filter(pl.col("category") == cat.key, pl.col("kind") == "person"))
+    outside = (_with_allowed(reads.filter(pl.col("category") == cat.key, pl.col("kind") == "person"), limits)
                .filter(~pl.col("allowed")).group_by("role").agg(pl.col("actor").n_unique()).sort("role"))
     held = [g for g in rows if g.category_key == cat.key]
+    counted_now = sum(g.members for g in held if g.active_now and not g.scoped)
+    breadth = scoped.filter(pl.col("category") == cat.key)
+    beyond = breadth.filter((pl.col("readers_over") > 0) | (pl.col("most_readers") > pl.col("readers_per_person")))
     result = CategoryExposure(
-        key=cat.key, name=cat.name, allowed_roles=cat.allowed_roles, max_principals=cat.max_principals,
-        can_read_now=sum(g.members for g in held if g.active_now),
-        peak_can_read=int(mine["can_read"].max() or 0) if mine.height else sum(g.members for g in held if g.active_now),
+        key=cat.key, name=cat.name, allowed_roles=cat.allowed_roles, max_principals=limit.max_principals,
+        limit_set_by=limit.set_by, can_read_now=counted_now,
+        peak_can_read=int(mine["can_read"].max() or 0) if mine.height else counted_now,
         peak_readers=int(peak["readers"][0]) if peak.height else 0, peak_week=peak["week"][0] if peak.height else None,
-        weeks_over_max=tuple(mine.filter(pl.col("readers") > cat.max_principals)["week"].to_list()),
-        outside_readers=dict(outside.iter_rows()), violations=())
-    return dataclasses.replace(result, violations=_violations(result, mine, held, _subjects_phrase(subjects, cat.key, k)))
-
-
-def _violations(c: CategoryExposure, mine: pl.DataFrame, held: list[GrantRow], subjects: str) -> tuple[Violation, ...]:
-    out = []
-    if c.outside_readers:
-        weeks = mine.filter(pl.col("readers_outside") > 0)["week"].to_list()
-        roles = ", ".join(f"{n} in the role {r}" for r, n in c.outside_readers.items())
-        out.append(Violation(True, f"{_days(weeks)}, people whose role the catalog does not allow read other "
-                                   f"people's records in “{c.name}” ({roles}){subjects}."))
-    if c.weeks_over_max:
-        worst = mine.sort("readers", descending=True).row(0, named=True)
-        out.append(Violation(False, f"{_days(list(c.weeks_over_max))}, more people read other people's records in "
-                                    f"“{c.name}” than the maximum of {c.max_principals} (at most {worst['readers']}, "
-                                    f"in the week of {worst['week']:%d %b %Y})."))
-    for g in held:
-        if not g.allowed:
-            until = f" until {g.expires_at:%d %b %Y}" if g.expires_at else " with no expiry"
-            who = "a service" if g.kind == "service" else f"{g.members} {'person' if g.members == 1 else 'people'}"
-            out.append(Violation(True, f"A grant gave {g.holder} ({who}) read access from {g.granted_at:%d %b %Y}"
-                                       f"{until}, although the catalog does not allow the role {g.role}."))
-    if c.peak_can_read > c.max_principals:
-        out.append(Violation(False, f"Grants let up to {c.peak_can_read} principals read “{c.name}”, more than the "
-                                    f"maximum of {c.max_principals}."))
-    return tuple(out)
+        weeks_over_max=tuple(mine.filter(pl.col("readers") > limit.max_principals)["week"].to_list()),
+        outside_readers=dict(outside.iter_rows()), violations=(), scoped_roles=limit.scoped,
+        scoped_can_read_now=sum(g.members for g in held if g.active_now and g.scoped),
+        peak_scoped_readers=int(mine["readers_scoped"].max() or 0) if mine.height else 0,
+        scoped_weeks_over=tuple(sorted(set(beyond["week"].to_list()))))
+    found = exposure_findings.violations(result, mine, held, breadth, _subjects_phrase(subjects, cat.key, k))
+    return dataclasses.replace(result, violations=found)
 
 
 def _subjects_phrase(subjects: dict[tuple[str, ...], pl.DataFrame], key: str, k: int) -> str:
@@ -326,7 +370,7 @@ def _state(engine: Engine, settings: Settings) -> str:
         actors = conn.execute(sa.select(sa.func.count()).select_from(db.actors)).scalar_one()
     granted = [(g.grant_id, g.member_count, str(g.expires_at)) for g in grants.stored_grants(engine)]
     text = json.dumps([list(events), actors, granted, settings.k_anonymity, settings.dp_epsilon,
-                       date.today().isoformat()], default=str)
+                       sorted(settings.max_principals.items()), date.today().isoformat()], default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -346,11 +390,13 @@ def exposure_report(settings: Settings, engine: Engine, now: datetime | None = N
     if state is not None and cached is not None and cached[0] == state:
         return cached[1]
     moment = now or datetime.now(UTC)
+    limits = exposure_policy.limits(settings.max_principals)
     reads = _reads(engine)
-    rows = _grant_rows(engine, moment)
-    weekly = _weekly(reads, rows)
+    rows = _grant_rows(engine, moment, limits)
+    weekly = _weekly(reads, rows, limits)
+    scoped = exposure_policy.scoped_breadth(_scoped_reads(engine, limits), limits)
     subjects = _publish_subjects(engine, k, settings.dp_epsilon)
-    cats = tuple(_category(c, weekly, reads, rows, subjects, k) for c in catalog.CATEGORIES)
+    cats = tuple(_category(c, limits, weekly, reads, rows, scoped, subjects, k) for c in catalog.CATEGORIES)
     cats = tuple(sorted(cats, key=lambda c: (not c.serious, c.ok)))
     rank = {c.key: i for i, c in enumerate(cats)}
     weekly = weekly.sort(pl.col("category").replace_strict(rank, return_dtype=pl.Int32), "week")
@@ -369,18 +415,30 @@ def exposure(principal: Principal, settings: Settings, engine: Engine) -> Exposu
 
 
 def summary_frame(report: Exposure) -> pl.DataFrame:
-    """One row per category: can read, may read, did read, and the verdict in words."""
+    """One row per category: can read, may read, did read, and the verdict in words. Readers in a scoped
+    role (line managers) are in their own column, not in the counts held to the maximum."""
     return pl.DataFrame({
         "Category": [c.name for c in report.categories],
         "Allowed roles": [", ".join(c.allowed_roles) for c in report.categories],
         "At most": [c.max_principals for c in report.categories],
+        "Limit set by": [c.limit_set_by for c in report.categories],
         "Can read now": [c.can_read_now for c in report.categories],
         "Could read at peak": [c.peak_can_read for c in report.categories],
         "Most readers in a week": [c.peak_readers for c in report.categories],
         "Weeks over the maximum": [len(c.weeks_over_max) for c in report.categories],
         "Readers outside allowed roles": [sum(c.outside_readers.values()) for c in report.categories],
+        "Scoped readers": [scoped_phrase(c) for c in report.categories],
         "Verdict": [c.verdict for c in report.categories],
     })
+
+
+def scoped_phrase(c: CategoryExposure) -> str:
+    """The scoped readers of a category in words, e.g. "line-managers, only their direct reports: 53 can
+    read now, at most 45 read in a week"; empty when the category has no scoped role."""
+    if not c.scoped_roles:
+        return ""
+    roles = "; ".join(f"{s.role}, only {s.relation}" for s in c.scoped_roles)
+    return f"{roles}: {c.scoped_can_read_now} can read now, at most {c.peak_scoped_readers} read in a week"
 
 
 def grants_frame(report: Exposure) -> pl.DataFrame:
@@ -390,10 +448,18 @@ def grants_frame(report: Exposure) -> pl.DataFrame:
         "Held by": [g.holder for g in report.grants],
         "People": [g.members for g in report.grants],
         "Role allowed": ["yes" if g.allowed else "NO" for g in report.grants],
+        "Scope": [_grant_scope(g) for g in report.grants],
         "Granted": [g.granted_at for g in report.grants],
         "Expires": [g.expires_at for g in report.grants],
         "Active now": ["yes" if g.active_now else "no" for g in report.grants],
     }, schema_overrides={"Granted": pl.Datetime("us", "UTC"), "Expires": pl.Datetime("us", "UTC")})
+
+
+def _grant_scope(g: GrantRow) -> str:
+    if not g.scoped:
+        return "every person's records"
+    scope = next(s for s in catalog.category(g.category_key).scoped_roles if _norm(s.role) == _norm(g.role))
+    return f"only {scope.relation}"
 
 
 def outside_subjects_frame(report: Exposure) -> pl.DataFrame:

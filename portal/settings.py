@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 DEFAULT_ROLE_GROUPS = {"works-council": "works_council", "privacy-office": "privacy_office"}
+# Shown when a setting that takes JSON is not JSON.
+_JSON_EXAMPLES = {"role_groups": '{"works-council": "works_council"}', "max_principals": '{"performance": 80}'}
 
 
 class SettingsError(ValueError):
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
     )
     telemetry_buckets: int = Field(
         32, description="Number of subject buckets (Delta partitions) used when a telemetry lake is first created."
+    )
+    max_principals: dict[str, int] = Field(
+        default_factory=dict,
+        description="JSON object setting the company's own limit of principals (people and services) who may "
+        'read each telemetry category, e.g. {"performance": 80}; a category is named by its catalog key or '
+        "its last part. Categories not named keep the catalog's limit. Scoped readers (line managers reading "
+        "their direct reports) are not counted against it.",
     )
     page_size: int = Field(50, description="Rows per page in record tables.")
     log_origin: str = Field(
@@ -102,6 +111,13 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("max_principals", mode="before")
+    @classmethod
+    def _known_categories(cls, value: object) -> dict[str, int]:
+        from portal.exposure_policy import parse_max_principals
+
+        return parse_max_principals(value)
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -126,10 +142,8 @@ def load_settings(**overrides: object) -> Settings:
     except SourceError as exc:
         # pydantic-settings fails before validation when a complex value is not JSON.
         field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
-        raise SettingsError(
-            f"Invalid portal settings: PORTAL_{field.upper()} must be JSON, e.g. "
-            '{"works-council": "works_council"}'
-        ) from None
+        example = _JSON_EXAMPLES.get(field, "a JSON object")
+        raise SettingsError(f"Invalid portal settings: PORTAL_{field.upper()} must be JSON, e.g. {example}") from None
 
 
 def describe_settings() -> list[tuple[str, str, str]]:

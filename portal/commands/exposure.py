@@ -56,18 +56,24 @@ def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
     if args.format == "json":
         out = [{"category": c.key, "name": c.name, "allowed_roles": list(c.allowed_roles),
-                "max_principals": c.max_principals, "can_read_now": c.can_read_now,
+                "max_principals": c.max_principals, "limit_set_by": c.limit_set_by, "can_read_now": c.can_read_now,
                 "peak_can_read": c.peak_can_read, "peak_readers": c.peak_readers,
                 "peak_week": c.peak_week.isoformat() if c.peak_week else None,
                 "weeks_over_max": [w.isoformat() for w in c.weeks_over_max],
-                "readers_outside_allowed_roles": c.outside_readers, "verdict": c.verdict,
+                "readers_outside_allowed_roles": c.outside_readers,
+                "scoped_roles": [{"role": s.role, "only": s.relation, "readers_per_person": s.readers_per_person,
+                                  "people_per_reader": s.people_per_reader} for s in c.scoped_roles],
+                "scoped_can_read_now": c.scoped_can_read_now, "peak_scoped_readers": c.peak_scoped_readers,
+                "scoped_weeks_over": [w.isoformat() for w in c.scoped_weeks_over], "verdict": c.verdict,
                 "violations": [{"serious": v.serious, "text": v.text} for v in c.violations]}
                for c in report.categories]
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for c in report.categories:
-        print(f"{c.name}: {c.verdict} (at most {c.max_principals}; can read now {c.can_read_now}; "
-              f"most readers in a week {c.peak_readers})")
+        limit = "" if c.limit_set_by == "catalog" else f", set by the {c.limit_set_by}"
+        scoped = f"; {exposure.scoped_phrase(c)}" if c.scoped_roles else ""
+        print(f"{c.name}: {c.verdict} (at most {c.max_principals}{limit}; can read now {c.can_read_now}; "
+              f"most readers in a week {c.peak_readers}{scoped})")
         for v in c.violations:
             print(f"  {'!' if v.serious else '-'} {v.text}")
     return 0
@@ -89,8 +95,10 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmd = subparsers.add_parser(
         "exposure", help="who can, may and did read each telemetry category, and where policy is broken",
-        description="Compare grants (who can read), the catalog's policy (allowed roles, maximum principals) "
-                    "and access events (who did read other people's data, per week) for every category. "
+        description="Compare grants (who can read), the policy (the catalog's allowed roles; its maximum "
+                    "principals, or the company's own from PORTAL_MAX_PRINCIPALS) and access events (who did read "
+                    "other people's data, per week) for every category. Readers in a scoped role (line managers, "
+                    "who read only their direct reports) are counted apart and checked per person and per reader. "
                     "Readers are counted, never named.")
     cmd.add_argument("--format", default="text", choices=("text", "json"), help="text (default) or json")
     cmd.set_defaults(func=_cmd_exposure)

@@ -19,6 +19,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TRANSCRIPTS = "user.content.private.meeting_transcript"
 CHAT = "user.content.private.chat"
 KEYSTROKES = "user.behavior.keystrokes"
+PERFORMANCE = "user.workplace.performance"
 PG_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 # E00001 alice, E00002 bob, E00003 priya (privacy office), then colleagues E00010.. as readers.
@@ -448,6 +449,56 @@ def test_services_are_never_part_of_an_over_exposure_episode(lite):
                        event(1, time="2026-11-04T11:00:00Z", category=TRANSCRIPTS,
                              actor={**event()["actor"], "role": "ml-platform"}, purpose="train_ai_system")))
     assert [e.flags for e in access_log.events_about(lite, principal("E00001"))] == [()]
+
+
+def _performance_reads(pairs: list[tuple[int, str]], role: str, day: str = "2026-11-04") -> list[dict]:
+    """Reads of performance records, one per (reader number, subject), in the week of ``day``."""
+    return [event(f"perf-{n}-{subject}", time=f"{day}T10:{i % 60:02d}:00Z", category=PERFORMANCE,
+                  actor=person_reader(n, role), subject=subject, action="view",
+                  purpose="employment.performance_management") for i, (n, subject) in enumerate(pairs)]
+
+
+def test_a_company_limit_decides_which_weeks_a_person_sees_as_over_exposure(lite):
+    # Six HR business partners read colleagues' performance records in one week; one of them reads alice's.
+    ingest(lite, lines(*_performance_reads([(n, f"E{n + 10:05d}") for n in range(10, 16)] + [(10, "E00001")],
+                                           "hr-business-partners")))
+    assert all(not e.flags for e in access_log.events_about(lite, principal("E00001")))
+    [seen] = access_log.events_about(lite, principal("E00001"), max_principals={"performance": 5})
+    assert seen.flag_labels == (access_log.OVER_EXPOSURE,)
+    assert seen.flags[0].startswith("Part of an over-exposure episode: 6 different people read other people's "
+                                    "performance records in the week of 02 Nov 2026, more than the 5")
+
+
+def test_line_managers_reading_their_own_reports_are_not_counted_against_the_limit(lite):
+    # Ten line managers, each reading one report (one of them alice), under a company limit of five.
+    pairs = [(n, f"E{n + 10:05d}") for n in range(11, 20)] + [(10, "E00001")]
+    ingest(lite, lines(*_performance_reads(pairs, "line-managers")))
+    [seen] = access_log.events_about(lite, principal("E00001"), max_principals={"performance": 5})
+    assert seen.flags == ()
+
+
+def test_a_line_manager_reading_more_people_than_a_span_of_control_is_flagged_to_each_person(lite):
+    span = catalog.category(PERFORMANCE).scoped_roles[0].people_per_reader
+    pairs = [(10, f"E{n:05d}") for n in range(11, 11 + span)] + [(10, "E00001")]
+    ingest(lite, lines(*_performance_reads(pairs, "line-managers")))
+    [seen] = access_log.events_about(lite, principal("E00001"))
+    assert seen.flag_labels == (access_log.OVER_EXPOSURE,)
+    assert seen.flags == (f"Part of an over-exposure episode: this reader, in the role line-managers, read the "
+                          f"performance records of {span + 1} different people in the week of 02 Nov 2026; the "
+                          f"role may read only their direct reports, at most {span} people a week.",)
+
+
+def test_more_line_managers_reading_one_person_than_the_role_allows_is_flagged(lite):
+    allowed = catalog.category(PERFORMANCE).scoped_roles[0].readers_per_person
+    ingest(lite, lines(*_performance_reads([(n, "E00001") for n in range(10, 10 + allowed)], "line-managers"),
+                       *_performance_reads([(n, "E00002") for n in range(10, 11 + allowed)], "line-managers")))
+    assert all(not e.flags for e in access_log.events_about(lite, principal("E00001")))
+    seen = access_log.events_about(lite, principal("E00002"))
+    assert len(seen) == allowed + 1
+    assert all(e.flags == (f"Part of an over-exposure episode: {allowed + 1} different people in the role "
+                           f"line-managers read your performance records in the week of 02 Nov 2026, more than "
+                           f"the {allowed} the policy allows; the role may read only their direct reports.",)
+               for e in seen)
 
 
 def test_a_person_who_reads_their_own_data_does_not_appear_as_someone_else(lite):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from portal import catalog, charts, cli, db, demo, exposure, grants
+from portal import access_log, catalog, charts, cli, db, demo, exposure, grants
 from portal.access_log import IngestRejected
 from portal.identity import Employee, Principal
 from portal.policy import PermissionDenied
@@ -19,6 +19,7 @@ from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE, make_set
 
 TRANSCRIPTS = "user.content.private.meeting_transcript"
 KEYSTROKES = "user.behavior.keystrokes"
+PERFORMANCE = "user.workplace.performance"
 NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
 
@@ -35,8 +36,9 @@ def report(seeded_company):
 # ---- the demo's over-exposure episode ------------------------------------------
 
 
-def test_the_over_exposure_episode_is_the_one_breached_category(report):
+def test_the_over_exposure_episode_is_the_one_breached_category_and_nothing_is_over_its_limit(report):
     assert [c.key for c in report.breached] == [TRANSCRIPTS]
+    assert report.over_maximum == []
     transcripts = report.categories[0]
     assert transcripts.key == TRANSCRIPTS and transcripts.verdict == "breach: role not allowed"
     assert set(transcripts.outside_readers) == {demo.EXPOSED_ROLE}
@@ -122,6 +124,161 @@ def test_the_exposure_command_prints_the_breach(seeded_company, monkeypatch, cap
     assert cli.main(["exposure", "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed[0]["category"] == TRANSCRIPTS and printed[0]["verdict"] == "breach: role not allowed"
+
+
+# ---- the policy at the demo's default size ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo300(tmp_path_factory):
+    """The demo company as `portal seed` makes it by default: 300 employees over 90 days."""
+    settings = make_settings(tmp_path_factory.mktemp("demo300"))
+    report = demo.seed(settings)
+    assert report.employees == 300
+    engine = db.make_engine(settings.resolved_database_url)
+    yield settings, engine
+    engine.dispose()
+
+
+def by_key(report: exposure.Exposure, key: str) -> exposure.CategoryExposure:
+    return next(c for c in report.categories if c.key == key)
+
+
+def test_the_demo_at_300_employees_has_one_breach_the_transcript_episode_and_nothing_else_over_its_limit(demo300):
+    settings, engine = demo300
+    report = exposure.exposure_report(settings, engine)
+    assert [c.key for c in report.breached] == [TRANSCRIPTS]
+    assert report.over_maximum == []
+    assert {c.key for c in report.within_policy} == set(catalog.CATEGORY_BY_KEY) - {TRANSCRIPTS}
+    transcripts = by_key(report, TRANSCRIPTS)
+    assert len(transcripts.weeks_over_max) == 2 and transcripts.outside_readers == {demo.EXPOSED_ROLE: 40}
+    others = report.weekly.filter(pl.col("category") != TRANSCRIPTS)
+    assert others.filter((pl.col("readers") > pl.col("max")) | (pl.col("can_read") > pl.col("max"))).is_empty()
+    assert not [v.text for c in report.categories if c.key != TRANSCRIPTS for v in c.violations]
+
+
+def test_line_managers_reading_their_reports_are_counted_apart_and_within_their_scope_in_the_demo(demo300):
+    settings, engine = demo300
+    performance = by_key(exposure.exposure_report(settings, engine), PERFORMANCE)
+    assert performance.ok and performance.scoped_weeks_over == ()
+    # Counted against the maximum, the managers alone would have put the category over it.
+    assert performance.peak_scoped_readers > performance.max_principals
+    assert performance.scoped_can_read_now > performance.max_principals
+    assert performance.peak_readers <= performance.max_principals
+    assert "line-managers, only their direct reports" in exposure.scoped_phrase(performance)
+
+
+def test_a_company_limit_set_through_the_setting_changes_the_verdict(demo300, monkeypatch, capsys):
+    settings, engine = demo300
+    assert by_key(exposure.exposure_report(settings, engine), KEYSTROKES).ok
+    stricter = make_settings(settings.data_dir, max_principals={"keystrokes": 5})
+    keystrokes = by_key(exposure.exposure_report(stricter, engine), KEYSTROKES)
+    assert keystrokes.verdict == "over the maximum" and keystrokes.max_principals == 5
+    assert keystrokes.limit_set_by == "company (catalog: 25)"
+    assert any("more than the maximum of 5" in v.text for v in keystrokes.violations)
+    # The command reads the same setting from the environment.
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("PORTAL_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PORTAL_MAX_PRINCIPALS", f'{{"{KEYSTROKES}": 5, "performance": 4}}')
+    assert cli.main(["exposure", "--format", "json"]) == 0
+    printed = {c["category"]: c for c in json.loads(capsys.readouterr().out)}
+    assert printed[KEYSTROKES]["verdict"] == printed[PERFORMANCE]["verdict"] == "over the maximum"
+    assert printed[PERFORMANCE]["max_principals"] == 4 and printed[PERFORMANCE]["limit_set_by"] == "company (catalog: 30)"
+    # The catalog's limits again: the verdict of other limits is not kept.
+    assert by_key(exposure.exposure_report(settings, engine), KEYSTROKES).ok
+
+
+def test_a_generous_company_limit_does_not_excuse_a_role_the_catalog_does_not_allow(demo300):
+    settings, engine = demo300
+    lenient = make_settings(settings.data_dir, max_principals={"meeting_transcript": 5000})
+    transcripts = by_key(exposure.exposure_report(lenient, engine), TRANSCRIPTS)
+    assert transcripts.weeks_over_max == () and transcripts.peak_can_read <= 5000
+    assert transcripts.verdict == "breach: role not allowed"
+    assert any(f"group {demo.EXPOSED_GROUP}" in v.text for v in transcripts.violations if v.serious)
+
+
+def test_a_bad_company_limit_stops_the_exposure_command_with_the_category_named(demo300, monkeypatch, capsys):
+    settings, _ = demo300
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PORTAL_MAX_PRINCIPALS", '{"performace": 80}')
+    assert cli.main(["exposure"]) == 2
+    err = capsys.readouterr().err
+    assert "PORTAL_MAX_PRINCIPALS" in err and "unknown category 'performace'" in err and "performance" in err
+    assert "Traceback" not in err
+
+
+# ---- broad grants and scoped reads on a small company ----------------------------------
+
+
+@pytest.fixture
+def small_company(tmp_path):
+    settings = make_settings(tmp_path / "small")
+    demo.seed(settings, employees=40, days=7, seed=5)
+    engine = db.make_engine(settings.resolved_database_url)
+    yield settings, engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("group", "serious"), [("all-employees", True), ("hr-business-partners", False)])
+def test_an_all_employees_grant_on_a_restricted_category_is_flagged(small_company, tmp_path, group, serious):
+    settings, engine = small_company
+    before = by_key(exposure.exposure_report(settings, engine), PERFORMANCE)
+    assert before.ok
+    # Every employee in one group with read access to performance records: a group of its own, or the HR group.
+    path = jsonl(tmp_path / "g.jsonl", grant(grant_id="g-everyone", principal=f"group:{group}", group=group,
+                                             member_count=40, category=PERFORMANCE, expires_at=None,
+                                             granted_at="2026-11-23T09:00:00Z"))
+    grants.ingest_grants(engine, path, now=NOW)
+    performance = by_key(exposure.exposure_report(settings, engine), PERFORMANCE)
+    assert not performance.ok and performance.serious is serious
+    assert performance.can_read_now >= 40
+    texts = [v.text for v in performance.violations]
+    assert any("more than the maximum of 30" in t for t in texts)
+    if serious:
+        assert any(f"group {group} (40 people)" in t and "does not allow the role" in t for t in texts)
+
+
+def manager_reads(n_readers: int, subjects: list[str], day: str = "2026-11-18") -> list[str]:
+    """Performance-record reads by people in the role line-managers: reader i reads every subject. The
+    default day is in the week before the small company's data, so no demo reads mix in."""
+    return [json.dumps({
+        "event_id": f"ev-lm-{i}-{s}", "time": f"{day}T10:{i:02d}:00Z", "subject": s, "category": PERFORMANCE,
+        "actor": {"id": f"usr-lm-{i}", "kind": "person", "name": f"Manager {i}", "team": "Checkout",
+                  "role": "line-managers"},
+        "action": "view", "purpose": "employment.performance_management", "justification": None,
+        "source_system": "HRIS Performance", "record_count": 1, "query_id": None}) for i in range(n_readers)
+        for s in subjects]
+
+
+def test_a_line_manager_reading_more_people_than_a_span_of_control_is_over_the_maximum(small_company):
+    settings, engine = small_company
+    span = catalog.category(PERFORMANCE).scoped_roles[0].people_per_reader
+    access_log.ingest_access(engine, manager_reads(1, [f"E{i:05d}" for i in range(1, span + 2)]), now=NOW)
+    performance = by_key(exposure.exposure_report(settings, engine), PERFORMANCE)
+    assert performance.verdict == "over the maximum" and not performance.serious
+    assert performance.scoped_weeks_over == (date(2026, 11, 16),)
+    assert any(f"1 person in the role line-managers read records in “Performance records” of more than {span} "
+               f"people in a week (at most {span + 1})" in v.text for v in performance.violations)
+
+
+def test_many_line_managers_reading_one_person_is_over_the_maximum(small_company):
+    settings, engine = small_company
+    allowed = catalog.category(PERFORMANCE).scoped_roles[0].readers_per_person
+    access_log.ingest_access(engine, manager_reads(allowed, ["E00001"]), now=NOW)
+    assert by_key(exposure.exposure_report(settings, engine), PERFORMANCE).ok
+    access_log.ingest_access(engine, manager_reads(allowed + 1, ["E00002"]), now=NOW)
+    performance = by_key(exposure.exposure_report(settings, engine), PERFORMANCE)
+    assert performance.verdict == "over the maximum"
+    assert any(f"read by more than {allowed} people in the role line-managers in the same week "
+               f"(at most {allowed + 1} for one person)" in v.text for v in performance.violations)
+
+
+def test_line_managers_reading_a_category_outside_their_scope_are_a_breach(small_company):
+    settings, engine = small_company
+    chat = [line.replace(PERFORMANCE, "user.content.private.chat") for line in manager_reads(1, ["E00002"])]
+    access_log.ingest_access(engine, chat, now=NOW)
+    report = exposure.exposure_report(settings, engine)
+    assert by_key(report, "user.content.private.chat").outside_readers == {"line-managers": 1}
 
 
 # ---- the grants import ------------------------------------------------------------
@@ -363,7 +520,7 @@ def test_exposure_on_postgresql_equals_exposure_on_sqlite(tmp_path, postgres_sch
     pg_report, lite_report = reports
     assert exposure.summary_frame(pg_report).equals(exposure.summary_frame(lite_report))
     assert pg_report.weekly.equals(lite_report.weekly)
-    assert [c.key for c in pg_report.breached] == [TRANSCRIPTS]
+    assert [c.key for c in pg_report.breached] == [TRANSCRIPTS] and pg_report.over_maximum == []
     assert [v.text for c in pg_report.categories for v in c.violations] == \
         [v.text for c in lite_report.categories for v in c.violations]
 

@@ -35,6 +35,36 @@ def test_a_bad_setting_is_named_in_the_error(monkeypatch, env, value, message):
         load_settings()
 
 
+def test_a_company_sets_its_own_limits_per_category_by_key_or_short_name(monkeypatch):
+    monkeypatch.setenv("PORTAL_MAX_PRINCIPALS", '{"performance": 80, "user.content.private.chat": 12}')
+    assert load_settings().max_principals == {"user.workplace.performance": 80, "user.content.private.chat": 12}
+    monkeypatch.delenv("PORTAL_MAX_PRINCIPALS")
+    assert load_settings().max_principals == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"perf": 80}', "PORTAL_MAX_PRINCIPALS: .*unknown category 'perf'; known categories: keystrokes "
+                         r"\(user.behavior.keystrokes\)"),
+        ('{"chat": 0}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be at least 1, got 0"),
+        ('{"chat": -3}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be at least 1, got -3"),
+        ('{"chat": "ten"}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be a whole number .*got 'ten'"),
+        ('{"chat": 2.5}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be a whole number .*got 2.5"),
+        ('{"chat": true}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be a whole number .*got True"),
+        ('{"chat": null}', "PORTAL_MAX_PRINCIPALS: .*the limit for 'chat' must be a whole number .*got None"),
+        ('{"chat": 5, "user.content.private.chat": 6}', "PORTAL_MAX_PRINCIPALS: .*category "
+                                                         "'user.content.private.chat' is given twice"),
+        ("[80]", r"PORTAL_MAX_PRINCIPALS: .*must be a JSON object of category to limit, e.g. \{\"performance\": 80\}"),
+        ("performance=80", r"PORTAL_MAX_PRINCIPALS must be JSON, e.g. \{\"performance\": 80\}"),
+    ],
+)
+def test_a_bad_company_limit_is_named_with_its_category_and_value(monkeypatch, value, message):
+    monkeypatch.setenv("PORTAL_MAX_PRINCIPALS", value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
+
+
 def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name, _default, _desc in describe_settings() if name not in readme]
