@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from portal import catalog, db
+from portal import catalog, db, volume_rollup
 from portal import demo_text as text
 from portal.audit_log import AuditLog
 from portal.personas import PERSONAS
@@ -698,6 +698,11 @@ GROUP_GRANTS = (  # group, tables
     ("compliance", ("chat_messages",)),
     ("privacy-office", TABLES),
 )
+# Standing access groups hold a fixed number of people, whatever the company's size: hiring more
+# salespeople does not give more analysts raw telemetry. A reader team may be larger; only its access
+# group reads. Line managers are not capped: each reads only their direct reports (a scoped role).
+ACCESS_GROUP_SIZE = {"security-operations": 6, "people-analytics": 4, "ml-platform": 3,
+                     "hr-business-partners": 8, "compliance": 2, "privacy_office": 2}
 EXPOSED_GROUP = "all-engineering"
 EXPOSED_ROLE = "engineer"  # not among the transcript category's allowed roles
 EXPOSED_TABLE = "transcript_segments"
@@ -753,6 +758,13 @@ def _at(world: World, day: int | np.ndarray, seconds: float | np.ndarray = 0) ->
     return us
 
 
+def _access_group(actors: Actors, role: str) -> list[tuple[str, int]]:
+    """The people of ``role`` in its standing access group: those who hold its grants and read."""
+    people = actors.by_role.get(role, [])
+    size = ACCESS_GROUP_SIZE.get(role)
+    return people if size is None else people[:size]
+
+
 def _grants(world: World, actors: Actors) -> list[dict]:
     company = world.company
     since = _at(world, 0) - timedelta(days=400)
@@ -770,10 +782,11 @@ def _grants(world: World, actors: Actors) -> list[dict]:
         grant(f"g-ml-training-{table}", "svc:ml-training", "service", None, 1, table)
     role_of_group = {"privacy-office": "privacy_office"}
     for group, tables in GROUP_GRANTS:
-        members = max(1, len(actors.by_role.get(role_of_group.get(group, group), [])))
+        members = max(1, len(_access_group(actors, role_of_group.get(group, group))))
         for table in tables:
             grant(f"g-{group}-{table}", f"group:{group}", "group", group, members, table)
-    for role, table in (("ml-platform", "chat_messages"), ("security-operations", "app_usage")):
+    # Personal grants with an expiry, on top of the group (counted twice: "can read" is an upper bound).
+    for role, table in (("ml-platform", "transcript_segments"), ("security-operations", "app_usage")):
         if actors.by_role.get(role):
             actor_id = actors.by_role[role][0][0]
             grant(f"g-{actor_id}-{table}", actor_id, "person", None, 1, table,
@@ -878,7 +891,7 @@ def _people_events(log: _EventLog, world: World, actors: Actors, cumulative: np.
          ("Access request AR-2026-{n}: preparing the copy", "Erasure verification ER-2026-{n}")),
     )
     for role, tables, per_day, action, purpose, reasons in plans:
-        for actor_id, _ in actors.by_role.get(role, []):
+        for actor_id, _ in _access_group(actors, role):
             n = rng.poisson(per_day * workdays)
             days, at = _working_time(world, rng, n)
             subjects = rng.integers(0, company.n, n)
@@ -1125,7 +1138,11 @@ def _clear(settings: Settings) -> None:
     from alembic import command
     from alembic.config import Config
 
-    for directory in (Path(settings.lake_dir), Path(settings.data_dir) / "audit"):
+    data_dir = Path(settings.data_dir)
+    # The old company's lake, log, and every copy made of its people's data: prepared copies,
+    # published council releases and stored rollups.
+    for directory in (Path(settings.lake_dir), data_dir / "audit", data_dir / "copies", data_dir / "releases",
+                      data_dir / "rollups"):
         if directory.exists():
             shutil.rmtree(directory)
     engine = db.make_engine(settings.resolved_database_url)
@@ -1185,9 +1202,23 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         if progress:
             progress(1, 1, f"metadata: {sum(db_rows.values()):,} rows")
         mark = time.perf_counter()
+        from portal import demo_requests
+
+        # Filed and worked before the checkpoint below, so the signed log covers every request transition.
+        history = demo_requests.seed_requests(engine, store, seed=seed, end_date=end_date, days=days)
+        db_rows |= {table: db_rows.get(table, 0) + rows for table, rows in history.rows_added.items()}
+        lake_rows = {table: rows - history.rows_erased.get(table, 0) for table, rows in lake_rows.items()}
+        timings["requests"] = time.perf_counter() - mark
+        if progress:
+            progress(1, 1, f"requests: {history.rows_added['privacy_requests']:,} filed and worked")
+        mark = time.perf_counter()
         # The demo log starts with a signed checkpoint, as a real deployment's would after an ingest.
         AuditLog(settings, engine).checkpoint()
         timings["access log"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        # Read every data file once now, so the council's first figures come from stored rollups.
+        volume_rollup.weekly_records(store)
+        timings["council rollups"] = time.perf_counter() - mark
         database = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()

@@ -218,7 +218,8 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
     report = progress or (lambda _f, _m: None)
     with engine.connect() as conn:
         subject = _subject(conn, employee_id)
-        events = access_log.events_for_subject(conn, employee_id, naming=naming)
+        events = access_log.events_for_subject(conn, employee_id, naming=naming,
+                                               max_principals=store.settings.max_principals)
         held = lineage.lineage_for_subject(conn, employee_id)
     summary = {row["category"]: row for row in store.summary(employee_id).iter_rows(named=True)}
     total = max(1, sum(int(r["records"]) for r in summary.values()))
@@ -399,12 +400,12 @@ def cli_principal() -> Principal:
 def build_copy_for_subject(engine: Engine, store: TelemetryStore, principal: Principal, subject: str,
                            destination: Path, reason: str, *, purpose: str = PRIVACY_OFFICE_PURPOSE,
                            naming: str = "names", overwrite: bool = False,
-                           progress: Progress | None = None) -> CopyReport:
+                           progress: Progress | None = None, now: datetime | None = None) -> CopyReport:
     """The privacy office's copy of ``subject`` (employee id, e-mail or OIDC subject).
 
     Each category read becomes an access event the person sees, with ``reason``
-    as its justification. The events are committed before the file is moved into
-    place: a copy never exists without its record.
+    as its justification, recorded at ``now`` (default: the clock). The events are
+    committed before the file is moved into place: a copy never exists without its record.
     """
     policy.ensure(principal, "subjects:lookup")
     if not isinstance(reason, str) or not reason.strip():
@@ -426,7 +427,7 @@ def build_copy_for_subject(engine: Engine, store: TelemetryStore, principal: Pri
         reads = [access_log.Read(key, count) for key, count in report.records.items()]
         with engine.begin() as conn:
             ids = access_log.record_reads(conn, principal, employee_id, reads, purpose, reason, access_log.EXPORT,
-                                          query_id=run_id)
+                                          query_id=run_id, now=now)
         tmp.replace(destination)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -50,8 +50,11 @@ def test_wanda_sees_the_council_overview_with_k_stated_at_the_top(app):
     assert not at.exception
     assert at.title[0].value == "Council overview"
     assert at.info[0].value.startswith("Every figure describes at least 5 people")
-    assert len(at.dataframe) == 2  # collection and access
-    assert "No requests recorded yet" in texts(at)
+    assert len(at.dataframe) == 4  # collection, access, requests by status and by deadline
+    assert "No requests recorded yet" not in texts(at)
+    # The small demo company's few requests describe fewer than 5 people: every request figure is hidden.
+    for table in at.dataframe[2:]:
+        assert set(table.value["People"]) == {"fewer than 5 people"}
 
 
 def test_hidden_cells_read_fewer_than_k_people_never_blank(app):
@@ -96,9 +99,14 @@ def test_wanda_sees_the_exposure_page_with_the_transcript_breach_first(app):
     assert at.error[0].value.startswith("**Meeting transcription: policy breached.**")
     assert "all-engineering" in at.error[0].value
     assert at.metric[0].label == "Categories breached" and int(at.metric[0].value) == 1
+    assert at.metric[1].label == "Over the maximum" and int(at.metric[1].value) == 0  # nothing drowns the breach
+    assert len(at.error) == 1 and not at.warning
     summary = at.dataframe[0].value
     assert summary.iloc[0]["Category"] == "Meeting transcription"
     assert summary.iloc[0]["Verdict"] == "breach: role not allowed"
+    performance = summary[summary["Category"] == "Performance records"].iloc[0]
+    assert performance["Verdict"] == "within policy" and performance["Limit set by"] == "catalog"
+    assert performance["Scoped readers"].startswith("line-managers, only their direct reports: ")
 
 
 def test_the_exposure_page_counts_readers_and_names_nobody(app, app_data_dir):

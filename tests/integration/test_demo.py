@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from portal import catalog, db, demo
+from portal import access_log, catalog, db, demo, volume_rollup
 from portal.personas import PERSONAS
 from portal.settings import Settings
 from portal.telemetry import TelemetryStore
@@ -118,15 +118,24 @@ def test_access_events_point_to_known_pseudonyms_actors_and_purposes(seeded_comp
         events = pl.DataFrame([dict(r._mapping) for r in conn.execute(sa.select(db.access_events))])
         pseudonyms = set(conn.execute(sa.select(db.pseudonyms.c.pseudonym)).scalars())
         actors = set(conn.execute(sa.select(db.actors.c.actor_id)).scalars())
-    assert set(events["subject_pseudonym"]) <= pseudonyms
+        r = db.privacy_requests.c
+        erased_everything = conn.execute(sa.select(sa.func.count()).where(
+            r.kind == "erasure", r.status == "completed", r.categories.is_(None))).scalar_one()
+    # An erasure of everything deletes the person's link: their entries stay but point to nobody.
+    assert erased_everything >= 1
+    assert len(set(events["subject_pseudonym"]) - pseudonyms) == erased_everything
     assert set(events["actor_id"]) <= actors
     assert set(events["purpose_code"].drop_nulls()) <= set(catalog.PURPOSE_BY_CODE)
     assert set(events["action"]) <= {"view", "query", "export", "train"}
     unregistered = events["purpose_code"].null_count() / events.height
     assert 0.05 <= unregistered <= 0.10
     assert events["event_id"].n_unique() == events.height
-    # seq follows time: the log is append-only in the order things happened.
-    assert events.sort("seq")["occurred_at"].is_sorted()
+    # seq follows time: the log is append-only in the order things happened. The reads the portal recorded
+    # itself while working the demo's requests (copies of people's data) come after, at their own moments.
+    generated = events.filter(pl.col("source_system") != access_log.PORTAL_SOURCE)
+    recorded = events.filter(pl.col("source_system") == access_log.PORTAL_SOURCE)
+    assert generated.sort("seq")["occurred_at"].is_sorted()
+    assert recorded.height > 0 and recorded["seq"].min() > generated["seq"].max()
 
 
 def test_the_over_exposure_episode_is_in_the_log(seeded_company):
@@ -186,6 +195,23 @@ def test_seeding_refuses_to_overwrite_unless_asked_to_replace(settings):
     engine.dispose()
     assert again.db_rows["employees"] == 6
     assert "6 employees" in again.describe() and "access_events" in again.describe()
+
+
+def test_seeding_stores_the_council_rollups_and_replacing_removes_every_copy_of_the_old_company(settings, monkeypatch):
+    demo.seed(settings, employees=8, days=3, seed=1)
+    data_dir = Path(settings.data_dir)
+    assert (volume_rollup.rollup_dir(data_dir) / "keystrokes.parquet").exists()
+    volume_rollup.forget()
+    monkeypatch.setattr(volume_rollup, "rollup_file", lambda *_a: pytest.fail("a data file was read again"))
+    assert volume_rollup.weekly_records(TelemetryStore(settings)).height > 0
+    monkeypatch.undo()
+    for leftover in ("copies/copy-E00005-old.zip", "releases/collection.parquet"):
+        (data_dir / leftover).parent.mkdir(parents=True, exist_ok=True)
+        (data_dir / leftover).write_bytes(b"the old company's")
+    demo.seed(settings, employees=6, days=3, seed=2, replace=True)
+    assert not (data_dir / "copies" / "copy-E00005-old.zip").exists()
+    assert not (data_dir / "releases" / "collection.parquet").exists()
+    assert volume_rollup.subject_rows(data_dir, "E00007", ["keystrokes"]) == 0  # the old company had E00007
 
 
 def test_seeding_rejects_a_company_smaller_than_the_personas(settings):
