@@ -154,15 +154,20 @@ def _week_expr(column: str) -> pl.Expr:
 
 def rollup_file(path: str, subject: str = "subject_id", time: str = "ts") -> pl.DataFrame:
     """``subject_id, week, records`` of one Parquet data file, one row per subject and week."""
-    frame = (pl.read_parquet(path, columns=[subject, time])
+    s, w = pl.col("subject_id"), pl.col("week")
+    start = ((s != s.shift(1)) | (w != w.shift(1))).fill_null(True)
+    # One lazy pass keeps only the first row of every run (and the last row, for the last run's end).
+    marks = (pl.scan_parquet(path, hive_partitioning=False)
              .select(pl.col(subject).alias("subject_id"), _week_expr(time).alias("week"))
-             .drop_nulls())
-    if frame.is_empty():
+             .drop_nulls().with_row_index("at").with_columns(start.alias("start"))
+             .filter(pl.col("start") | (pl.col("at") == pl.len() - 1))
+             .collect())
+    if marks.is_empty():
         return pl.DataFrame(schema=ROLLUP)
-    changed = (pl.col("subject_id") != pl.col("subject_id").shift(1)) | (pl.col("week") != pl.col("week").shift(1))
-    starts = frame.with_row_index("at").filter(changed.fill_null(True))
-    ends = np.append(starts["at"].to_numpy()[1:], frame.height)
-    runs = starts.select("subject_id", "week", pl.Series("records", ends - starts["at"].to_numpy(), dtype=pl.Int64))
+    rows = int(marks["at"][-1]) + 1
+    starts = marks.filter("start")
+    at = starts["at"].to_numpy().astype(np.int64)
+    runs = starts.select("subject_id", "week", pl.Series("records", np.diff(np.append(at, rows)), dtype=pl.Int64))
     if runs.select(pl.struct("subject_id", "week").is_unique().all()).item():
         return runs
     return runs.group_by("subject_id", "week").agg(pl.col("records").sum())  # an unsorted file
