@@ -48,6 +48,10 @@ st.subheader("Objections and requests")
 if data.requests.empty:
     st.info(data.requests.empty_message, icon=":material/inbox:")
 else:
+    totals = [*council_tables.rows(data.requests, ()), *council_tables.rows(data.requests, ("kind",))]
+    for column, cell in zip(st.columns(len(totals)), totals, strict=True):
+        name = council_tables.label("kind", cell["kind"]).capitalize() if "kind" in cell else "All requests"
+        column.metric(name, hidden if cell["requests"] is None else f"{cell['requests']:,}")
     by_status, by_deadline = st.columns(2)
     by_status.dataframe(council_tables.display_table(data.requests, ("kind", "status")), hide_index=True)
     by_deadline.dataframe(council_tables.display_table(data.requests, ("kind", "deadline")), hide_index=True)

@@ -55,6 +55,9 @@ def test_wanda_sees_the_council_overview_with_k_stated_at_the_top(app):
     # The small demo company's few requests describe fewer than 5 people: every request figure is hidden.
     for table in at.dataframe[2:]:
         assert set(table.value["People"]) == {"fewer than 5 people"}
+    totals = {m.label: m.value for m in at.metric}  # the grand total, then one figure per kind on record
+    assert {"All requests", "Objection"} <= set(totals) <= {"All requests", "Erasure", "Objection", "Copy of their data"}
+    assert all(v == "fewer than 5 people" or v.replace(",", "").isdigit() for v in totals.values())
 
 
 def test_hidden_cells_read_fewer_than_k_people_never_blank(app):
