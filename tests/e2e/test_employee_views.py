@@ -12,7 +12,7 @@ from tests.e2e.test_login import sign_in
 def open_page(page, portal_url, title):
     sign_in(page, portal_url, "alice")
     expect(page.get_by_role("heading", name="My data")).to_be_visible()
-    expect(page.get_by_text("Records per day")).to_be_visible()  # the first page has finished its run
+    expect(page.get_by_text("Records per day").first).to_be_visible()  # the first page has finished its run
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
 

@@ -29,7 +29,7 @@ def settle(page):
 def go_to(page, portal_url, sub, title):
     sign_in(page, portal_url, sub)
     expect(page.get_by_role("heading", name="My data")).to_be_visible()
-    expect(page.get_by_text("Records per day")).to_be_visible()  # the first page has finished its run
+    expect(page.get_by_text("Records per day").first).to_be_visible()  # the first page has finished its run
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
 
