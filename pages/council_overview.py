@@ -24,14 +24,17 @@ if data.epsilon is not None:
 st.subheader("What is collected")
 hidden = council_tables.hidden_label(data.k)
 st.plotly_chart(charts.collection_heatmap(council_tables.chart_frame(data.collection, ("department", "category")),
-                                          hidden), width="stretch")
+                                          hidden, council_tables.hidden_reason(data.k)), width="stretch")
 st.markdown("**Records per week**")
 st.plotly_chart(charts.weekly_collection(council_tables.chart_frame(data.collection, ("category", "week"))),
                 width="stretch")
+st.caption(council_tables.hidden_summary(data.collection, ("category", "week"), gaps=True))
 left, right = st.columns([2, 1])
 grouping = left.selectbox("Group the table by", list(council_tables.GROUPINGS), key="collection-grouping")
 view = council_tables.GROUPINGS[grouping]
-st.dataframe(council_tables.display_table(data.collection, view), hide_index=True, width="stretch")
+st.dataframe(council_tables.display_table(data.collection, view), hide_index=True, width="stretch",
+             column_config={"Week from": st.column_config.DateColumn(format="YYYY-MM-DD")})
+st.caption(council_tables.hidden_summary(data.collection, view))
 cells = council_tables.rows(data.collection, view)
 right.download_button("Download as CSV", council_tables.to_csv(cells, [*view, "people", "records"]),
                       file_name=f"collection-{'-'.join(view)}.csv", mime="text/csv", icon=":material/download:")
@@ -43,6 +46,7 @@ st.plotly_chart(charts.access_bars(council_tables.chart_frame(data.access, works
                 width="stretch")
 st.dataframe(council_tables.display_table(data.access, works_council.ACCESS_DIMENSIONS), hide_index=True,
              width="stretch")
+st.caption(council_tables.hidden_summary(data.access, works_council.ACCESS_DIMENSIONS))
 
 st.subheader("Objections and requests")
 if data.requests.empty:
@@ -55,3 +59,5 @@ else:
     by_status, by_deadline = st.columns(2)
     by_status.dataframe(council_tables.display_table(data.requests, ("kind", "status")), hide_index=True)
     by_deadline.dataframe(council_tables.display_table(data.requests, ("kind", "deadline")), hide_index=True)
+    if any(data.requests.view(v)["suppressed"].any() for v in works_council.REQUEST_VIEWS):
+        st.caption(council_tables.hidden_reason(data.k))

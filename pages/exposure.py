@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from portal import charts, exposure
+from portal import charts, council_tables, exposure
 
 ctx = ui.require("exposure:read")
 svc = ctx.services
@@ -46,7 +46,8 @@ outside = exposure.outside_subjects_frame(report)
 if outside.is_empty():
     st.info("Nobody outside a category's allowed roles read other people's data.")
 else:
-    st.caption(f"How many people's data was read, per week; every figure describes at least {report.k} people.")
+    st.caption(f"How many people's data was read, per week; every figure describes at least {report.k} people "
+               f"and is rounded to a multiple of {report.k}. {council_tables.hidden_reason(report.k)}")
     st.dataframe(outside, hide_index=True, width="stretch",
                  column_config={"Week from": st.column_config.DateColumn(format="D MMM YYYY")})
 

@@ -1,7 +1,9 @@
 """Suppressed aggregates for the works council (pure polars + numpy, no I/O).
 
 Invariant: a figure shown to the works council never describes fewer than
-``k`` people, and no two shown figures subtract to a group of 1..k-1 people.
+``k`` people, and no figure about 1..k-1 people can be recovered by
+subtracting shown figures over nested populations. The privacy model behind
+these rules, with its reasons, is written down in ``docs/council-privacy.md``.
 
 Input is a table of *facts*: one row per person and group keys (for example
 ``person, department, category, week``) with additive measures (``records``).
@@ -11,14 +13,32 @@ when P's dimensions are a proper subset of V's; every cell of V then lies
 inside exactly one cell of P.  "People" is always a distinct-person count, so
 a person present in several categories or weeks counts once per cell.
 
+Two kinds of figure, protected differently:
+
+* Measures (``records``, ``events``, ``requests``) are sums, so differences of
+  nested cells and "parent minus its shown children" are exact figures about
+  the people behind the rows they leave over. Rules 2 to 4 keep every such
+  difference at 0 or at least k people.
+* ``people`` is published rounded to the nearest multiple of k
+  (:func:`round_people`). Its nested differences count people *without* a
+  property (no record that week, none of that category): the number of people
+  absent in a week, or whose activity was erased. The council knows department
+  headcounts, so one exact weekly count already gives that number away, and
+  suppressing every week that differs from the period by 1..k-1 people hid 96%
+  of a real company's cells. Rounding leaves any difference of two published
+  ``people`` figures uncertain by k-1 people either way, so it never pins down
+  who or how many were absent; rule 2 then no longer compares ``people``.
+  ``exact_people=True`` restores exact counts together with that comparison.
+
 Algorithm (monotone: cells only ever move from shown to suppressed, so it
 reaches a fixed point after at most as many rounds as there are cells):
 
 1. Primary: suppress every cell with fewer than k distinct people.
-2. Pairs (b): for a parent cell A and a contained cell B, precompute on person
-   sets |P(A) \\ P(B)| (what a ``people`` difference reveals) and the persons
-   behind the rows of A outside B (what a measure difference describes).  If
-   either is in 1..k-1 and both are shown, suppress B, the finer cell.
+2. Pairs (b): for a parent cell A and a contained cell B, precompute the
+   persons behind the rows of A outside B (what a measure difference
+   describes), and with ``exact_people`` also |P(A) \\ P(B)| (what a ``people``
+   difference reveals).  If one is in 1..k-1 and both are shown, suppress B,
+   the finer cell.
 3. Margins (a): for every shown parent A and every child view V, look at the
    suppressed children of A in V.  There must be 0 or >= 2 of them, the
    distinct persons behind their rows must be 0 or >= k (that is what
@@ -33,26 +53,25 @@ reaches a fixed point after at most as many rounds as there are cells):
    the smallest shown cell sharing an equation with it and go back to 2.
 
 Why it is safe: after the fixed point every shown cell has >= k people (1),
-every difference of two nested shown cells describes 0 or >= k people (2),
-"parent minus its shown children" describes 0 or >= k people (3), and no
+every measure difference of two nested shown cells describes 0 or >= k people
+(2), "parent minus its shown children" describes 0 or >= k people (3), no
 suppressed cell can be solved exactly from any combination of the additive
-relations (4).  Distinct-person counts are not additive when people belong to
-several groups; treating them as if they were (in 4) only makes the audit
-stricter.
+relations (4), and no difference of ``people`` figures is exact (rounding).
+Distinct-person counts are not additive when people belong to several groups;
+treating them as if they were (in 3 and 4) only makes the rules stricter.
 
 What it over-suppresses: the greedy "smallest cell" choice is not optimal (the
 optimal pattern is an NP-hard integer program), cells solvable only because
 they describe >= k people are suppressed anyway, and rule 3 demands a second
-suppressed sibling even when the first describes >= k people.  Expect rule 2
-to dominate on weekly data: ``people`` of department x category minus
-``people`` of one of its weeks is the number of people inactive that week,
-often 1..k-1, so that week's cell is hidden (it is a real absence signal).
+suppressed sibling even when the first describes >= k people.  At company
+scale this touches only the few cells around a primary one.
 
 What it does not cover: interval (bounds) disclosure, e.g. that a suppressed
-cell lies in [1, 4] or that a combination of three or more figures from
-non-nested views isolates a small group; external knowledge; repeated
-publication over time (differences between releases).  Optional noise
-(``add_noise``) blunts the first and the last, see its docstring.
+cell lies in [1, 4], that a rounded difference says "at least one person was
+absent", or that a combination of three or more figures from non-nested views
+isolates a small group; external knowledge beyond headcounts and who filed a
+request; repeated publication over time (differences between releases).
+Optional noise (``add_noise``) blunts the first and the last, see its docstring.
 """
 
 from __future__ import annotations
@@ -63,7 +82,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-__all__ = ["publish", "add_noise", "week_start"]
+__all__ = ["publish", "round_people", "add_noise", "week_start"]
 
 _RESERVED = ("people", "suppressed")
 _P, _B, _C = "__person_code", "__base_cell", "__view_cell"
@@ -118,12 +137,17 @@ def _between(x: np.ndarray, k: int) -> np.ndarray:
 
 def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
             views: Sequence[tuple[str, ...]], measures: Sequence[str], k: int = 5,
-            *, person: str = "person") -> dict[tuple[str, ...], pl.DataFrame]:
+            *, person: str = "person", exact_people: bool = False) -> dict[tuple[str, ...], pl.DataFrame]:
     """Aggregate ``facts`` into every view and suppress cells (see module docstring).
 
     Returns ``{view: frame}``; each frame has the view's columns, ``people``,
     one summed column per measure (``people`` and measures are null when
     suppressed) and a boolean ``suppressed``, sorted by the view's columns.
+
+    ``people`` is rounded to the nearest multiple of ``k`` (:func:`round_people`) and
+    differences of ``people`` are then left to the rounding; with ``exact_people`` it is
+    the exact count and rule 2 also suppresses every cell whose ``people`` differs from
+    a nested shown cell's by 1..k-1 (which hides most weekly cells of a real company).
     """
     lf = facts.lazy()
     views = [tuple(v) for v in views]
@@ -183,7 +207,9 @@ def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
             relations.append(rel)
             only = np.bincount(c[rel.children_per_person() == 1] - offset[i], minlength=keys[i].height)
             kids = np.arange(offset[i], offset[i] + keys[i].height)
-            bad = _between(people[parent] - people[kids], k) | _between(people[parent] - only, k)
+            bad = _between(people[parent] - only, k)
+            if exact_people:
+                bad |= _between(people[parent] - people[kids], k)
             bad_child.append(kids[bad])
             bad_parent.append(parent[bad])
             # One equation per parent cell: x_parent - sum(x_children) = 0.
@@ -206,8 +232,17 @@ def publish(facts: pl.DataFrame | pl.LazyFrame, dimensions: Sequence[str],
         if not _cover(_solvable(eqs, suppressed), eqs, suppressed, people):
             break
     sums = base.group_by(_B).agg(pl.col(measures).sum()).sort(_B)
-    return {view: _frame(view, sums, to_global[i], offset[i], keys[i], people, suppressed,
+    shown_people = people if exact_people else round_people(people, k)
+    return {view: _frame(view, sums, to_global[i], offset[i], keys[i], shown_people, suppressed,
                          measures) for i, view in enumerate(views)}
+
+
+def round_people(people: np.ndarray, k: int) -> np.ndarray:
+    """Round distinct-person counts to the nearest multiple of ``k``, halves up (5, 6, 7 -> 5;
+    8..12 -> 10 at k = 5). A count of at least ``k`` stays at least ``k``, and any two rounded
+    counts leave their true difference uncertain by at least ``k`` - 1 people either way."""
+    people = np.asarray(people, dtype=np.int64)
+    return (2 * people + k) // (2 * k) * k
 
 
 def _person_codes(column: pl.Series) -> pl.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -33,6 +34,11 @@ FLAG_COLOURS = {"flagged": "#d62728", "not flagged": "#1f77b4"}
 def _plain(text: object) -> str:
     """Text for plotly labels and hover boxes, which read a subset of HTML: tags come out as text."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """Plain text broken into hover-box lines of about ``width`` characters."""
+    return "<br>".join(_plain(line) for line in textwrap.wrap(text, width))
 
 
 def _settled_pandas() -> None:
@@ -140,8 +146,9 @@ BREACH_COLOUR = "#d62728"
 ALLOWED_COLOUR = "#4c78a8"
 
 
-def collection_heatmap(frame: pl.DataFrame, hidden: str) -> go.Figure:
-    """Records per department (rows) and category (columns); hidden cells grey, labelled ``hidden``.
+def collection_heatmap(frame: pl.DataFrame, hidden: str, why_hidden: str = "") -> go.Figure:
+    """Records per department (rows) and category (columns); hidden cells grey, labelled ``hidden``,
+    with ``why_hidden`` on hover.
 
     Columns: department, category, people, records (null when hidden).
     """
@@ -158,13 +165,13 @@ def collection_heatmap(frame: pl.DataFrame, hidden: str) -> go.Figure:
             value = None if cell is None else cell["records"]
             row_z.append(value)
             row_t.append(hidden if value is None else f"{value:,}")
-            row_h.append(f"{d} · {c}<br>" + (hidden if value is None else
-                                              f"{value:,} records about {cell['people']:,} people"))
+            row_h.append(f"{_plain(d)} · {_plain(c)}<br>" + (_wrap(why_hidden or hidden) if value is None else
+                                                              f"{value:,} records about {cell['people']:,} people"))
         z.append(row_z)
         text.append(row_t)
         hover.append(row_h)
     fig = go.Figure(go.Heatmap(
-        z=z, x=categories, y=departments, text=text, texttemplate="%{text}", customdata=hover,
+        z=z, x=[_plain(c) for c in categories], y=[_plain(d) for d in departments], text=text, texttemplate="%{text}", customdata=hover,
         hovertemplate="%{customdata}<extra></extra>", colorscale="Blues", colorbar={"title": "Records"},
         hoverongaps=True, xgap=2, ygap=2,
     ))

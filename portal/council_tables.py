@@ -19,8 +19,8 @@ from portal import catalog
 from portal.releases import Release
 from portal.works_council import MEASURES
 
-__all__ = ["rows", "to_json", "to_csv", "GROUPINGS", "hidden_label", "k_sentence", "noise_sentence", "label",
-           "display_table", "chart_frame"]
+__all__ = ["rows", "to_json", "to_csv", "GROUPINGS", "hidden_label", "hidden_reason", "hidden_summary",
+           "k_sentence", "noise_sentence", "label", "display_table", "chart_frame"]
 
 
 def rows(release: Release, view: Sequence[str]) -> list[dict]:
@@ -61,13 +61,32 @@ _REQUEST_KINDS = {"erasure": "erasure", "objection": "objection", "access": "cop
 
 
 def hidden_label(k: int) -> str:
-    return f"fewer than {k} people"
+    """What a hidden cell reads, whichever of the reasons in :func:`hidden_reason` hid it."""
+    return "hidden"
+
+
+def hidden_reason(k: int) -> str:
+    return (f"A cell is hidden when fewer than {k} people are behind it, or when showing it would let a group of "
+            f"fewer than {k} people be worked out by subtracting it from a total on this page. Both read "
+            "“hidden”, so a hidden cell says nothing about how many people it holds.")
+
+
+def hidden_summary(release: Release, view: Sequence[str], *, gaps: bool = False) -> str:
+    """How many cells of one view are hidden, and why, in words a council member understands;
+    with ``gaps``, for a chart that leaves hidden cells out."""
+    frame = release.view(view)
+    hidden = int(frame["suppressed"].sum()) if frame.height else 0
+    if not hidden:
+        return f"All {frame.height:,} figures are shown."
+    where = "Gaps in the lines are hidden figures: " if gaps else ""
+    return f"{where}{hidden:,} of {frame.height:,} figures are hidden. {hidden_reason(release.k)}"
 
 
 def k_sentence(k: int) -> str:
-    return (f"Every figure describes at least {k} people, and no two figures subtract to a smaller group. "
-            f"Hidden cells read “{hidden_label(k)}”; a few of them hide a larger group that would give a small "
-            "one away, and they read the same so that the label reveals nothing.")
+    return (f"Every figure describes at least {k} people, and no figure about fewer people can be worked out by "
+            f"subtracting figures from each other. Numbers of people are rounded to the nearest multiple of {k} "
+            "(records, reads and requests are exact), so that two figures never tell exactly how many people "
+            "were away in a week or have no records of a kind.")
 
 
 def noise_sentence(epsilon: float) -> str:
@@ -93,7 +112,7 @@ def label(dimension: str, value: object) -> str:
 
 
 def display_table(release: Release, view: Sequence[str]) -> pl.DataFrame:
-    """One view for ``st.dataframe``: names for codes; hidden counts read "fewer than k people"."""
+    """One view for ``st.dataframe``: names for codes; hidden counts read "hidden"."""
     frame = release.view(view)
     hidden = hidden_label(release.k)
     columns = {}

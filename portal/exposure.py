@@ -464,14 +464,14 @@ def _grant_scope(g: GrantRow) -> str:
 
 def outside_subjects_frame(report: Exposure) -> pl.DataFrame:
     """Per category and week with reads from outside the allowed roles: how many people's data was
-    read (published with k, so hidden cells read "fewer than k people")."""
+    read (published with k: people rounded to a multiple of k, hidden cells read "hidden")."""
     weekly = report.subjects.get(("category", "week", "reader"))
     schema = {"Category": pl.String, "Week from": pl.Date, "People whose data was read": pl.String}
     if weekly is None:
         return pl.DataFrame(schema=schema)
     rows = weekly.filter(pl.col("reader") == NOT_ALLOWED).sort("category", "week")
     names = {c.key: c.name for c in catalog.CATEGORIES}
-    hidden = f"fewer than {report.k} people"
+    hidden = "hidden"
     return pl.DataFrame({
         "Category": [names.get(c, c) for c in rows["category"].to_list()],
         "Week from": rows["week"].to_list(),

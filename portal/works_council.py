@@ -1,8 +1,10 @@
 """What the works council sees: collection volume, access counts and request statistics.
 
 Every figure goes through :func:`portal.aggregates.publish`, so every shown cell
-describes at least ``settings.k_anonymity`` distinct people and no two shown
-figures subtract to a group of 1..k-1 people (DESIGN invariant 2). A *release*
+describes at least ``settings.k_anonymity`` distinct people, no figure about
+1..k-1 people can be recovered by subtracting shown figures over nested
+populations, and numbers of people are rounded to a multiple of k (invariant 2;
+the model and its reasons are in ``docs/council-privacy.md``). A *release*
 is one family of views published in one call; the page, its download and the
 ``portal aggregates`` command all read the same release, so they show exactly
 the same figures.
@@ -13,10 +15,9 @@ Releases:
   from the Delta tables joined to the employees' departments. The family is
   (), (department,), (category,), (department, category), (category, week)
   and (department, category, week): every grouping the page or the command
-  offers, protected together. Weekly totals per department are deliberately
-  not offered: in a company of 150 they made the margins hide every
-  department total (a department's weekly headcount differs from its total
-  by the few people absent that week).
+  offers, protected together. Weekly totals per department (over all
+  categories) are not offered: the page has no use for them, and every view
+  added to the family is one more set of margins to protect.
 * ``access``: access events by actor kind x purpose x category; the person is the
   subject pseudonym the event describes. A person's reads of their own data are
   not counted (they are not an access by someone else).
@@ -70,7 +71,9 @@ from portal.releases import Release
 from portal.settings import Settings
 from portal.telemetry import TelemetryStore
 
-RELEASE_FORMAT = 1
+# Part of every release key: a stored release of an older format is recomputed, never shown.
+# 2: people rounded to a multiple of k, no people-difference suppression (docs/council-privacy.md).
+RELEASE_FORMAT = 2
 COLLECTION, ACCESS, REQUESTS = "collection", "access", "requests"
 COLLECTION_DIMENSIONS = ("department", "category", "week")
 ACCESS_DIMENSIONS = ("actor_kind", "purpose", "category")
@@ -262,8 +265,8 @@ def collection_view(by: str | Sequence[str], period: str) -> tuple[str, ...]:
     view = (*view, "week") if PERIODS[period] else view
     if view not in COLLECTION_VIEWS:
         raise WorksCouncilError(
-            f"--by {','.join(parts)} --period {period} is not offered: weekly totals per department would let "
-            "hidden small groups be worked out. Offered: " + "; ".join(_describe(v) for v in COLLECTION_VIEWS if v))
+            f"--by {','.join(parts)} --period {period} is not offered: the published figures have no weekly "
+            "totals per department over all categories. Offered: " + "; ".join(_describe(v) for v in COLLECTION_VIEWS if v))
     return view
 
 
@@ -372,6 +375,17 @@ def request_release(settings: Settings, engine: Engine, source: RequestSource | 
     digest = hashlib.sha256(facts.sort(facts.columns).write_csv().encode()).hexdigest()
     key = _key(REQUESTS, digest, k, settings.dp_epsilon)
     return _cached(settings, REQUESTS, key, REQUEST_DIMENSIONS, lambda: publish_requests(facts, k, settings.dp_epsilon))
+
+
+def publish_all(settings: Settings, engine: Engine, store: TelemetryStore) -> None:
+    """Compute and store the three releases now (after seeding or an ingest), so that the next reader,
+    in any process, gets stored figures. An empty lake leaves the collection release for later."""
+    try:
+        collection_release(settings, engine, store)
+    except WorksCouncilError:
+        pass  # nothing collected yet: the page says so when it is opened
+    access_release(settings, engine)
+    request_release(settings, engine)
 
 
 # ---- for a signed-in principal -------------------------------------------------

@@ -31,7 +31,9 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
     text = council_tables.to_json(cells) + "\n" if args.format == "json" else council_tables.to_csv(cells, columns)
     sys.stdout.write(text)
     noise = f"; counts carry differential-privacy noise (epsilon {release.epsilon:g})" if release.noisy else ""
-    print(f"Every figure describes at least {release.k} people; hidden cells are empty{noise}.", file=sys.stderr)
+    hidden = sum(cell["people"] is None for cell in cells)
+    print(f"Every figure describes at least {release.k} people; people are rounded to a multiple of {release.k}; "
+          f"{hidden:,} of {len(cells):,} cells hidden (empty){noise}.", file=sys.stderr)
     return 0
 
 
@@ -42,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "aggregates", help="print the works council's collection figures (k-anonymous, as on the page)",
         description="Print telemetry records collected per department, category and week, with the same "
                     "suppression as the Council overview page: every figure describes at least "
-                    "PORTAL_K_ANONYMITY people, and no two figures subtract to a smaller group. Hidden cells "
-                    "have empty people and records.")
+                    "PORTAL_K_ANONYMITY people, no figure about fewer people can be worked out by subtracting "
+                    "others, and numbers of people are rounded to a multiple of it. Hidden cells have empty people "
+                    "and records; docs/council-privacy.md explains the model.")
     cmd.add_argument("--by", default="department,category", metavar="DIMENSIONS",
                      help=f"comma-separated grouping, one or both of: {', '.join(works_council.BY_CHOICES)} "
                           "(default department,category)")

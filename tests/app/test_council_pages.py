@@ -54,20 +54,24 @@ def test_wanda_sees_the_council_overview_with_k_stated_at_the_top(app):
     assert "No requests recorded yet" not in texts(at)
     # The small demo company's few requests describe fewer than 5 people: every request figure is hidden.
     for table in at.dataframe[2:]:
-        assert set(table.value["People"]) == {"fewer than 5 people"}
+        assert set(table.value["People"]) == {"hidden"}
     totals = {m.label: m.value for m in at.metric}  # the grand total, then one figure per kind on record
     assert {"All requests", "Objection"} <= set(totals) <= {"All requests", "Erasure", "Objection", "Copy of their data"}
-    assert all(v == "fewer than 5 people" or v.replace(",", "").isdigit() for v in totals.values())
+    assert all(v == "hidden" or v.replace(",", "").isdigit() for v in totals.values())
+    assert any(c.value.startswith("A cell is hidden when fewer than 5 people are behind it") for c in at.caption)
 
 
-def test_hidden_cells_read_fewer_than_k_people_never_blank(app):
+def test_hidden_cells_read_hidden_with_the_reason_beside_them_never_blank(app):
     at = opened(app, "wanda", OVERVIEW)
     at.selectbox(key="collection-grouping").select("Department × category × week").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table.columns) == ["Department", "Category", "Week from", "People", "Records"]
-    assert (table["People"] == "fewer than 5 people").any()
+    assert (table["People"] == "hidden").any()
     assert not table.isna().any().any() and not (table == "").any().any()
+    hidden = int((table["People"] == "hidden").sum())
+    summary = f"{hidden:,} of {len(table):,} figures are hidden. A cell is hidden when fewer than 5 people"
+    assert any(c.value.startswith(summary) for c in at.caption)
 
 
 def test_the_command_prints_exactly_the_figures_of_the_page(app, app_data_dir, monkeypatch, capsys):
@@ -79,7 +83,7 @@ def test_the_command_prints_exactly_the_figures_of_the_page(app, app_data_dir, m
     printed = json.loads(capsys.readouterr().out)
 
     def number(cell):
-        return None if cell == "fewer than 5 people" else int(cell.replace(",", ""))
+        return None if cell == "hidden" else int(cell.replace(",", ""))
 
     on_page = [{"department": r["Department"], "category": NAMES[r["Category"]], "people": number(r["People"]),
                 "records": number(r["Records"])} for r in table.to_dict("records")]

@@ -128,9 +128,11 @@ def test_the_council_sees_objections_and_whether_their_deadlines_were_met_at_k_5
     assert settings.k_anonymity == 5
     release = works_council.request_release(
         settings, services.engine, lambda engine: works_council.default_request_source(engine, DAY_AFTER))
-    kinds = {r["kind"]: r["people"] for r in release.view(("kind",)).iter_rows(named=True)}
+    kinds = {r["kind"]: r["requests"] for r in release.view(("kind",)).iter_rows(named=True)}
     assert kinds == {"objection": 34, "access": 8, "erasure": 6}
-    deadlines = {r["deadline"]: r["people"] for r in release.view(("kind", "deadline")).iter_rows(named=True)
+    assert {r["kind"]: r["people"] for r in release.view(("kind",)).iter_rows(named=True)} == {
+        "objection": 35, "access": 10, "erasure": 5}  # people, rounded to a multiple of k
+    deadlines = {r["deadline"]: r["requests"] for r in release.view(("kind", "deadline")).iter_rows(named=True)
                  if r["kind"] == "objection"}
     assert deadlines == {works_council.MET: 21, works_council.MISSED: 5, works_council.NOT_DUE: 8}
     for view in works_council.REQUEST_VIEWS:

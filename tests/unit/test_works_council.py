@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import aggregates, catalog, council_tables, volume_rollup, works_council
+from portal import aggregates, catalog, charts, council_tables, volume_rollup, works_council
 from portal.works_council import WorksCouncilError
+from tests.unit.test_aggregates import rounded, true_counts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CATEGORIES = [c.key for c in catalog.CATEGORIES]
@@ -121,7 +122,8 @@ def check_family(out, rows, columns, measure, k):
             if cell["suppressed"]:
                 assert cell["people"] is None and cell[measure] is None
             else:
-                assert cell["people"] == len(persons(rows, truth[key])) >= k
+                people = len(persons(rows, truth[key]))
+                assert people >= k and cell["people"] == rounded(people, k)
     for parent in views:
         for view in views:
             if not set(parent) < set(view):
@@ -134,8 +136,14 @@ def check_family(out, rows, columns, measure, k):
                 children.setdefault(a, []).append((key, cell))
                 if cell["suppressed"] or a not in parents_shown:
                     continue
-                assert not small(len(persons(rows, big[a]) - persons(rows, fine[key])), k)
                 assert not small(len(persons(rows, big[a] - fine[key])), k)
+                # rounded people figures never pin down how many of A are not in the child
+                missing = len(persons(rows, big[a]) - persons(rows, fine[key]))
+                parent_people = shown(out, parent)[a]["people"]
+                differences = {x - y for x in true_counts(parent_people, k)
+                               for y in true_counts(cell["people"], k) if y <= x}
+                assert missing in differences
+                assert not small(missing, k) or len(differences) >= 2
             for a in parents_shown:
                 kids = children.get(a, [])
                 visible = [key for key, c in kids if not c["suppressed"]]
@@ -231,15 +239,52 @@ def release_of(views, k=5, name=works_council.COLLECTION):
     return works_council.Release(name, views, k, None, "test", dt.datetime.now(dt.UTC))
 
 
-def test_the_page_table_says_fewer_than_k_people_instead_of_a_blank():
+def test_the_page_table_says_hidden_instead_of_a_blank_and_why_below_it():
     release = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
                                           ("Finance", CATEGORIES[0]): 9}), 5))
     table = council_tables.display_table(release, ("department", "category"))
     legal = table.filter(pl.col("Department") == "Legal").row(0, named=True)
-    assert legal["People"] == legal["Records"] == "fewer than 5 people"
+    assert legal["People"] == legal["Records"] == "hidden"
+    assert council_tables.hidden_summary(release, ("department", "category")).startswith(
+        "2 of 3 figures are hidden. A cell is hidden when fewer than 5 people are behind it, or when showing it")
     assert legal["Category"] == catalog.CATEGORIES[0].name
     sales = table.filter(pl.col("Department") == "Sales").row(0, named=True)
     assert sales["People"] == "30" and sales["Records"] == "300"
+
+
+def test_the_heatmap_the_table_and_the_csv_show_the_same_cells():
+    sizes = {("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30, ("Finance", CATEGORIES[0]): 9,
+             ("<b>Ops</b>", CATEGORIES[1]): 12, ("Sales", CATEGORIES[1]): 25}
+    release = release_of(collection(grid(sizes), 5))
+    view = ("department", "category")
+    cells = council_tables.rows(release, view)
+    figure = charts.collection_heatmap(council_tables.chart_frame(release, view), "hidden",
+                                       council_tables.hidden_reason(5))
+    heat = figure.data[0]
+    names = {c.key: c.name for c in catalog.CATEGORIES}
+    on_map = {(d, c): (z, t) for d, zs, ts in zip(heat.y, heat.z, heat.text, strict=True)
+              for c, z, t in zip(heat.x, zs, ts, strict=True)}
+    table = council_tables.display_table(release, view)
+    csv_rows = council_tables.to_csv(cells, [*view, "people", "records"]).splitlines()[1:]
+    for cell, shown, line in zip(cells, table.iter_rows(named=True), csv_rows, strict=True):
+        escaped = cell["department"].replace("<", "&lt;").replace(">", "&gt;")
+        z, text = on_map[(escaped, names[cell["category"]])]
+        assert z == cell["records"]
+        assert text == ("hidden" if cell["records"] is None else f"{cell['records']:,}")
+        assert shown["Records"] == ("hidden" if cell["records"] is None else f"{cell['records']:,}")
+        assert line.endswith(",," if cell["records"] is None else f",{cell['people']},{cell['records']}")
+    hover = [h for row in heat.customdata for h in row if h and "hidden when" in h]
+    assert hover and all(h.startswith(("Legal", "Finance", "Sales", "&lt;b&gt;Ops")) for h in hover)
+    assert "<b>" not in "".join(h for row in heat.customdata for h in row if h)
+
+
+def test_a_table_says_how_many_figures_are_hidden_or_that_all_are_shown():
+    hidden = release_of(collection(grid({("Legal", CATEGORIES[0]): 4, ("Sales", CATEGORIES[0]): 30,
+                                         ("Finance", CATEGORIES[0]): 9}), 5))
+    assert council_tables.hidden_summary(hidden, ("department",), gaps=True).startswith(
+        "Gaps in the lines are hidden figures: 2 of 3 figures are hidden. A cell is hidden when")
+    shown = release_of(collection(grid({("Legal", CATEGORIES[0]): 10, ("Sales", CATEGORIES[0]): 30}), 5))
+    assert council_tables.hidden_summary(shown, ("department",)) == "All 2 figures are shown."
 
 
 def test_the_k_sentence_states_k_plainly():
@@ -372,3 +417,10 @@ def test_the_council_pages_stay_thin(page):
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"polars", "sqlalchemy", "deltalake", "pyarrow", "pandas"}
     assert "pl." not in source and "SELECT" not in source.upper().replace("SELECTBOX", "")
+
+
+def test_a_release_stored_in_an_older_format_has_another_key_so_it_is_recomputed(monkeypatch):
+    """Releases stored before people were rounded must not be shown again after an upgrade."""
+    current = works_council._key(works_council.COLLECTION, ["lake versions"], 5, None)
+    monkeypatch.setattr(works_council, "RELEASE_FORMAT", 1)
+    assert works_council._key(works_council.COLLECTION, ["lake versions"], 5, None) != current
