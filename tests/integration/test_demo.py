@@ -197,10 +197,13 @@ def test_seeding_refuses_to_overwrite_unless_asked_to_replace(settings):
     assert "6 employees" in again.describe() and "access_events" in again.describe()
 
 
-def test_seeding_stores_the_council_rollups_and_replacing_removes_every_copy_of_the_old_company(settings, monkeypatch):
+def test_seeding_stores_the_council_rollups_and_releases_and_replacing_removes_every_copy_of_the_old_company(
+        settings, monkeypatch):
     demo.seed(settings, employees=8, days=3, seed=1)
     data_dir = Path(settings.data_dir)
     assert (volume_rollup.rollup_dir(data_dir) / "keystrokes.parquet").exists()
+    # (a company of 8 files no requests, so there is no request release to store)
+    assert {p.name for p in (data_dir / "releases").iterdir()} == {"collection.parquet", "access.parquet"}
     volume_rollup.forget()
     monkeypatch.setattr(volume_rollup, "rollup_file", lambda *_a: pytest.fail("a data file was read again"))
     assert volume_rollup.weekly_records(TelemetryStore(settings)).height > 0
@@ -210,7 +213,7 @@ def test_seeding_stores_the_council_rollups_and_replacing_removes_every_copy_of_
         (data_dir / leftover).write_bytes(b"the old company's")
     demo.seed(settings, employees=6, days=3, seed=2, replace=True)
     assert not (data_dir / "copies" / "copy-E00005-old.zip").exists()
-    assert not (data_dir / "releases" / "collection.parquet").exists()
+    assert (data_dir / "releases" / "collection.parquet").read_bytes() != b"the old company's"  # the new one's
     assert volume_rollup.subject_rows(data_dir, "E00007", ["keystrokes"]) == 0  # the old company had E00007
 
 
