@@ -5,7 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from portal import policy
+from portal import file_modes, policy
+from portal.plain_text import md
+
+# Whatever umask Streamlit was started with, what this process writes (lake, DB, copies) is owner-only.
+file_modes.restrict_process()
 
 st.set_page_config(page_title="Telemetry transparency portal", page_icon=":material/visibility:", layout="wide")
 
@@ -49,14 +53,14 @@ def login_screen() -> None:
 def no_record_screen(principal) -> None:  # noqa: ANN001
     st.title("We have no record of you")
     st.warning(
-        f"You signed in as **{principal.subject}**"
-        + (f" ({principal.email})" if principal.email and principal.email != principal.subject else "")
+        f"You signed in as **{md(principal.subject)}**"
+        + (f" ({md(principal.email)})" if principal.email and principal.email != principal.subject else "")
         + ", but the company holds no employee record linked to this account. "
         "There is therefore no telemetry to show you, and this portal shows nobody else's data."
     )
     if principal.unmapped_groups:
         st.info(
-            "Your account is in the group(s) " + ", ".join(f"`{g}`" for g in principal.unmapped_groups)
+            "Your account is in the group(s) " + ", ".join(f"“{md(g)}”" for g in principal.unmapped_groups)
             + ", which grant no portal role. An administrator maps groups to roles with PORTAL_ROLE_GROUPS."
         )
     st.markdown(
@@ -64,6 +68,13 @@ def no_record_screen(principal) -> None:  # noqa: ANN001
         "or contact the privacy office."
     )
     ui.logout_button()
+
+
+def signed_out_screen() -> None:
+    st.title("You signed out of this session")
+    st.info(ui.SIGNED_OUT)
+    if st.button("Log in", type="primary", icon=":material/login:"):
+        st.login()
 
 
 def expired_screen(svc) -> None:  # noqa: ANN001
@@ -77,11 +88,11 @@ def expired_screen(svc) -> None:  # noqa: ANN001
 
 def sidebar(principal) -> None:  # noqa: ANN001
     with st.sidebar:
-        st.markdown(f"**{principal.display_name}**")
+        st.markdown(f"**{md(principal.display_name)}**")
         roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.roles))
-        st.caption(f"Signed in as {principal.email or principal.subject} · {roles}")
+        st.caption(f"Signed in as {md(principal.email or principal.subject)} · {roles}")
         if principal.unmapped_groups:
-            st.caption("Groups without a portal role: " + ", ".join(principal.unmapped_groups))
+            st.caption("Groups without a portal role: " + ", ".join(md(g) for g in principal.unmapped_groups))
         ui.logout_button(key="sidebar-logout")
 
 
@@ -90,6 +101,9 @@ def main() -> None:
         login_screen()
         return
     svc = ui.services()
+    if ui.session_ended(svc):
+        signed_out_screen()
+        return
     principal = ui.current_principal(svc)
     if ui.is_expired(svc, principal):
         expired_screen(svc)

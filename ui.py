@@ -15,11 +15,12 @@ from datetime import timedelta
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
-from portal import bootstrap, cache_epoch, policy, works_council
+from portal import bootstrap, cache_epoch, policy, sessions, works_council
 from portal.identity import ClaimsError, Principal, principal_from_claims, session_expired
 from portal.settings import SettingsError, load_settings
 
 REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+SIGNED_OUT = "You signed out of this session; sign in again."
 SECRETS_HELP = (
     "Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` and fill in your identity "
     "provider, or run `make demo`, which writes one for the local provider."
@@ -105,9 +106,30 @@ def is_expired(svc: bootstrap.Services, principal: Principal) -> bool:
     return session_expired(principal, timedelta(hours=svc.settings.max_session_hours))
 
 
+def session_ended(svc: bootstrap.Services) -> bool:
+    """True when this login was ended with "Log out" (perhaps in another browser holding a copy of its cookie)."""
+    try:
+        return sessions.is_revoked(svc.engine, st.user.to_dict())
+    except sessions.SessionStoreError as exc:
+        st.error(f"**The portal cannot check your session:** {exc}. Try again in a moment.")
+        st.stop()
+
+
+def _log_out() -> None:
+    """End the session in the portal first, so no copy of its cookie opens anything, then at the provider."""
+    try:
+        sessions.revoke(services().engine, st.user.to_dict())
+    except sessions.SessionStoreError as exc:
+        st.error(f"**You are still signed in:** {exc}. Try again in a moment.")
+        return
+    st.logout()
+
+
 def logout_button(key: str = "logout") -> None:
-    if st.button("Log out", key=key, icon=":material/logout:"):
-        st.logout()
+    # A callback, not the button's return value: app.py draws this button before st.navigation picks
+    # the page, and the button's id changes on the first run that knows the page, so a click on the
+    # first page shown would read as False and quietly not log out.
+    st.button("Log out", key=key, icon=":material/logout:", on_click=_log_out)
 
 
 def require(action: str) -> Context:
@@ -120,6 +142,9 @@ def require(action: str) -> Context:
     principal = current_principal(svc)
     if principal is None or is_expired(svc, principal):
         st.error("Please sign in first.")
+        st.stop()
+    if session_ended(svc):
+        st.error(SIGNED_OUT)
         st.stop()
     if not policy.allowed(principal, action, principal.employee_id):
         st.error(f"You do not have access to this page ({policy.action(action).description})")

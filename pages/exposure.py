@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from portal import charts, council_tables, exposure
+from portal.plain_text import md
 
 ctx = ui.require("exposure:read")
 svc = ctx.services
@@ -27,11 +28,11 @@ c1.metric("Categories breached", len(report.breached))
 c2.metric("Over the maximum", len(report.over_maximum))
 c3.metric("Within policy", len(report.within_policy))
 for cat in report.breached + report.over_maximum:
-    lines = "\n".join(f"- {v.text}" for v in cat.violations)
+    lines = "\n".join(f"- {md(v.text)}" for v in cat.violations)
     if cat.serious:
-        st.error(f"**{cat.name}: policy breached.**\n\n{lines}", icon=":material/report:")
+        st.error(f"**{md(cat.name)}: policy breached.**\n\n{lines}", icon=":material/report:")
     else:
-        st.warning(f"**{cat.name}: over the maximum.**\n\n{lines}", icon=":material/warning:")
+        st.warning(f"**{md(cat.name)}: over the maximum.**\n\n{lines}", icon=":material/warning:")
 if not report.breached and not report.over_maximum:
     st.success("Every category is within policy.")
 

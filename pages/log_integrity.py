@@ -4,7 +4,8 @@ import streamlit as st
 
 import ui
 from portal import log_integrity, policy
-from portal.audit_log import AuditError, AuditLog
+from portal.audit_log import AuditError, AuditLog, NotACheckpoint
+from portal.plain_text import md
 
 ctx = ui.require("audit:witness")
 log = AuditLog(ctx.services.settings, ctx.services.engine)
@@ -31,17 +32,30 @@ st.download_button(
 st.caption(f"Public key of the log (C2SP signed-note verifier key): `{pub.verifier_key}`")
 
 st.subheader("Check a checkpoint you stored earlier")
-uploaded = st.file_uploader("Stored checkpoint file", type=["txt"], key="stored-checkpoint")
+uploaded = st.file_uploader(
+    "Stored checkpoint file", type=["txt"], key="stored-checkpoint",
+    help=f"The checkpoint you downloaded here earlier: a few lines of text. Files over "
+    f"{st.get_option('server.maxUploadSize')} MB are refused.",
+)
 if uploaded is not None:
+    bar = st.progress(0.0, text="Recomputing every entry from the stored records ...")
     try:
-        result = log_integrity.check_stored_checkpoint(ctx.principal, log, uploaded.getvalue())
+        result = log_integrity.check_stored_checkpoint(
+            ctx.principal, log, uploaded.getvalue(),
+            progress=lambda done, total, label: bar.progress(min(done / max(total, 1), 1.0), label))
+    except NotACheckpoint as exc:
+        bar.empty()
+        st.warning(f"**That file is not a checkpoint of this log**, so nothing can be said about it. {md(exc)}",
+                   icon=":material/help:")
     except AuditError as exc:
-        st.error(f"**The log does NOT extend your stored checkpoint.** {exc}", icon=":material/gpp_bad:")
+        bar.empty()
+        st.error(f"**The log does NOT extend your stored checkpoint.** {md(exc)}", icon=":material/gpp_bad:")
     else:
+        bar.empty()
         st.success(
-            f"**Consistent.** Today's log ({result.new_size:,} entries) contains your stored checkpoint's "
-            f"{result.old_size:,} entries unchanged and adds {result.new_size - result.old_size:,}. "
-            f"Verified with a consistency proof of {len(result.proof)} hashes.",
+            f"**Consistent.** Today's log ({result.new_size:,} entries, each recomputed from its stored record) "
+            f"contains your stored checkpoint's {result.old_size:,} entries unchanged and adds "
+            f"{result.new_size - result.old_size:,}. Verified with a consistency proof of {len(result.proof)} hashes.",
             icon=":material/verified:",
         )
         with st.expander("The consistency proof (RFC 6962)"):

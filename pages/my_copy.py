@@ -1,11 +1,14 @@
 """My copy: download everything held about the signed-in person (GDPR Art. 15 and 20)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
 
 import ui
-from portal import export
+from portal import export, prepared_copy
+
+CHECK_EVERY_SECONDS = 10
 
 ctx = ui.require("export:own")
 principal, settings = ctx.principal, ctx.services.settings
@@ -16,25 +19,45 @@ st.title("My copy")
 st.markdown(
     "Download a complete copy of everything the company holds about you, as one ZIP file: every telemetry "
     "record in each category (JSON Lines and CSV, and Parquet for large ones), every time someone read your "
-    "data, the training datasets and models that include it, and a manifest of purposes, legal bases, "
-    "retention, sources, recipients and your rights. A README explains each file."
+    "data, your privacy requests with their history and your objections, the training datasets and models "
+    "that include your data, and a manifest of purposes, legal bases, retention, sources, recipients and your "
+    "rights that also lists every file with its SHA-256 checksum, size, rows and columns. A README explains "
+    "each file."
 )
 st.caption("This is your right of access (GDPR Art. 15) and to data portability (Art. 20). "
            "Preparing your own copy is not recorded as someone else reading your data.")
 
 if st.button("Prepare my copy", type="primary", icon=":material/folder_zip:", key="copy-prepare"):
+    prepared_at = datetime.now(UTC)
     bar = st.progress(0.0, text="Starting ...")
     report = export.build_my_copy(
         ctx.services.engine, ctx.services.store, principal, copies,
         naming=settings.actor_naming, progress=lambda fraction, message: bar.progress(fraction, text=message))
     bar.empty()
-    st.session_state["copy-ready"] = (principal.employee_id, str(report.path), report.bytes, report.total_records)
+    st.session_state["copy-ready"] = (principal.employee_id, str(report.path), report.bytes, report.total_records,
+                                      prepared_at)
 
 ready = st.session_state.get("copy-ready")
-if ready and ready[0] == principal.employee_id and Path(ready[1]).exists():
-    _, path, size, records = ready
+mine = ready if ready and ready[0] == principal.employee_id else None  # never a copy prepared for someone else
+
+
+# Re-checked while the page stays open: an erasure deletes the copy, and a download offered
+# after that would fail without a word.
+@st.fragment(run_every=CHECK_EVERY_SECONDS if mine else None)
+def offered_copy() -> None:
+    if not mine:
+        return
+    _, path, size, records, prepared_at = mine
+    svc = ui.services()  # notices an erasure run by another process and drops its cached file lists
+    offer = prepared_copy.offered(svc.engine, svc.store, principal, Path(path), prepared_at)
+    if not offer.available:
+        st.warning(offer.sentence(), icon=":material/delete_forever:")
+        return
     st.success(f"Your copy is ready: {records:,} telemetry records, {export.human_size(size)}. "
                "It is deleted from the server within an hour.")
     st.download_button("Download my copy (ZIP)", data=lambda: Path(path).read_bytes(),
                        file_name=export.copy_file_name(principal.display_name), mime="application/zip",
                        icon=":material/download:", on_click="ignore", key="copy-download")
+
+
+offered_copy()

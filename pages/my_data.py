@@ -4,12 +4,13 @@ import streamlit as st
 
 import ui
 from portal import charts, my_data
+from portal.plain_text import md
 
 ctx = ui.require("telemetry:read_own")
 principal, store = ctx.principal, ctx.services.store
 
 st.title("My data")
-st.caption(f"Everything the company's telemetry systems hold about {principal.display_name}.")
+st.caption(f"Everything the company's telemetry systems hold about {md(principal.display_name)}.")
 
 items = my_data.holdings(principal, store)
 if not items:

@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from portal import catalog, privacy_requests, receipts, request_views
+from portal.plain_text import md
 from portal.request_states import SUBJECT, Status, TransitionError
 
 ctx = ui.require("requests:file_own")
@@ -70,9 +71,9 @@ for request in mine:
                     f"{request_views.sentence(request_views.deadline_words(request, today))}")
         extension = request_views.extension_words(request)
         if extension:
-            st.info(extension, icon=":material/schedule:")
+            st.info(md(extension), icon=":material/schedule:")
         if request.status == Status.REJECTED and request.decision_reason:
-            st.warning(f"The privacy office's reason: {request.decision_reason}")
+            st.warning(f"The privacy office's reason: {md(request.decision_reason)}")
         with st.expander("What happened so far"):
             st.dataframe(request_views.history_frame(privacy_requests.history(engine, principal, request.request_id),
                                                      SUBJECT),
@@ -94,4 +95,4 @@ for request in mine:
             st.download_button("Download the signed receipt", data=receipt.text, file_name=receipt.file_name(),
                                mime="application/json", icon=":material/verified:", on_click="ignore",
                                key=f"receipt-{request.request_id}")
-            st.caption("Anyone can check it with `portal receipt verify FILE`: any change to it breaks the signature.")
+            st.caption(request_views.RECEIPT_CHECK)

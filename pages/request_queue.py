@@ -5,6 +5,7 @@ import streamlit as st
 import ui
 from portal import erasure, policy, privacy_requests, receipts, request_views
 from portal.deadlines import DeadlineError
+from portal.plain_text import clean, md
 from portal.request_states import OFFICE, Status, TransitionError
 
 ctx = ui.require("requests:read_all")
@@ -39,23 +40,24 @@ st.dataframe(
     },
 )
 
-labels = {i.request.request_id: f"{i.request.request_id} · {request_views.KIND_WORDS[i.request.kind]} · "
-                                f"{i.request.employee_id} · due {i.request.due:%d %b %Y}" for i in items}
+labels = {i.request.request_id: clean(f"{i.request.request_id} · {request_views.KIND_WORDS[i.request.kind]} · "
+                                      f"{i.request.employee_id} · due {i.request.due:%d %b %Y}") for i in items}
 chosen = st.selectbox("Open a request", list(labels), format_func=labels.get, key="queue-open")
 request = privacy_requests.get(engine, principal, chosen)
 
 st.subheader(f"{request_views.title(request)} · {chosen}")
-st.markdown(f"**Person:** {request_views.subject_name(engine, principal, chosen)} · **Received** "
+st.markdown(f"**Person:** {md(request_views.subject_name(engine, principal, chosen))} · **Received** "
             f"{request.received_at:%d %b %Y} by {request.channel} · **Status:** {request_views.status_words(request)} "
             f"· **Deadline:** {request_views.deadline_words(request, today)}")
 if request.details:
-    st.markdown(f"**The employee wrote:** {request.details}")
+    st.markdown("**The employee wrote:**")
+    st.text(clean(request.details))  # their words, line breaks kept, nothing in them interpreted
 extension = request_views.extension_words(request)
 if extension:
-    st.info(extension, icon=":material/schedule:")
+    st.info(md(extension), icon=":material/schedule:")
 problem = erasure.last_error(engine, principal, chosen)
 if problem and request.status == Status.EXECUTING:
-    st.warning(f"**The last attempt did not finish:** {problem}")
+    st.warning(f"**The last attempt did not finish:** {md(problem)}")
 
 receipt = receipts.for_request(engine, principal, chosen) if request.status == Status.COMPLETED else None
 if receipt is not None:
@@ -95,7 +97,7 @@ if request.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.APPROVED):
             privacy_requests.extend(engine, principal, chosen, months, reason)
             st.rerun()
     except (TransitionError, DeadlineError, privacy_requests.RequestError) as exc:
-        st.error(f"Nothing was changed: {exc}.")
+        st.error(f"Nothing was changed: {md(exc)}.")
 
 if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(principal, "requests:execute"):
     label = "Carry out and verify" if request.status == Status.APPROVED else "Resume and verify"
@@ -105,7 +107,7 @@ if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(prin
             erasure.execute(engine, store, principal, chosen,
                             progress=lambda fraction, message: bar.progress(fraction, text=message))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with the step and can be resumed
-            st.error(f"Not completed: {exc}")
+            st.error(f"Not completed: {md(exc)}")
         else:
             st.cache_data.clear()  # no cached copy of the person's data survives
             st.rerun()

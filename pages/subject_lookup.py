@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from portal import subject_lookup
+from portal.plain_text import md
 
 ctx = ui.require("subjects:lookup")
 
@@ -28,10 +29,10 @@ if submitted:
                                             choices[category], justification,
                                             limit=ctx.services.settings.page_size)
     except subject_lookup.SubjectLookupError as exc:
-        st.error(f"Nothing was opened: {exc}.")
+        st.error(f"Nothing was opened: {md(exc)}.")
     else:
-        st.subheader(f"{found.category} of {found.person}")
+        st.subheader(f"{found.category} of {md(found.person)}")
         st.dataframe(found.records, hide_index=True, width="stretch",
                      column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM YYYY, HH:mm")})
         st.caption(f"The newest {found.records.height:,} of {found.total:,} records. This view was recorded as an "
-                   f"access the person sees, with the justification \u201c{found.justification}\u201d.")
+                   f"access the person sees, with the justification \u201c{md(found.justification)}\u201d.")

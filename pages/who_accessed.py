@@ -3,32 +3,38 @@
 import streamlit as st
 
 import ui
-from portal import access_log, charts, log_integrity
+from portal import access_log, charts, log_integrity, unlinking
 from portal.audit_log import AuditLog
 
 ctx = ui.require("access_log:read_own")
 events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,
                                   max_principals=ctx.services.settings.max_principals)
-summary = access_log.summarize(events)
+unlinked = unlinking.for_principal(ctx.services.engine, ctx.principal)
+summary = access_log.summarize(events, unlinked_at=unlinked.at if unlinked else None)
 
 st.title("Who accessed my data")
 st.markdown(f"#### {summary.sentence()}")
+if unlinked is not None:
+    st.info(unlinked.sentence(), icon=":material/link_off:")
 if not events:
-    st.info("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
-            "when, who, which data, how many records, and the purpose they gave.")
+    if unlinked is None:
+        st.info("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
+                "when, who, which data, how many records, and the purpose they gave.")
     st.stop()
 
 log = AuditLog(ctx.services.settings, ctx.services.engine)
 inclusion = log_integrity.inclusion_for(ctx.principal, log, [e.event_id for e in events])
 left, right = st.columns([4, 1], vertical_alignment="center")
-(left.success if not inclusion.pending and inclusion.checkpoint_size else left.info)(
-    inclusion.sentence(), icon=":material/verified:")
+badge = left.error if inclusion.altered else left.success if inclusion.verified else left.info
+badge(inclusion.sentence(), icon=":material/gpp_bad:" if inclusion.altered else ":material/verified:")
 right.download_button(
     "Proof bundle", log_integrity.my_proof_bundle(ctx.principal, log), file_name="my-access-log-proofs.json",
     mime="application/json", icon=":material/download:",
-    help="Your log entries with RFC 6962 inclusion proofs, the signed checkpoint and the log's public key. "
-         "Anyone can check it offline, e.g. with `portal audit verify-proof`.",
+    help="Your log entries with RFC 6962 inclusion proofs and the signed checkpoint. See below how to check it.",
 )
+with st.expander("Check the proof bundle yourself"):
+    st.markdown(log_integrity.OFFLINE_CHECK)
+    st.code(log_integrity.public_key(ctx.principal, log), language=None)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Reads in the last {summary.days} days", f"{summary.reads:,}")

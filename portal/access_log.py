@@ -36,7 +36,6 @@ Flags, each said in words to the person (:func:`events_about`):
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -44,15 +43,16 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal import catalog, db, exposure_policy, policy
+from portal import catalog, db, exposure_policy, json_input, policy
 from portal.identity import Principal
+from portal.input_files import InputFileError, open_input, regular_size
+from portal.plain_text import clean
 from portal.policy import PermissionDenied
 
 VIEW, QUERY, EXPORT, TRAIN, DELETE = "view", "query", "export", "train", "delete"
@@ -65,6 +65,9 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_PROBLEMS = 100
 # Collectors' clocks drift; an event a few minutes "ahead" is not a lie about the future.
 CLOCK_SKEW = timedelta(minutes=5)
+# No event may be older than the catalog's longest retention: a date outside every period the portal keeps
+# is a mistake, and one in year 1 would stretch each timeline and weekly table over two thousand years.
+RETENTION_HORIZON = timedelta(days=catalog.LONGEST_RETENTION_DAYS)
 SUMMARY_DAYS = 90
 PORTAL_SOURCE = "Telemetry transparency portal"
 _CHUNK = 5000
@@ -73,7 +76,8 @@ _MAX_INT32 = 2**31 - 1
 LINE_FORMAT = """\
 One JSON object per line:
   event_id       unique id of the event (re-sending it adds nothing), at most 64 characters
-  time           ISO 8601 with a time zone, e.g. 2025-03-01T09:30:00Z; not in the future
+  time           ISO 8601 with a time zone, e.g. 2025-03-01T09:30:00Z; neither in the future nor
+                 older than the retention horizon (see the limits below)
   actor          {"id", "kind": "person"|"service", "name", "team", "role"}; optional "employee"
                  (employee id, e-mail or OIDC subject of a person-actor, so their own reads are told apart)
   subject        whose data was read: employee id, e-mail or OIDC subject
@@ -245,57 +249,65 @@ def read_lines(source: Source, problems: Problems, *, max_line_bytes: int = MAX_
     """(line number, text) for each non-blank line; size and encoding problems go to ``problems``.
 
     A file is read with bounded ``readline`` calls, so one enormous line cannot
-    exhaust memory before it is rejected.
+    exhaust memory before it is rejected; bytes are counted while reading, so a pipe
+    or a device (whose size ``stat`` does not know) stops at ``max_file_bytes`` too.
     """
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
         try:
-            size = path.stat().st_size
-        except OSError as exc:
-            problems.add(0, None, f"cannot read {path}: {exc.strerror or exc}")
+            handle = open_input(source)
+        except InputFileError as exc:
+            problems.add(0, None, str(exc))
             return
-        if size > max_file_bytes:
-            problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_file_bytes:,} bytes; "
-                                  "split it into smaller files")
-            return
-        with path.open("rb") as handle:
-            yield from _decoded(_bounded_lines(handle, max_line_bytes), problems, max_line_bytes, max_file_bytes)
+        with handle:
+            size = regular_size(handle)
+            if size is not None and size > max_file_bytes:
+                problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_file_bytes:,} "
+                                      "bytes; split it into smaller files")
+                return
+            yield from _decoded(_bounded_lines(handle, max_line_bytes, max_file_bytes), problems, max_line_bytes,
+                                max_file_bytes)
     else:
-        yield from _decoded(((n, raw, False) for n, raw in enumerate(source, 1)), problems,
+        yield from _decoded(((n, raw, 0) for n, raw in enumerate(source, 1)), problems,
                             max_line_bytes, max_file_bytes)
 
 
-def _bounded_lines(handle: Any, limit: int) -> Iterator[tuple[int, bytes, bool]]:
-    number = 0
-    while True:
+def _bounded_lines(handle: Any, limit: int, max_total: int) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, bytes, bytes skipped): a line longer than ``limit`` comes back empty with its length,
+    counted up to just past ``max_total`` so that an endless line (``/dev/zero``) ends the input."""
+    number = consumed = 0
+    while consumed <= max_total:
         raw = handle.readline(limit + 1)
         if not raw:
             return
         number += 1
+        consumed += len(raw)
         if len(raw) > limit and not raw.endswith(b"\n"):
-            while True:  # skip the rest of the oversized line without holding it
+            skipped = len(raw)
+            while consumed <= max_total:  # skip the rest of the oversized line without holding it
                 rest = handle.readline(1 << 16)
+                skipped += len(rest)
+                consumed += len(rest)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield number, b"", True
+            yield number, b"", skipped
         else:
-            yield number, raw, False
+            yield number, raw, 0
 
 
-def _decoded(lines: Iterable[tuple[int, str | bytes, bool]], problems: Problems, max_line_bytes: int,
+def _decoded(lines: Iterable[tuple[int, str | bytes, int]], problems: Problems, max_line_bytes: int,
              max_file_bytes: int) -> Iterator[tuple[int, str]]:
     total = 0
-    for number, raw, oversized in lines:
+    for number, raw, skipped in lines:
         if problems.full:
             problems.truncated = True
             return
-        size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+        size = skipped or (len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass")))
         total += size
         if total > max_file_bytes:
             problems.add(number, None, f"the input passes the limit of {max_file_bytes:,} bytes here; "
                                        "split it into smaller files")
             return
-        if oversized or size > max_line_bytes + 2:  # +2: the line's own CR LF
+        if skipped or size > max_line_bytes + 2:  # +2: the line's own CR LF
             problems.add(number, None, f"the line is longer than the limit of {max_line_bytes:,} bytes")
             continue
         if isinstance(raw, bytes):
@@ -314,9 +326,9 @@ def _decoded(lines: Iterable[tuple[int, str | bytes, bool]], problems: Problems,
 
 def parse_object(number: int, text: str, problems: Problems) -> dict | None:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.add(number, None, f"is not JSON ({exc.msg} at column {exc.colno})")
+        value = json_input.loads(text)
+    except json_input.JsonInputError as exc:
+        problems.add(number, None, str(exc))
         return None
     if not isinstance(value, dict):
         problems.add(number, None, f"must be a JSON object, not {json_type(value)}")
@@ -388,7 +400,10 @@ class Fields:
             return None
         return value
 
-    def timestamp(self, name: str, now: datetime) -> datetime | None:
+    def timestamp(self, name: str, now: datetime, *, earliest: datetime | None = None,
+                  too_old: str | None = None) -> datetime | None:
+        """The moment in UTC, at most :data:`CLOCK_SKEW` after ``now`` and not before ``earliest``
+        (default: the retention horizon before ``now``; ``too_old`` then says why, after the date)."""
         value = self.text(name, 64)
         if value is None:
             return None
@@ -400,11 +415,22 @@ class Fields:
         if moment.tzinfo is None:
             self.problem(name, f"{quoted(value)} has no time zone; add one, e.g. Z for UTC")
             return None
-        moment = moment.astimezone(UTC)
-        if moment > now + CLOCK_SKEW:
-            self.problem(name, f"{value} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})")
+        if earliest is None:
+            earliest = now - RETENTION_HORIZON
+            too_old = (f"events older than {RETENTION_HORIZON.days:,} days (the catalog's longest retention) "
+                       "are refused")
+        try:
+            utc: datetime | None = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no UTC instant Python can hold
+            utc = None
+        if (utc is None and moment.year > now.year) or (utc is not None and utc > now + CLOCK_SKEW):
+            self.problem(name, f"{value} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ}; clocks may run at "
+                               f"most {CLOCK_SKEW.seconds // 60} minutes ahead)")
             return None
-        return moment
+        if utc is None or utc < earliest:
+            self.problem(name, f"{value} is before {earliest:%Y-%m-%d %H:%M} UTC; {too_old or 'that is too early'}")
+            return None
+        return utc
 
     def unknown(self, known: Iterable[str]) -> None:
         extra = [k for k in self.obj if k not in known]
@@ -497,7 +523,7 @@ class _IngestState:
         self.actors: dict[str, Any] = {row.actor_id: row for row in conn.execute(sa.select(db.actors))}
         self.actor_seen: dict[str, dict] = {}  # actor id -> the actor object of a line that passed validation
         self.ingested_at = utc_naive(now)
-        self.latest = now + CLOCK_SKEW
+        self.latest, self.earliest = now + CLOCK_SKEW, now - RETENTION_HORIZON
         self.seen: dict[str, tuple[int, tuple]] = {}  # event id -> (line, content) within this input
         self.rows: list[tuple] = []
         self.lines: list[int] = []
@@ -529,7 +555,7 @@ class _IngestState:
             return None
         try:
             return self._quick(obj)
-        except TypeError:  # an unhashable value where a code belongs; validate() names it
+        except (TypeError, OverflowError):  # an unhashable code, a date at the end of time: validate() names it
             return None
 
     def _quick(self, obj: dict) -> tuple | None:
@@ -557,7 +583,7 @@ class _IngestState:
             moment = datetime.fromisoformat(when)
         except ValueError:
             return None
-        if moment.tzinfo is None or moment > self.latest:
+        if moment.tzinfo is None or moment > self.latest or moment < self.earliest:
             return None
         return (event_id, utc_naive(moment), actor_id, self.subjects.pseudonym(employee), category, action,
                 purpose, justification, source_system, count, query_id, self.ingested_at)
@@ -982,11 +1008,12 @@ def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], 
             labels.append(OVER_EXPOSURE)
     return AccessEvent(
         event_id=r.event_id, occurred_at=as_utc(r.occurred_at), actor_id=r.actor_id,
-        actor=actor_label(kind, display, team, role, naming), actor_kind=kind, actor_team=team, actor_role=role,
+        actor=clean(actor_label(kind, display, team, role, naming)), actor_kind=kind, actor_team=team, actor_role=role,
         category_key=r.category_key, category=cat.name if cat else r.category_key, action=r.action,
         purpose_code=r.purpose_code, purpose=purpose.name if purpose else "none given",
         justification=r.justification, source_system=r.source_system, record_count=int(r.record_count),
-        query_id=r.query_id, flags=tuple(flags), flag_labels=tuple(labels),
+        query_id=r.query_id, flags=tuple(clean(f) for f in flags),  # a role's bidi control cannot turn a flag around
+        flag_labels=tuple(labels),
     )
 
 
@@ -1006,10 +1033,18 @@ class AccessSummary:
     no_purpose: int
     role_not_allowed: int
     over_exposure: int
+    unlinked_on: date | None = None  # an erasure within the period unlinked the reads before this day
 
     def sentence(self) -> str:
         """One plain sentence (two when something is flagged) for the top of the page."""
         period = f"In the last {self.days} days"
+        if self.unlinked_on is not None:
+            day = f"{self.unlinked_on.day} {self.unlinked_on:%b %Y}"
+            if self.reads == 0:
+                # Not "nobody read it": the reads before the erasure are in the log, only no longer linked to you.
+                return (f"The record of who read your data was unlinked from you by your erasure on {day}; "
+                        "no one else has read your data since.")
+            period = f"Since your erasure on {day}"
         if self.reads == 0:
             return f"{period}, nobody but you read your data."
         who = []
@@ -1032,8 +1067,13 @@ class AccessSummary:
         return head
 
 
-def summarize(events: list[AccessEvent], *, days: int = SUMMARY_DAYS, now: datetime | None = None) -> AccessSummary:
+def summarize(events: list[AccessEvent], *, days: int = SUMMARY_DAYS, now: datetime | None = None,
+              unlinked_at: datetime | None = None) -> AccessSummary:
+    """``unlinked_at``: when an erasure unlinked the person's earlier reads (:mod:`portal.unlinking`)."""
     since = as_utc(now or datetime.now(UTC)) - timedelta(days=days)
+    unlinked_on = None
+    if unlinked_at is not None and as_utc(unlinked_at) > since:
+        since, unlinked_on = as_utc(unlinked_at), as_utc(unlinked_at).date()
     recent = [e for e in events if e.occurred_at >= since]
     return AccessSummary(
         days=days,
@@ -1043,6 +1083,7 @@ def summarize(events: list[AccessEvent], *, days: int = SUMMARY_DAYS, now: datet
         no_purpose=sum(1 for e in recent if e.purpose_code is None),
         role_not_allowed=sum(1 for e in recent if ROLE_NOT_ALLOWED in e.flag_labels),
         over_exposure=sum(1 for e in recent if OVER_EXPOSURE in e.flag_labels),
+        unlinked_on=unlinked_on,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal import db
+from portal import db, file_modes, log_origin
 from portal.identity import Directory, Employee
 from portal.settings import Settings
 from portal.telemetry import TelemetryError, TelemetryStore
@@ -57,12 +57,15 @@ def build(settings: Settings) -> Services:
             f"The data directory {settings.data_dir.resolve()} does not exist. "
             "Run `make demo` (or `portal seed`) to create demo data, or set PORTAL_DATA_DIR."
         )
+    if settings.data_dir.exists():
+        file_modes.private_dir(settings.data_dir)  # a directory made before it had to be owner-only becomes so
     engine = db.make_engine(settings.resolved_database_url)
     try:
         db.check_schema(engine)
         store = TelemetryStore(settings)
         store.check()
-    except (db.DatabaseError, TelemetryError) as exc:
+        log_origin.check(settings, engine)  # a changed PORTAL_LOG_ORIGIN would fork the signed log
+    except (db.DatabaseError, TelemetryError, log_origin.OriginChanged) as exc:
         engine.dispose()
         raise BootstrapError(str(exc)) from None
     return Services(settings=settings, engine=engine, store=store, directory=employee_directory(engine))

@@ -129,6 +129,8 @@ CATEGORIES: tuple[Category, ...] = (
 CATEGORY_BY_KEY = {c.key: c for c in CATEGORIES}
 CATEGORY_BY_TABLE = {c.table_name: c for c in CATEGORIES}
 PURPOSE_BY_CODE = {p.code: p for p in PURPOSES}
+# The longest any category is kept: the portal's retention horizon, beyond which it accepts no dated event.
+LONGEST_RETENTION_DAYS = max(c.retention_days for c in CATEGORIES)
 
 _TS = pa.timestamp("us", tz="UTC")
 _BASE = [("subject_id", pa.string()), ("bucket", pa.int32()), ("ts", _TS)]
@@ -157,6 +159,32 @@ COLUMN_LABELS: dict[str, str] = {
     "message_id": "Message id", "channel": "Channel", "text": "Text", "meeting_id": "Meeting id",
     "meeting_title": "Meeting", "duration_seconds": "Duration (s)", "metric": "Metric", "value": "Value",
     "period": "Period", "note": "Note",
+}
+
+# What each stored column means, for the schema in a person's copy (a column not listed is described by its label).
+COLUMN_MEANINGS: dict[str, str] = {
+    "subject_id": "Your employee id: whom the record is about.",
+    "ts": "When the record was made (UTC); for windowed activity, the start of the window.",
+    "window_minutes": "Length of the measuring window in minutes.",
+    "key_count": "How many keys were pressed in the window (not which keys).",
+    "active_seconds": "Seconds with keyboard or mouse activity in the window.",
+    "device": "The computer the endpoint agent ran on.",
+    "distance_px": "How far the mouse moved in the window, in screen pixels.",
+    "clicks": "Mouse clicks in the window.",
+    "scrolls": "Scroll steps in the window.",
+    "application": "The application that was in front.",
+    "window_title": "The title of its window at the time.",
+    "seconds": "How long it was in front, in seconds.",
+    "message_id": "The chat system's id of the message.",
+    "channel": "The channel or direct conversation the message was in.",
+    "text": "The text itself: the message you wrote, or what you said in the meeting segment.",
+    "meeting_id": "The meeting system's id of the meeting.",
+    "meeting_title": "The meeting's title.",
+    "duration_seconds": "Length of the transcribed segment in seconds.",
+    "metric": "The performance metric or kind of review entry.",
+    "value": "The metric's value.",
+    "period": "The period the record covers (e.g. a month).",
+    "note": "Your manager's note, if any.",
 }
 
 

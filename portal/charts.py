@@ -9,6 +9,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
+from portal.plain_text import clean
+
 
 def daily_volume(frame: pl.DataFrame) -> go.Figure:
     """Stacked bars of records per day, one colour per category (columns day, category, records)."""
@@ -32,8 +34,9 @@ FLAG_COLOURS = {"flagged": "#d62728", "not flagged": "#1f77b4"}
 
 
 def _plain(text: object) -> str:
-    """Text for plotly labels and hover boxes, which read a subset of HTML: tags come out as text."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for plotly labels and hover boxes, which read a subset of HTML: tags come out as text, and
+    bidi controls are dropped (:func:`portal.plain_text.clean`)."""
+    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _wrap(text: str, width: int = 60) -> str:
@@ -197,7 +200,8 @@ def access_bars(frame: pl.DataFrame) -> go.Figure:
 
     Columns: actor_kind, purpose, category, events (null when hidden).
     """
-    shown = frame.filter(pl.col("events").is_not_null())
+    shown = frame.filter(pl.col("events").is_not_null()).with_columns(
+        pl.col("purpose", "category").map_elements(_plain, return_dtype=pl.String))
     if shown.is_empty():
         return _empty("Every figure is hidden")
     fig = px.bar(shown, x="events", y="category", color="purpose", facet_col="actor_kind", orientation="h",

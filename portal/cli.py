@@ -11,12 +11,18 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from portal import file_modes
 from portal.bootstrap import BootstrapError
 from portal.db import DatabaseError
 from portal.demo import DemoError
 from portal.telemetry import TelemetryError
 from portal.settings import Settings, SettingsError, load_settings
-from portal.commands import positive_int
+from portal.catalog import LONGEST_RETENTION_DAYS
+from portal.commands import int_between, not_utf8
+
+
+# A demo company is for trying the portal and for benchmarks; the largest benchmark uses 5,000 people.
+MAX_SEED_EMPLOYEES = 100_000
 
 
 class CommandError(Exception):
@@ -50,7 +56,10 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from portal import devserver
 
-    return devserver.run(settings, port=args.port, provider_port=args.provider_port)
+    try:
+        return devserver.run(settings, port=args.port, provider_port=args.provider_port)
+    except devserver.DevServerError as exc:  # a port in use, a server that would not start: said, not traced
+        raise CommandError(str(exc)) from None
 
 
 # Modules under portal/commands that add their own sub-commands through register(subparsers).
@@ -64,9 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"portal.commands.{name}").register(sub)
 
     seed = sub.add_parser("seed", help="generate a synthetic company's telemetry into PORTAL_DATA_DIR")
-    seed.add_argument("--employees", type=positive_int, default=300, help="number of employees (default 300)")
-    seed.add_argument("--days", type=positive_int, default=90, help="days of history (default 90)")
-    seed.add_argument("--seed", type=int, default=42, help="random seed; same seed, same data (default 42)")
+    seed.add_argument("--employees", type=int_between(1, MAX_SEED_EMPLOYEES), default=300,
+                      help=f"number of employees (default 300, at most {MAX_SEED_EMPLOYEES:,})")
+    seed.add_argument("--days", type=int_between(1, LONGEST_RETENTION_DAYS, ", the catalog's longest retention"),
+                      default=90, help=f"days of history (default 90, at most {LONGEST_RETENTION_DAYS:,}: "
+                                       "the catalog's longest retention)")
+    seed.add_argument("--seed", type=int_between(0, 2**63 - 1), default=42,
+                      help="random seed, 0 or more; same seed, same data (default 42)")
     seed.add_argument("--force", action="store_true", help="replace data already in the data directory")
     seed.set_defaults(func=_cmd_seed)
 
@@ -74,16 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_cmd_migrate)
 
     demo = sub.add_parser("demo", help="start the local OIDC provider and the portal (Ctrl-C stops both)")
-    demo.add_argument("--port", type=positive_int, default=8501)
-    demo.add_argument("--provider-port", type=positive_int, default=9400)
+    demo.add_argument("--port", type=int_between(1, 65535), default=8501)
+    demo.add_argument("--provider-port", type=int_between(1, 65535), default=9400)
     demo.set_defaults(func=_cmd_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every file a command writes (lake, DB, copies, keys, receipts) is owner-only, whatever the umask.
+    file_modes.restrict_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
+    garbled = not_utf8(args)
+    if garbled is not None:
+        print(f"portal {args.command}: {garbled.replace('_', ' ')}: is not valid UTF-8 text", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
         return func(args, settings)

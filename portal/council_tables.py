@@ -16,6 +16,7 @@ from datetime import date
 import polars as pl
 
 from portal import catalog
+from portal.plain_text import neutralise_cell
 from portal.releases import Release
 from portal.works_council import MEASURES
 
@@ -38,11 +39,19 @@ def to_json(cells: list[dict]) -> str:
     return json.dumps(cells, indent=2, ensure_ascii=False)
 
 
+def _csv_cell(value: object) -> object:
+    """Hidden figures are empty; text a spreadsheet would run as a formula is neutralised, as in the
+    person's copy. Numbers stay numbers: -3 is a figure, not a formula."""
+    if value is None:
+        return ""
+    return neutralise_cell(value) if isinstance(value, str) else value
+
+
 def to_csv(cells: list[dict], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
-    writer.writerows({c: "" if row.get(c) is None else row[c] for c in columns} for row in cells)
+    writer.writerows({c: _csv_cell(row.get(c)) for c in columns} for row in cells)
     return buffer.getvalue()
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from portal import file_modes
+
 metadata = sa.MetaData()
 
 employees = sa.Table(
@@ -166,7 +168,12 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.exists():
+                file_modes.private_dir(path.parent)
+            # Created 0600 before SQLite opens it: SQLite gives -wal and -shm the database file's mode.
+            file_modes.private_file(path)
+            for suffix in ("-wal", "-shm", "-journal"):
+                file_modes.tighten_if_present(f"{path}{suffix}")
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -313,4 +320,13 @@ log_checkpoints = sa.Table(
     sa.Column("root_hash", sa.String(64), nullable=False),
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Login sessions ended with "Log out" (portal.sessions): refused on their next request by
+# every replica. A session is named by a hash of its identity claims, never by the person.
+revoked_sessions = sa.Table(
+    "revoked_sessions",
+    metadata,
+    sa.Column("session_key", sa.String(64), primary_key=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )

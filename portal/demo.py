@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from portal import catalog, db, volume_rollup
+from portal import catalog, db, file_modes, volume_rollup
 from portal import demo_text as text
 from portal.audit_log import AuditLog
 from portal.personas import PERSONAS
@@ -1157,6 +1157,8 @@ def _clear(settings: Settings) -> None:
         engine.dispose()
 
 
+# Owner-only whatever the caller's umask: seeding writes a whole company's personal data.
+@file_modes.owner_only()
 def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 42,
          progress: Progress | None = None, replace: bool = False,
          end_date: date = DEFAULT_END_DATE) -> SeedReport:
@@ -1171,6 +1173,7 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         raise DemoError(f"days must be at least 1, got {days}")
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    file_modes.private_dir(settings.data_dir)
     if data_present(settings):
         if not replace:
             raise DemoError(f"{settings.data_dir} already holds portal data; seed with replace=True "

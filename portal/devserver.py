@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from portal import personas
+from portal import file_modes, personas
 from portal.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,8 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float, log: Path) -> 
 def start_provider(port: int, log: Path) -> subprocess.Popen:
     """Start ``oidc-provider-mock`` with the demo personas predefined; returns once it serves."""
     cmd = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *personas.provider_arguments()]
-    process = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               umask=file_modes.OWNER_ONLY_UMASK)
     wait_for(f"http://localhost:{port}/.well-known/openid-configuration", process, 30, log)
     return process
 
@@ -80,8 +81,9 @@ def start_portal(
     ]
     if secrets_file is not None:
         cmd += ["--secrets.files", str(secrets_file)]
+    # Owner-only from its first file on, whatever umask the caller runs with.
     process = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT,
-                               env=dict(env) if env is not None else None)
+                               env=dict(env) if env is not None else None, umask=file_modes.OWNER_ONLY_UMASK)
     wait_for(f"http://localhost:{port}/_stcore/health", process, 60, log)
     return process
 
@@ -100,7 +102,15 @@ def stop(*processes: subprocess.Popen) -> None:
 def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
     from portal import demo
 
+    file_modes.restrict_process()  # the demo data, its logs and the children's files are owner-only
     if demo.data_present(settings):
+        from portal import db
+
+        engine = db.make_engine(settings.resolved_database_url)
+        try:
+            db.migrate(engine)  # data made by an older version gets the tables added since
+        finally:
+            engine.dispose()
         print(f"Using the demo data in {settings.data_dir}.")
     else:
         print(f"Generating demo data into {settings.data_dir} ...")

@@ -5,9 +5,12 @@ The copy is one ZIP file:
 * ``telemetry/<table>.jsonl`` and ``.csv`` for every catalog category (and
   ``.parquet`` for large ones), built by iterating :data:`portal.catalog.CATEGORIES`
   so that no telemetry table can be left out;
-* ``access_events``, ``dataset_memberships`` and ``models`` (JSON Lines and CSV);
-* ``you.json`` (the employee record), ``manifest.json`` (purposes, categories,
-  recipients, retention, sources, legal bases, rights) and ``README.txt``.
+* ``access_events``, ``privacy_requests``, ``request_history``, ``objections``,
+  ``dataset_memberships`` and ``models`` (JSON Lines and CSV; :mod:`portal.copy_tables`),
+  keyed by stable codes with labels beside them;
+* ``you.json`` (the employee record), ``README.txt`` and ``manifest.json``
+  (purposes, categories, recipients, retention, sources, legal bases, rights, and
+  every other file with its SHA-256, size, rows and schema: column, type, meaning).
 
 It is written category by category, in batches, into a temporary file next to
 the destination and moved into place only when complete, so nothing half-written
@@ -22,6 +25,7 @@ each category read is an access event that the person sees.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import secrets
@@ -40,17 +44,23 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal import access_log, catalog, db, lineage, policy
+from portal import access_log, catalog, copy_tables, db, lineage, optout, policy, privacy_requests
 from portal.identity import Principal
+from portal.plain_text import FORMULA_PREFIXES, neutralise_cell  # noqa: F401 - the copy's rule, shared
 from portal.telemetry import PARTITION_COLUMN, TelemetryStore
 
 Progress = Callable[[float, str], None]
 
 BATCH_ROWS = 5_000
 PARQUET_MIN_ROWS = 10_000  # "large": a spreadsheet struggles, an analyst wants typed columns
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 COPY_MAX_AGE = timedelta(hours=1)
+COPY_FORMAT = "telemetry-portal-copy/2"
+MANIFEST_FILES_NOTE = (
+    "Every file in this ZIP except manifest.json itself. sha256 and bytes are of the file as extracted. "
+    "For a table, rows counts its records (the .jsonl, .csv and .parquet files of one table hold the same "
+    "records) and schema lists each column with its type and meaning; codes (category_key, purpose_code, "
+    "status, actor_kind, flag_codes) stay the same from copy to copy, the labels beside them are for reading.")
 CLI_SUBJECT = "svc:portal-cli"
 PRIVACY_OFFICE_PURPOSE = "legal.compliance"
 
@@ -87,11 +97,6 @@ class CopyReport:
     def describe(self) -> str:
         return (f"Wrote {self.path} ({human_size(self.bytes)}, {self.total_records:,} telemetry records in "
                 f"{len(self.files)} files) in {self.seconds:.1f}s.")
-
-
-def neutralise_cell(value: str) -> str:
-    """A spreadsheet-safe CSV cell: a leading apostrophe before formula-starting characters (OWASP)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
@@ -143,6 +148,7 @@ class _Writer:
     def __init__(self, archive: zipfile.ZipFile, scratch: Path) -> None:
         self.archive, self.scratch = archive, scratch
         self.files: list[str] = []
+        self.entries: dict[str, dict[str, Any]] = {}  # name -> what the manifest says of it
         self.stamp = datetime.now().timetuple()[:6]
 
     def _entry(self, name: str) -> zipfile.ZipInfo:
@@ -151,18 +157,33 @@ class _Writer:
         info.compress_type = zipfile.ZIP_DEFLATED
         return info
 
-    def text(self, name: str, content: str) -> None:
-        self.archive.writestr(self._entry(name), content)
+    def _record(self, name: str, digest: _Digest, rows: int | None = None,
+                schema: list[dict[str, str]] | None = None) -> None:
         self.files.append(name)
+        self.entries[name] = {"path": name, "bytes": digest.size, "sha256": digest.hash.hexdigest(),
+                              "format": name.rsplit(".", 1)[-1], "rows": rows, "schema": schema}
+
+    def text(self, name: str, content: str) -> None:
+        data = content.encode("utf-8")
+        self.archive.writestr(self._entry(name), data)
+        self._record(name, _Digest().add(data))
 
     def frames(self, stem: str, batches: Callable[[], Any], parquet: bool = False) -> None:
         """``stem``.jsonl and ``stem``.csv (and .parquet) from a fresh batch iterator each time."""
+        rows, schema = 0, None
         with self.archive.open(self._entry(f"{stem}.jsonl"), "w", force_zip64=True) as handle:
+            jsonl = _Digest(handle)
             for batch in batches():
-                batch.write_ndjson(handle)
+                batch.write_ndjson(jsonl)
+                rows += batch.height
+                schema = schema or [{"column": name, "type": copy_tables.type_name(dtype),
+                                     "meaning": copy_tables.meaning(stem, name)}
+                                    for name, dtype in batch.schema.items()]
         with self.archive.open(self._entry(f"{stem}.csv"), "w", force_zip64=True) as handle:
-            _write_csv(handle, batches())
-        self.files += [f"{stem}.jsonl", f"{stem}.csv"]
+            csv_digest = _Digest(handle)
+            _write_csv(csv_digest, batches())
+        self._record(f"{stem}.jsonl", jsonl, rows, schema)
+        self._record(f"{stem}.csv", csv_digest, rows, schema)
         if parquet:
             path = self.scratch / "table.parquet"
             writer = None
@@ -177,8 +198,35 @@ class _Writer:
                     writer.close()
             if writer is not None:
                 self.archive.write(path, f"{stem}.parquet")
-                self.files.append(f"{stem}.parquet")
+                digest = _Digest()
+                with path.open("rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.add(chunk)
+                self._record(f"{stem}.parquet", digest, rows, schema)
                 path.unlink()
+
+
+class _Digest:
+    """Passes bytes on to ``handle`` (if any), counting them and hashing them with SHA-256."""
+
+    def __init__(self, handle: IO[bytes] | None = None) -> None:
+        self.handle, self.hash, self.size = handle, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.add(data)
+        if self.handle is not None:
+            self.handle.write(data)
+        return len(data)
+
+    def add(self, data: bytes) -> _Digest:
+        """Count and hash ``data`` without passing it on."""
+        self.hash.update(data)
+        self.size += len(data)
+        return self
+
+    def flush(self) -> None:
+        if self.handle is not None:
+            self.handle.flush()
 
 
 def _write_csv(handle: IO[bytes], batches: Any) -> None:
@@ -221,6 +269,8 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
         events = access_log.events_for_subject(conn, employee_id, naming=naming,
                                                max_principals=store.settings.max_principals)
         held = lineage.lineage_for_subject(conn, employee_id)
+        requests = privacy_requests.requests_with_history(conn, employee_id)
+        objections = optout.objections(conn, employee_id)
     summary = {row["category"]: row for row in store.summary(employee_id).iter_rows(named=True)}
     total = max(1, sum(int(r["records"]) for r in summary.values()))
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -242,13 +292,18 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
                 done += frame.height
                 del frame
             report(0.96, "Adding who read your data and where it went ...")
-            out.frames("access_events", _slices(_events_frame(events)))
-            out.frames("dataset_memberships", _slices(_memberships_frame(held)))
-            out.frames("models", _slices(lineage.models_frame(held)))
+            out.frames("access_events", _slices(copy_tables.access_events(events)))
+            out.frames("privacy_requests", _slices(copy_tables.privacy_requests_frame(requests)))
+            out.frames("request_history", _slices(copy_tables.request_history(requests)))
+            out.frames("objections", _slices(copy_tables.objections(objections)))
+            out.frames("dataset_memberships", _slices(copy_tables.dataset_memberships(held)))
+            out.frames("models", _slices(copy_tables.models(held)))
             out.text("you.json", json.dumps(_you(subject), indent=2, default=_json_value) + "\n")
-            manifest = _manifest(subject, records, summary, events, held, requested_by, out.files)
-            out.text("manifest.json", json.dumps(manifest, indent=2, default=_json_value) + "\n")
             out.text("README.txt", _readme(subject, records, requested_by))
+            # Written last: it lists every other file with its SHA-256, size, rows and schema.
+            manifest = _manifest(subject, records, summary, events, held, requested_by, out.entries,
+                                 requests=len(requests), objections=len(objections))
+            out.text("manifest.json", json.dumps(manifest, indent=2, default=_json_value) + "\n")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -269,23 +324,6 @@ def human_size(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def _events_frame(events: list[access_log.AccessEvent]) -> pl.DataFrame:
-    frame = access_log.events_frame(events)
-    return frame.with_columns(pl.col("Flags").list.join(", "),  # CSV has no lists
-                              pl.Series("Event id", [e.event_id for e in events], dtype=pl.String))
-
-
-def _memberships_frame(held: lineage.Lineage) -> pl.DataFrame:
-    rows = [{"dataset": u.name, "version": u.version, "created_at": u.created_at, "purpose": u.purpose,
-             "owner": u.owner, "status": u.status, "status_in_words": u.status_words, "category": name,
-             "your_records": n, "models_trained_on_it": ", ".join(u.models)}
-            for u in held.datasets for name, n in u.records]
-    return pl.DataFrame(rows, schema={
-        "dataset": pl.String, "version": pl.String, "created_at": pl.Datetime("us", "UTC"), "purpose": pl.String,
-        "owner": pl.String, "status": pl.String, "status_in_words": pl.String, "category": pl.String,
-        "your_records": pl.Int64, "models_trained_on_it": pl.String})
-
-
 def _you(subject: _Subject) -> dict:
     return {"employee_id": subject.employee_id, "name": subject.display_name, "email": subject.email,
             "department": subject.department, "team": subject.team, "job_title": subject.job_title,
@@ -293,14 +331,15 @@ def _you(subject: _Subject) -> dict:
 
 
 def _manifest(subject: _Subject, records: dict[str, int], summary: dict, events: list, held: lineage.Lineage,
-              requested_by: str, files: list[str]) -> dict:
+              requested_by: str, entries: dict[str, dict[str, Any]], *, requests: int, objections: int) -> dict:
     recipients: dict[str, dict] = {}
     for e in events:
         r = recipients.setdefault(e.actor_id, {"name": e.actor, "kind": e.actor_kind, "team": e.actor_team,
-                                               "role": e.actor_role, "categories": set(), "reads": 0})
-        r["categories"].add(e.category)
+                                               "role": e.actor_role, "categories": {}, "reads": 0})
+        r["categories"][e.category_key] = e.category
         r["reads"] += 1
     return {
+        "format": COPY_FORMAT,
         "copy_of": subject.display_name,
         "employee_id": subject.employee_id,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -315,16 +354,20 @@ def _manifest(subject: _Subject, records: dict[str, int], summary: dict, events:
             "retention_days": c.retention_days, "source": c.source_system,
             "you_can_object": c.objection_possible,
             "roles_that_may_read_it": list(c.allowed_roles),
-            "files": [f for f in files if f.startswith(f"telemetry/{c.table_name}.")],
+            "files": [f for f in entries if f.startswith(f"telemetry/{c.table_name}.")],
         } for c in catalog.CATEGORIES],
-        "recipients": sorted(({**r, "categories": sorted(r["categories"])} for r in recipients.values()),
-                             key=lambda r: (-r["reads"], r["name"])),
+        "recipients": sorted(({**r, "categories": [{"key": k, "name": n} for k, n in sorted(r["categories"].items())]}
+                              for r in recipients.values()), key=lambda r: (-r["reads"], r["name"])),
         "access_events": len(events),
-        "training_datasets": [{"name": u.name, "version": u.version, "status": u.status_words,
+        "privacy_requests": requests,
+        "objections": objections,
+        "training_datasets": [{"name": u.name, "version": u.version, "status": u.status,
+                               "status_words": u.status_words, "purpose_code": u.purpose_code,
                                "purpose": u.purpose} for u in held.datasets],
         "models": [{"name": m.name, "version": m.version} for m in held.models],
         "your_rights": [{"article": f"GDPR {a}", "right": r, "what": w} for a, r, w in RIGHTS],
-        "files": files + ["manifest.json", "README.txt"],
+        "files_note": MANIFEST_FILES_NOTE,
+        "files": list(entries.values()),
     }
 
 
@@ -339,16 +382,29 @@ def _readme(subject: _Subject, records: dict[str, int], requested_by: str) -> st
         "  README.txt                 this explanation",
         "  manifest.json              for each category: what it is, why it is collected (purposes), the legal",
         "                             basis, how long it is kept, where it comes from, who may read it, and whether",
-        "                             you can object; who did read your data (recipients); and your rights",
+        "                             you can object; who did read your data (recipients); your rights; and every",
+        "                             other file of this ZIP with its SHA-256, size, number of rows and schema",
+        "                             (each column with its type and meaning)",
         "  you.json                   your employee record as the portal holds it",
         "  telemetry/<table>.jsonl    every telemetry record about you in that category, one JSON object per line",
         "  telemetry/<table>.csv      the same records as a spreadsheet (see CSV NOTE)",
         "  telemetry/<table>.parquet  the same again, typed, for categories with many records",
         "  access_events.*            every time someone other than you read your data: when, who, what, how",
         "                             many records, the stated purpose and justification, and why a read was flagged",
+        "  privacy_requests.*         your requests (erasure, objection, copy): scope, status, deadline, reasons",
+        "  request_history.*          every step of each request: when, what happened, by whom (a role), why",
+        "  objections.*               your objections in force: the purpose or category, since when",
         "  dataset_memberships.*      the AI training datasets that include your data, with your records per",
         "                             category and the dataset's status",
         "  models.*                   the models trained on those datasets",
+        "",
+        "CODES AND LABELS",
+        "  Tables name things by stable codes (category_key, purpose_code, action, actor_kind, status,",
+        "  flag_codes), with the words you read beside them (category, purpose, status_words, flags).",
+        "  A program should use the codes; manifest.json says what each column means.",
+        "",
+        "CHECKING THE FILES",
+        "  sha256sum (or shasum -a 256) of an extracted file gives the sha256 that manifest.json lists for it.",
         "",
         "CATEGORIES",
     ]

@@ -4,7 +4,9 @@ Serious findings are breaches of the allowed roles: someone outside them read, o
 a grant let them read. The others are about breadth: more principals than the
 limit could read or did, or readers in a scoped role read beyond their scope.
 Readers are counted, never named; no finding says how many or which people a
-scoped reader read.
+scoped reader read. Roles and grant holders come from feeds: a bidi control in one
+could turn the rest of its sentence around, so each sentence is passed through
+:func:`portal.plain_text.clean`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from portal.exposure_policy import norm_role
+from portal.plain_text import clean
 
 if TYPE_CHECKING:
     from portal.exposure import CategoryExposure, GrantRow
@@ -63,7 +66,7 @@ def violations(c: CategoryExposure, mine: pl.DataFrame, held: list[GrantRow], br
     if c.peak_can_read > c.max_principals:
         out.append(Violation(False, f"Grants let up to {c.peak_can_read} principals read “{c.name}”, more than the "
                                     f"maximum of {c.max_principals}."))
-    return tuple(out)
+    return tuple(Violation(v.serious, clean(v.text)) for v in out)
 
 
 def _scoped(c: CategoryExposure, breadth: pl.DataFrame) -> list[Violation]:

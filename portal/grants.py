@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal import catalog, db
+from portal.input_files import InputFileError, read_bytes
 from portal.access_log import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, as_utc, parse_object, read_lines, utc_naive
 
 KINDS = ("person", "group", "service")
@@ -43,6 +44,9 @@ FIELDS = ("grant_id", "principal", "kind", "group", "member_count", "category", 
 REQUIRED = ("principal", "kind", "category", "granted_by", "granted_at")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _MAX_MEMBERS = 10_000_000
+# A grant may be far older than any telemetry (a service account from years ago still reads today), so
+# grants are not held to the retention horizon; nothing granted access to this data before 1970.
+EARLIEST_GRANT = datetime(1970, 1, 1, tzinfo=UTC)
 
 GRANT_FORMAT = """\
 One grant per JSON line, or per CSV row under a header naming the columns:
@@ -53,8 +57,8 @@ One grant per JSON line, or per CSV row under a header naming the columns:
   member_count  how many people the group has (groups; 1 for a person or service, may be left out)
   category      a catalog category key, e.g. user.content.private.meeting_transcript
   granted_by    who or what granted it, e.g. a change ticket
-  granted_at    ISO 8601 with a time zone, e.g. 2026-10-18T08:12:00Z; not in the future
-  expires_at    optional, ISO 8601 with a time zone, after granted_at
+  granted_at    ISO 8601 with a time zone, e.g. 2026-10-18T08:12:00Z; not in the future, not before 1970
+  expires_at    optional, ISO 8601 with a time zone, after granted_at (leave it out for no end)
 """
 
 
@@ -279,14 +283,10 @@ def _csv_value(column: str, cell: str) -> Any:
 
 def _csv_text(source: Any, problems: Problems, max_bytes: int) -> str | None:
     if isinstance(source, str | os.PathLike):
-        try:
-            size = Path(source).stat().st_size
-            if size > max_bytes:
-                problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes")
-                return None
-            raw = Path(source).read_bytes()
-        except OSError as exc:
-            problems.add(0, None, f"cannot read {source}: {exc.strerror or exc}")
+        try:  # read within the limit: a pipe or /dev/zero reports no size
+            raw = read_bytes(source, max_bytes)
+        except InputFileError as exc:
+            problems.add(0, None, str(exc))
             return None
     else:
         raw = b"".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in source)
@@ -316,7 +316,7 @@ def _validate(number: int, obj: dict, problems: Problems, now: datetime) -> Gran
         f.problem("category", f"{_quoted(category)} is not a catalog category; known: "
                               f"{', '.join(sorted(catalog.CATEGORY_BY_KEY))}")
     granted_by = f.text("granted_by", 200)
-    granted_at = f.timestamp("granted_at", now)
+    granted_at = f.timestamp("granted_at", now, earliest=EARLIEST_GRANT, too_old="no grant is dated earlier")
     expires_at = _expiry(f, granted_at)
     if kind == "group" and not (group or "").strip() and not (group is None and obj.get("group") is not None):
         f.problem("group", "is missing; a group grant names its group" if group is None
@@ -366,7 +366,12 @@ def _expiry(f: Fields, granted_at: datetime | None) -> datetime | None:
     if moment.tzinfo is None:
         f.problem("expires_at", f"{_quoted(value)} has no time zone; add one, e.g. Z for UTC")
         return None
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 has no UTC instant Python can hold
+        f.problem("expires_at", f"{_quoted(value)} is beyond the dates the portal can store; leave expires_at out "
+                                "for a grant without an end")
+        return None
     if granted_at is not None and moment <= granted_at:
         f.problem("expires_at", f"{value} is not after granted_at")
         return None

@@ -16,11 +16,12 @@ model version described differently is an error.
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,7 +34,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from portal import catalog, db
 from portal.access_log import (
+    CLOCK_SKEW,
     MAX_FILE_BYTES,
+    RETENTION_HORIZON,
     MAX_PROBLEMS,
     Fields,
     Problems,
@@ -48,6 +51,7 @@ from portal.access_log import (
     utc_naive,
 )
 from portal.identity import Principal
+from portal.input_files import InputFileError, open_input, regular_size
 
 PORTAL_FACET = "telemetryPortal"
 MODEL_TYPE = "MODEL"
@@ -68,6 +72,8 @@ STATUS_WORDS = {
 EVENTS_FORMAT = f"""\
 OpenLineage run events, one JSON object per line (https://openlineage.io/spec/2-0-2/OpenLineage.json).
 Only COMPLETE events register anything; START, RUNNING and other events are checked and skipped.
+  eventTime    ISO 8601 with a time zone; at most {CLOCK_SKEW.seconds // 60} minutes in the future (clock skew) and
+               no older than {RETENTION_HORIZON.days:,} days (the retention horizon: the catalog's longest retention)
   outputs      a training dataset: needs the "version" facet (datasetVersion) and the
                "{PORTAL_FACET}" facet {{"purpose": <registered purpose code>, "status": <optional>}};
                its owner comes from the "ownership" facet (else the job's namespace).
@@ -235,17 +241,14 @@ def _datasets(obj: dict, key: str, kind: type, f: Fields) -> list:
     return out
 
 
-def parse_run_event(obj: dict, number: int, problems: Problems) -> RunEvent | None:
-    """A :class:`RunEvent` of the OpenLineage client, or None after recording each problem."""
+def parse_run_event(obj: dict, number: int, problems: Problems, now: datetime | None = None) -> RunEvent | None:
+    """A :class:`RunEvent` of the OpenLineage client, or None after recording each problem.
+
+    Its time is held to the same bounds as an access event's: not in the future beyond the clock
+    skew, not older than the retention horizon."""
     f = Fields(obj, number, problems)
-    when = f.text("eventTime", 64)
-    if when is not None:
-        try:
-            moment = datetime.fromisoformat(when)
-            if moment.tzinfo is None:
-                f.problem("eventTime", f"{quoted(when)} has no time zone; add one, e.g. Z for UTC")
-        except ValueError:
-            f.problem("eventTime", f"{quoted(when)} is not an ISO 8601 timestamp such as 2025-03-01T09:30:00Z")
+    f.timestamp("eventTime", as_utc(now or datetime.now(UTC)))
+    when = obj.get("eventTime")
     state = obj.get("eventType")
     if state is not None and state not in RunState._value2member_map_:
         f.problem("eventType", f"{quoted(state)} is not one of {', '.join(RunState._value2member_map_)}")
@@ -436,18 +439,27 @@ class _LineageIngest:
 def _read_manifest(manifest: Manifest, problems: Problems, max_bytes: int) -> tuple[pl.DataFrame, str] | None:
     path, name = manifest.path, str(manifest.path)
     try:
-        size = path.stat().st_size
+        with open_input(path, "the manifest") as handle:
+            size = regular_size(handle)
+            # A pipe or device has no size to check first: read it, but only up to just past the limit.
+            data = None if size is not None else handle.read(max_bytes + 1)
+    except InputFileError as exc:
+        problems.add(0, None, str(exc), file=name)
+        return None
     except OSError as exc:
         problems.add(0, None, f"cannot read the manifest: {exc.strerror or exc}", file=name)
         return None
-    if size > max_bytes:
-        problems.add(0, None, f"the manifest is {size:,} bytes, more than the limit of {max_bytes:,}", file=name)
+    said = f"is {size:,} bytes," if size is not None and size > max_bytes else (
+        "holds" if data is not None and len(data) > max_bytes else None)
+    if said is not None:
+        problems.add(0, None, f"the manifest {said} more than the limit of {max_bytes:,} bytes", file=name)
         return None
+    source = path if data is None else io.BytesIO(data)
     try:
         if path.suffix.lower() == ".parquet":
-            frame, unit = pl.read_parquet(path), "row"
+            frame, unit = pl.read_parquet(source), "row"
         elif path.suffix.lower() == ".csv":
-            frame, unit = pl.read_csv(path, infer_schema=False, encoding="utf8"), "line"
+            frame, unit = pl.read_csv(source, infer_schema=False, encoding="utf8"), "line"
         else:
             problems.add(0, None, "a manifest must be a .csv or .parquet file", file=name)
             return None
@@ -546,12 +558,13 @@ def _write_members(conn: Connection, manifest: Manifest, dataset_id: str, rows: 
 
 def ingest_lineage(engine: Engine, events: str | Path | Iterable[str | bytes] | None = None,
                    manifests: Iterable[Manifest] = (), *, max_problems: int = MAX_PROBLEMS,
-                   max_file_bytes: int = MAX_FILE_BYTES) -> LineageReport:
+                   max_file_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> LineageReport:
     """Register datasets, models and memberships from run events and manifests, in one transaction.
 
     Raises :class:`portal.access_log.IngestRejected` listing every problem; then nothing is written.
     """
     started = time.perf_counter()
+    now = as_utc(now or datetime.now(UTC))
     manifests = list(manifests)
     problems = Problems(max_problems)
     source = str(events) if isinstance(events, str | Path) else "input"
@@ -561,7 +574,7 @@ def ingest_lineage(engine: Engine, events: str | Path | Iterable[str | bytes] | 
             for number, text in read_lines(events, problems, max_line_bytes=MAX_LINE_BYTES,
                                            max_file_bytes=max_file_bytes):
                 obj = parse_object(number, text, problems)
-                event = parse_run_event(obj, number, problems) if obj is not None else None
+                event = parse_run_event(obj, number, problems, now) if obj is not None else None
                 if event is not None:
                     state.take(number, event)
         added_d, added_m, links, present = state.write() if not problems else (0, 0, 0, 0)

@@ -14,7 +14,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from portal import db
-from portal.audit_log import AuditError, AuditLog, Consistency, Progress, VerifyReport
+from portal.audit_log import AuditLog, Consistency, NotACheckpoint, Progress, VerifyReport
 from portal.checkpoint import Checkpoint
 from portal.identity import Principal
 from portal.policy import ensure
@@ -36,16 +36,18 @@ def published(principal: Principal, log: AuditLog) -> Published:
     return Published(latest, log.verifier_key(), len(log.checkpoints()))
 
 
-def check_stored_checkpoint(principal: Principal, log: AuditLog, data: bytes) -> Consistency:
-    """Prove that today's log extends a checkpoint the council stored earlier; AuditError if not."""
+def check_stored_checkpoint(principal: Principal, log: AuditLog, data: bytes,
+                            progress: Progress | None = None) -> Consistency:
+    """Prove that today's log, recomputed from its stored rows, extends a checkpoint the council stored
+    earlier; :class:`NotACheckpoint` if the file is not one, :class:`AuditError` if the log does not."""
     ensure(principal, "audit:witness")
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise AuditError(f"that file is {len(data):,} bytes; a checkpoint is a few hundred bytes")
+        raise NotACheckpoint(f"that file is {len(data):,} bytes; a checkpoint is a few hundred bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise AuditError("that file is not UTF-8 text, so it is not a checkpoint") from None
-    return log.consistency(text)
+        raise NotACheckpoint("that file is not UTF-8 text, so it is not a checkpoint") from None
+    return log.consistency(text, progress)
 
 
 def verify_everything(principal: Principal, log: AuditLog, progress: Progress | None = None) -> VerifyReport:
@@ -60,10 +62,11 @@ def _own_pseudonym(principal: Principal, log: AuditLog) -> str | None:
                             .where(db.pseudonyms.c.employee_id == principal.employee_id)).scalar()
 
 
-def my_inclusion(principal: Principal, log: AuditLog, event_ids: list[str]) -> dict[str, int | None]:
-    """Which of the person's events are included under the latest checkpoint (None: pending)."""
+def my_inclusion(principal: Principal, log: AuditLog, event_ids: list[str]) -> dict[str, str]:
+    """Each of the person's events recomputed from its stored row and checked against the latest
+    signed checkpoint: ``verified``, ``pending`` or ``altered``."""
     ensure(principal, "access_log:read_own", principal.employee_id)
-    return log.inclusion(event_ids)
+    return log.check_events(event_ids).status
 
 
 def my_proof_bundle(principal: Principal, log: AuditLog) -> bytes:
@@ -76,33 +79,63 @@ def my_proof_bundle(principal: Principal, log: AuditLog) -> bytes:
     return json.dumps(bundle, indent=1).encode()
 
 
+ALTERED = "does NOT match the log"
+OFFLINE_CHECK = (
+    "The bundle holds your log entries, a path from each to the log's signed checkpoint, and that checkpoint. "
+    "A bundle can only prove something against a key you did **not** get from the bundle itself: compare the "
+    "log's public key below with the one the works council publishes (its *Access log integrity* page) or the "
+    "privacy office gives you (`portal audit public-key`), save it to a file, and run\n\n"
+    "`portal audit verify-proof my-access-log-proofs.json --key log-key.txt`\n\n"
+    "on any machine with the portal's command line. It recomputes each entry's hash and its path to the signed "
+    "root, and names the key that verified it. The hashing is RFC 6962 and the checkpoint a C2SP signed note, "
+    "so other tools can check it too.")
+
+
+def public_key(principal: Principal, log: AuditLog) -> str:
+    """The log's verifier key, for a person checking their proof bundle."""
+    ensure(principal, "access_log:read_own", principal.employee_id)
+    return log.verifier_key()
+
+
 @dataclass(frozen=True)
 class Inclusion:
-    """Whether a person's reads are in the signed log, as the access page states it."""
+    """Whether a person's reads are in the signed log, as the access page states it. Each read was
+    recomputed from its stored row: its leaf hash and the path from it to the signed root."""
 
     included: int
     pending: int
     checkpoint_size: int | None
-    by_event: dict[str, int | None]
+    by_event: dict[str, str]
+    altered: int = 0
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checkpoint_size) and not self.pending and not self.altered
 
     def sentence(self) -> str:
+        if self.altered:
+            return (f"Warning: {self.altered:,} of these reads do NOT match the signed access log: their stored "
+                    "record was changed after it was logged, or its proof does not reach the signed checkpoint. "
+                    "Ask the privacy office and the works council to look into it.")
         if self.checkpoint_size is None:
             return "The access log has no signed checkpoint yet, so these reads are not yet verifiable."
         if not self.pending:
-            return (f"Verified: all {self.included:,} reads shown are included in the signed access log "
-                    f"(checkpoint of {self.checkpoint_size:,} entries).")
-        return (f"{self.included:,} reads are included in the signed access log; {self.pending:,} newer "
-                "ones will be included at the next checkpoint.")
+            return (f"Verified: each of the {self.included:,} reads shown was recomputed from its stored record "
+                    f"and proven to be in the signed access log (checkpoint of {self.checkpoint_size:,} entries).")
+        return (f"{self.included:,} reads were recomputed and proven to be in the signed access log; "
+                f"{self.pending:,} newer ones will be included at the next checkpoint.")
 
     def status(self, event_id: str) -> str:
-        return "verified" if self.by_event.get(event_id) is not None else "pending"
+        found = self.by_event.get(event_id, "pending")
+        return ALTERED if found == "altered" else found
 
 
 def inclusion_for(principal: Principal, log: AuditLog, event_ids: list[str]) -> Inclusion:
     found = my_inclusion(principal, log, event_ids)
     latest = log.latest_checkpoint()
-    included = sum(1 for v in found.values() if v is not None)
-    return Inclusion(included, len(found) - included, latest.size if latest else None, found)
+    counts = {status: sum(1 for v in found.values() if v == status) for status in ("verified", "pending", "altered")}
+    return Inclusion(counts["verified"], counts["pending"], latest.size if latest else None, found,
+                     counts["altered"])
 
 
 def with_log_status(frame: pl.DataFrame, event_ids: list[str], inclusion: Inclusion) -> pl.DataFrame:

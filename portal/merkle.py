@@ -214,7 +214,7 @@ class _MemLevel:
 class _FileLevel:
     def __init__(self, path: str, need: int | None = None) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         length = os.fstat(self.fd).st_size
         self.n = length // HASH_SIZE
         if need is None and length % HASH_SIZE:
@@ -275,7 +275,7 @@ class MerkleTree:
         import fcntl  # POSIX only; imported here so in-memory use stays portable
 
         os.makedirs(self._dir, exist_ok=True)
-        self._lock_fd = os.open(os.path.join(self._dir, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(os.path.join(self._dir, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -348,3 +348,20 @@ def history(engine: Engine, principal: Principal, request_id: str) -> list[Histo
                          actor_ref=r.actor_ref, reason=r.reason)
             for r in rows
         ]
+
+
+def requests_with_history(conn: Connection, employee_id: str) -> list[tuple[Request, list[HistoryEntry]]]:
+    """One person's requests, oldest first, each with its history; for callers that already checked policy."""
+    requests = sorted((_row_to_request(r) for r in conn.execute(
+        sa.select(db.privacy_requests).where(db.privacy_requests.c.employee_id == employee_id))),
+        key=lambda r: (r.received_at, r.request_id))
+    t = db.request_transitions.c
+    entries: dict[str, list[HistoryEntry]] = {r.request_id: [] for r in requests}
+    if entries:
+        for r in conn.execute(sa.select(db.request_transitions).where(t.request_id.in_(list(entries)))
+                              .order_by(t.seq)):
+            entries[r.request_id].append(HistoryEntry(
+                at=_utc(r.at), from_status=Status(r.from_status) if r.from_status else None,
+                to_status=Status(r.to_status), event=r.event, actor_role=r.actor_role, actor_ref=r.actor_ref,
+                reason=r.reason))
+    return [(r, entries[r.request_id]) for r in requests]

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy.engine import Connection, Engine
 
-from portal import checkpoint, db
+from portal import checkpoint, db, json_input
 from portal.identity import Principal
 from portal.policy import ensure
 
@@ -113,6 +113,17 @@ def verifier_key(data_dir: str | os.PathLike) -> str:
     return signer(data_dir).verifier_key
 
 
+def pinned_key(data_dir: str | os.PathLike) -> str | None:
+    """This data directory's receipt verifier key if it has signed any receipt yet (never creates one)."""
+    path = key_dir(data_dir) / checkpoint.VERIFIER_KEY_FILE
+    if not path.is_file():
+        return None
+    try:
+        return checkpoint.load_verifier_key(key_dir(data_dir))
+    except (OSError, UnicodeDecodeError, checkpoint.CheckpointError) as exc:
+        raise ReceiptError(f"this portal's receipt key {path} is unreadable: {exc}") from None
+
+
 # ---- signing and checking ------------------------------------------------------------
 
 
@@ -139,7 +150,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
-    """The receipt as a dict, or :class:`ReceiptError` saying why it is not one."""
+    """The receipt as a dict, or :class:`ReceiptError` saying why it is not one.
+
+    JSON nested deeper than :data:`portal.json_input.MAX_DEPTH` raises
+    :class:`portal.json_input.JsonTooDeep` instead: such a file is unusable input, not a damaged receipt.
+    """
     if isinstance(text, bytes):
         if len(text) > MAX_RECEIPT_BYTES:
             raise ReceiptError(f"the file is {len(text):,} bytes; a receipt is at most {MAX_RECEIPT_BYTES:,}")
@@ -148,10 +163,9 @@ def parse(text: str | bytes) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             raise ReceiptError(f"the receipt is not UTF-8 text (byte {exc.start})") from None
     try:
-        document = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ReceiptError(f"the receipt is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                           f"column {exc.colno}") from None
+        document = json_input.loads(text, object_pairs_hook=_unique_keys)
+    except json_input.NotJson as exc:
+        raise ReceiptError(f"the receipt is not valid JSON: {exc.reason}") from None
     if not isinstance(document, dict):
         raise ReceiptError("the receipt is not a JSON object")
     missing = [f for f in REQUIRED_FIELDS if f not in document]

@@ -20,6 +20,7 @@ from portal import catalog, db
 from portal.deadlines import days_left
 from portal.erasure_plan import DATASET_STATUS_WORDS
 from portal.identity import Principal
+from portal.plain_text import clean
 from portal.policy import ensure
 from portal.privacy_requests import ERASABLE, OBJECTABLE_PURPOSES, HistoryEntry, Request, get, list_requests
 from portal.request_states import EXECUTOR, OFFICE, STATUS_WORDS, SUBJECT, TERMINAL, Kind, Status
@@ -88,7 +89,7 @@ def extension_words(request: Request) -> str | None:
     if request.extended_deadline is None:
         return None
     return (f"The privacy office extended the deadline from {_fmt(request.deadline)} to "
-            f"{_fmt(request.extended_deadline)}. Their reason: {request.extension_reason}")
+            f"{_fmt(request.extended_deadline)}. Their reason: {clean(request.extension_reason)}")
 
 
 def status_words(request: Request) -> str:
@@ -111,6 +112,9 @@ def _what(entry: HistoryEntry) -> str:
     if entry.event == "extended":
         return "deadline extended"
     return STATUS_WORDS[entry.to_status]
+
+
+actor_words, event_words = _by, _what  # the person's copy puts these words beside the codes
 
 
 def history_frame(entries: list[HistoryEntry], viewer: str = SUBJECT) -> pl.DataFrame:
@@ -167,6 +171,12 @@ def queue_frame(items: list[QueueItem]) -> pl.DataFrame:
                 "Kind": pl.String, "Status": pl.String, "Person": pl.String, "Scope": pl.String,
                 "Received": pl.Datetime("us", "UTC")},
     )
+
+
+RECEIPT_CHECK = (
+    "Anyone can check it: any change breaks the signature. A signature proves whose it is only against a key "
+    "you got apart from the receipt: ask the privacy office for the portal's receipt key (`portal receipt key`), "
+    "save it to a file and run `portal receipt verify RECEIPT.json --key KEYFILE`; it names the key that signed.")
 
 
 def receipt_summary(document: dict) -> str:

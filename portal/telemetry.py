@@ -67,7 +67,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
-from portal import catalog, delta_log
+from portal import catalog, delta_log, file_modes
 from portal.settings import Settings
 
 LAKE_FORMAT = 1
@@ -214,7 +214,7 @@ class TelemetryStore:
 
     def create(self) -> None:
         """Create the lake (layout file and an empty table per catalog table); idempotent."""
-        self.lake_dir.mkdir(parents=True, exist_ok=True)
+        file_modes.private_dir(self.lake_dir)
         if not self._layout_path.exists():
             layout = {"format": LAKE_FORMAT, "buckets": self.settings.telemetry_buckets,
                       "bucket_hash": "crc32(utf8(subject_id)) % buckets", "partition_column": PARTITION_COLUMN}

@@ -5,6 +5,7 @@ A command function takes ``(args, settings)`` and returns an exit code; it raise
 """
 
 import argparse
+from collections.abc import Callable
 
 
 def positive_int(value: str) -> int:
@@ -16,3 +17,44 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
     return number
+
+
+def log_index(value: str) -> int:
+    """An argparse type: a position in the access log, 0 up to the largest the databases store."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 0 <= number < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**63 - 1:,} (got {value})")
+    return number
+
+
+def int_between(low: int, high: int, why: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``; ``why`` explains the bound in the message."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}{why} (got {value})")
+        return number
+
+    return parse
+
+
+def not_utf8(args: argparse.Namespace) -> str | None:
+    """The name of the first argument holding bytes that are not UTF-8, if any.
+
+    Python keeps such bytes as lone surrogates, which no database, JSON or ZIP accepts.
+    """
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return name
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from portal.commands import log_index
 from portal.settings import Settings
 
 
@@ -16,25 +17,33 @@ def _log(settings: Settings):  # noqa: ANN202
 
 
 def _read(path: str, what: str) -> str:
+    from portal import input_files
     from portal.cli import CommandError
 
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).exists():
         raise CommandError(f"{what} {path} does not exist")
-    if file.stat().st_size > 50 * 1024 * 1024:
-        raise CommandError(f"{what} {path} is larger than 50 MB; this is not a checkpoint or bundle")
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CommandError(f"{what} {path} is not UTF-8 text") from None
+    try:  # a directory, an unreadable file or an endless device (/dev/zero) is named, never a traceback
+        return input_files.read_text(path, 50 * 1024 * 1024, what)
+    except input_files.InputFileError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import input_files
+    from portal.cli import CommandError
+
+    try:
+        out = input_files.check_output(args.out, "--out") if args.out else None
+    except input_files.InputFileError as exc:
+        raise CommandError(str(exc)) from None
     log = _log(settings)
     added = log.sync()
     checkpoint = log.checkpoint()
-    if args.out:
-        Path(args.out).write_text(checkpoint.text)
+    if out is not None:
+        try:
+            out.write_text(checkpoint.text)
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"Logged {added:,} new entries. Checkpoint of {checkpoint.size:,} entries:\n")
     print(checkpoint.text, end="")
     return 0
@@ -76,30 +85,86 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit_log import AuditError
+    from portal.audit_log import AuditError, NotACheckpoint
+    from portal.cli import CommandError
 
     try:
         result = _log(settings).consistency(_read(args.old, "checkpoint file"))
+    except NotACheckpoint as exc:
+        raise CommandError(f"{args.old}: {exc}") from None
     except AuditError as exc:
         print(f"NOT CONSISTENT: {exc}")
         return 1
-    print(f"Consistent: the current log ({result.new_size:,} entries) extends the stored checkpoint "
-          f"({result.old_size:,} entries); proof of {len(result.proof)} hashes verified.")
+    print(f"Consistent: the current log ({result.new_size:,} entries, each recomputed from its stored row) extends "
+          f"the stored checkpoint ({result.old_size:,} entries); proof of {len(result.proof)} hashes verified.")
     for node in result.proof:
         print(f"  {node.hex()}")
     return 0
 
 
-def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit_log import AuditError, verify_bundle
+def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
+    """The key to check bundles against, and where it came from: --key, or this deployment's log key."""
+    from portal import audit_log
+    from portal.cli import CommandError
 
+    if args.key:
+        return _read(args.key, "key file").strip(), f"the key in {args.key}"
     try:
-        checkpoint, proven = verify_bundle(_read(args.bundle, "bundle"), expected_origin=args.origin)
+        found = audit_log.deployment_verifier_key(settings)
+    except audit_log.AuditError as exc:
+        raise CommandError(str(exc)) from None
+    return found, "this deployment's log key"
+
+
+def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.audit_log import AuditError, NoPinnedKey, verify_bundle
+    from portal.cli import CommandError
+    from portal.json_input import JsonTooDeep
+
+    key, whose = _pinned_key(args, settings)
+    text = _read(args.bundle, "bundle")
+    try:
+        result = verify_bundle(text, key, expected_origin=args.origin)
+    except JsonTooDeep as exc:
+        raise CommandError(f"bundle {args.bundle} {exc}") from None
+    except NoPinnedKey as exc:
+        raise CommandError(str(exc)) from None
     except AuditError as exc:
         print(f"NOT VERIFIED: {exc}")
         return 1
-    print(f"Verified: {proven} entries are included in the log of {checkpoint.origin} "
-          f"at size {checkpoint.size:,} (root {checkpoint.root_hash.hex()}).")
+    checkpoint = result.checkpoint
+    print(f"Verified with key {result.key.name} (key id {result.key.key_id.hex()}, {whose}): {result.proven} "
+          f"entries are included in the log of {checkpoint.origin} at size {checkpoint.size:,} "
+          f"(root {checkpoint.root_hash.hex()}).")
+    return 0
+
+
+def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
+    from portal import access_log, audit_log, bootstrap, export
+    from portal.cli import CommandError
+
+    if not args.reason.strip():
+        raise CommandError("--reason must say why the bundle is made; the person will read it")
+    out = Path(args.out)
+    if out.is_dir():  # refused before the read is recorded: a directory cannot take the bundle's place
+        raise CommandError(f"--out {out} is a directory; name a file")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} already exists; choose another file or pass --force")
+    if not out.parent.is_dir():
+        raise CommandError(f"{out.parent} is not a directory")
+    services = bootstrap.build(settings)
+    try:
+        log = audit_log.AuditLog(settings, services.engine)
+        try:
+            result = audit_log.subject_proof_bundle(log, export.cli_principal(), args.subject, args.reason)
+        except (access_log.UnknownSubject, audit_log.AuditError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        audit_log.write_private(out, result.text)
+    finally:
+        services.engine.dispose()
+    print(f"Wrote the proof bundle of {result.entries:,} log entries about {args.subject} to {out} "
+          f"(checkpoint of {result.checkpoint_size:,} entries).")
+    print(f"Recorded {result.recorded} access event(s) that the person sees, with your reason.")
     return 0
 
 
@@ -118,14 +183,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         func=_cmd_verify)
 
     cmd = sub.add_parser("show", help="print one log entry; an erased person's entries read 'person erased'")
-    cmd.add_argument("index", type=int, metavar="INDEX")
+    cmd.add_argument("index", type=log_index, metavar="INDEX")
     cmd.set_defaults(func=_cmd_show)
 
     cmd = sub.add_parser("consistency", help="prove the current log extends a checkpoint stored earlier")
     cmd.add_argument("old", metavar="OLD_CHECKPOINT_FILE")
     cmd.set_defaults(func=_cmd_consistency)
 
-    cmd = sub.add_parser("verify-proof", help="check a person's proof bundle offline (needs no database)")
+    cmd = sub.add_parser(
+        "verify-proof", help="check a person's proof bundle offline against a pinned key (needs no database)",
+        description="Check that every entry of a proof bundle is included in the log under a checkpoint signed by "
+                    "the pinned key: --key FILE (the output of `portal audit public-key`, obtained apart from the "
+                    "bundle), or this deployment's log key when run where the portal's data is. The key inside the "
+                    "bundle is only compared with it. Exit 0 verified, 1 not verified, 2 no key or unusable input.")
     cmd.add_argument("bundle", metavar="BUNDLE")
+    cmd.add_argument("--key", metavar="FILE", help="the log's verifier key (`portal audit public-key`)")
     cmd.add_argument("--origin", help="the log origin you expect (default: the bundle's own)")
     cmd.set_defaults(func=_cmd_verify_proof)
+
+    cmd = sub.add_parser(
+        "proof", help="write one person's proof bundle (privacy office; logged for the person to see)",
+        description="Write the bundle a person downloads from 'Who accessed my data': their log entries with "
+                    "inclusion proofs, the signed checkpoint and the log's public key. The command acts as the "
+                    "privacy office's service actor; reading the person's access record is recorded as an access "
+                    "event they see, with --reason, and is itself in the bundle.")
+    cmd.add_argument("subject", metavar="SUBJECT", help="the person: employee id, e-mail or OIDC subject")
+    cmd.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (JSON, mode 0600)")
+    cmd.add_argument("--reason", required=True, metavar="TEXT", help="why the bundle is made; shown to the person")
+    cmd.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    cmd.set_defaults(func=_cmd_proof)

@@ -9,15 +9,21 @@ from portal.settings import Settings
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, bootstrap, catalog, export
+    from portal import access_log, bootstrap, catalog, export, input_files
     from portal.cli import CommandError
     from portal.commands.ingest import checkpoint
 
     if not args.reason.strip():
         raise CommandError("--reason must say why the copy is made; the person will read it")
+    if len(args.reason) > 4000:  # the access event's justification, which the person reads, holds 4,000
+        raise CommandError(f"--reason is {len(args.reason):,} characters long; at most 4,000 are kept")
     if args.purpose not in catalog.PURPOSE_BY_CODE:
         raise CommandError(f"--purpose {args.purpose!r} is not a registered purpose code; known: "
                            f"{', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+    try:  # before anything is read or recorded: a directory cannot take the copy's place, even with --force
+        input_files.check_output(args.out, "--out")
+    except input_files.InputFileError as exc:
+        raise CommandError(str(exc)) from None
     services = bootstrap.build(settings)
     try:
         report = export.build_copy_for_subject(

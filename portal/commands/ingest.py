@@ -28,24 +28,27 @@ def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy 
     from portal.cli import CommandError
 
     try:
-        signed = audit_log.AuditLog(settings, engine).checkpoint()
+        log = audit_log.AuditLog(settings, engine)
+        logged = log.sync()  # also rows an earlier run committed but was stopped before logging
+        signed = log.checkpoint()
     except (audit_log.AuditError, OSError) as exc:
         raise CommandError(f"the events were added, but the log checkpoint failed ({exc}); "
                            "run `portal audit checkpoint` once the problem is fixed") from None
-    return f"Signed log checkpoint over {signed.size:,} entries."
+    return f"Logged {logged:,} new entries; signed log checkpoint over {signed.size:,} entries."
 
 
 def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log
+    from portal import access_log, log_origin
     from portal.cli import CommandError
 
     engine = _engine(settings)
     try:
+        log_origin.check(settings, engine)  # before anything is written: the log must still be able to sign
         report = access_log.ingest_access(engine, args.file, max_problems=args.max_problems)
         print(report.describe())
-        if report.added and not args.no_checkpoint:
+        if not args.no_checkpoint:  # even with nothing added: an earlier run may have stopped before logging
             print(checkpoint(settings, engine))
-    except access_log.IngestRejected as exc:
+    except (access_log.IngestRejected, log_origin.OriginChanged) as exc:
         raise CommandError(str(exc)) from None
     finally:
         engine.dispose()
@@ -76,7 +79,7 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal import access_log, lineage
+    from portal import access_log, json_input, lineage
 
     ingest = subparsers.add_parser(
         "ingest", help="import access events, lineage or grants (validated; a bad line means nothing is written)",
@@ -90,7 +93,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "access", help="access events from a JSON Lines file", formatter_class=raw,
         description="Import access events (who read whose data) from JSON Lines.\n\n" + access_log.LINE_FORMAT
         + textwrap.dedent(f"""
-            Limits: {access_log.MAX_LINE_BYTES:,} bytes per line, {access_log.MAX_FILE_BYTES:,} bytes per file.
+            Limits: {access_log.MAX_LINE_BYTES:,} bytes per line, {access_log.MAX_FILE_BYTES:,} bytes per file (a pipe
+            or device is counted while it is read), JSON nested at most {json_input.MAX_DEPTH} levels. An event's time
+            may be at most {access_log.CLOCK_SKEW.seconds // 60} minutes in the future (clock skew between collectors)
+            and no older than {access_log.RETENTION_HORIZON.days:,} days (the retention horizon: the catalog's
+            longest retention).
 
             Example line:
               {{"event_id": "siem-000193", "time": "2025-03-01T09:30:00Z",

@@ -66,33 +66,43 @@ def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read_key(value: str) -> str:
-    """The verifier key itself, or the content of the file it names."""
-    path = Path(value)
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else value
+    """The verifier key itself, or the content of the file it names (a key is one short line)."""
+    from portal import input_files
+
+    if not Path(value).exists():
+        return value
+    return input_files.read_text(value, 64 * 1024, "the key file").strip()
 
 
 def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import receipts
+    from portal import input_files, json_input, receipts
     from portal.cli import CommandError
 
     path = Path(args.file)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        key = _read_key(args.key) if args.key else None
-    except OSError as exc:
-        raise CommandError(f"cannot read the key file {args.key}: {exc.strerror or exc}") from None
+        data = input_files.read_bytes(path, receipts.MAX_RECEIPT_BYTES, "the receipt")
+        key = _read_key(args.key) if args.key else receipts.pinned_key(settings.data_dir)
+    except input_files.InputFileError as exc:
+        raise CommandError(str(exc)) from None
+    except receipts.ReceiptError as exc:
+        raise CommandError(str(exc)) from None
+    if key is None:
+        raise CommandError("no key to check the receipt against: the key inside a receipt proves nothing, since "
+                           "whoever made the receipt chose it. Pass --key FILE (the output of `portal receipt key` "
+                           "on the portal that issued it), or run this where that portal's data directory is")
+    whose = f"the key in {args.key}" if args.key else "this portal's receipt key"
     try:
         receipt = receipts.verify(data, key)
+    except json_input.JsonTooDeep as exc:
+        raise CommandError(f"{path}: the receipt {exc}") from None
     except receipts.ReceiptError as exc:
         print(f"{path}: NOT intact: {exc}", file=sys.stderr)
         return 1
     doc = receipt.document
+    signed_by = receipt.public_key.split("+")
     print(f"{path}: intact. Receipt of {doc['request_id']} ({doc['kind']}), issued {doc['times'].get('issued_at')}, "
-          f"verification {doc['verification'].get('result')}, signed by {receipt.public_key}"
-          + ("" if key else " (pass --key to also check whose key it is)") + ".")
+          f"verification {doc['verification'].get('result')}; signed by key {signed_by[0]} (key id {signed_by[1]}), "
+          f"{whose}.")
     return 0
 
 
@@ -132,7 +142,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify = rsub.add_parser("verify", help="exit 0 only when FILE is an intact receipt")
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--key", metavar="KEY", help="the expected public key (verifier key text or a file "
-                                                     "holding it); a receipt signed with another key fails")
+                                                     "holding it, from `portal receipt key`); a receipt signed "
+                                                     "with another key fails. Default: this portal's receipt key; "
+                                                     "without either the receipt is not checked")
     verify.set_defaults(func=_cmd_receipt_verify)
     key = rsub.add_parser("key", help="print this portal's receipt verifier key")
     key.set_defaults(func=_cmd_receipt_key)

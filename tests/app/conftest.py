@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import demo
+from portal import bootstrap, demo
+from portal.identity import principal_from_claims
 from portal.personas import PERSONA_BY_SUB
 from portal.settings import load_settings
 
@@ -55,3 +56,33 @@ def signed_in(sub, *, age_hours=0.1, **extra):
     claims.update(extra)
     claims["is_logged_in"] = True
     return claims
+
+
+@pytest.fixture
+def services(app_data_dir):
+    """The portal's services over this module's company (a module may bring its own ``app_data_dir``)."""
+    found = bootstrap.build(load_settings(data_dir=app_data_dir))
+    yield found
+    found.engine.dispose()
+
+
+def who(services, sub):
+    """The principal of a demo persona, as the portal derives it from the provider's claims."""
+    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
+
+
+def texts(at) -> str:
+    """Every text a person reads on the page, in one string."""
+    parts = [e.value for e in at.title] + [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
+    parts += [e.value for e in at.success] + [e.value for e in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def open_page(app, sub: str, page: str):
+    """Sign in as ``sub`` and go to ``page`` the way the navigation does."""
+    at = app(signed_in(sub))
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

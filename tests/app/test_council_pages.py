@@ -159,6 +159,8 @@ def test_a_visitor_who_is_not_signed_in_is_refused(app, page):
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("PORTAL_K_ANONYMITY", "1", "PORTAL_K_ANONYMITY"),
     ("PORTAL_DP_EPSILON", "-0.5", "PORTAL_DP_EPSILON"),
+    ("PORTAL_DP_EPSILON", "1e-300", "PORTAL_DP_EPSILON"),
+    ("PORTAL_MAX_SESSION_HOURS", "nan", "PORTAL_MAX_SESSION_HOURS"),
 ])
 @pytest.mark.parametrize("page", [OVERVIEW, EXPOSURE])
 def test_bad_privacy_settings_show_the_message_and_no_figures(app, monkeypatch, variable, value, message, page):

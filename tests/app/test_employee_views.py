@@ -13,24 +13,9 @@ from portal import access_log, bootstrap, db, demo, lineage
 from portal.identity import principal_from_claims
 from portal.personas import PERSONA_BY_SUB
 from portal.settings import load_settings
-from tests.app.conftest import signed_in
+from tests.app.conftest import open_page, signed_in, texts
 
 WHO, WHERE, COPY = "pages/who_accessed.py", "pages/where_my_data_went.py", "pages/my_copy.py"
-
-
-def texts(at) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [e.value for e in at.success]
-    return "\n".join(str(p) for p in parts)
-
-
-def open_page(app, sub: str, page: str):
-    at = app(signed_in(sub))
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def events_of(data_dir: Path, sub: str) -> list[access_log.AccessEvent]:

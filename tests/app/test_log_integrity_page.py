@@ -37,6 +37,6 @@ def test_alice_sees_her_reads_verified_in_the_signed_log_and_can_download_proofs
     at = app(signed_in("alice"), script="pages/who_accessed.py")
     at.run()
     assert not at.exception
-    assert at.success and at.success[0].value.startswith("Verified: all")
+    assert at.success and at.success[0].value.startswith("Verified: each of the")
     assert "In the signed log" in at.dataframe[0].value.columns
     assert set(at.dataframe[0].value["In the signed log"]) == {"verified"}

@@ -129,6 +129,18 @@ def test_a_missing_data_directory_is_explained_without_a_traceback(app, monkeypa
     assert "does not exist" in at.error[0].value and "portal seed" in at.error[0].value
 
 
+def test_a_changed_log_origin_is_explained_naming_the_setting_without_a_traceback(app, monkeypatch):
+    monkeypatch.setenv("PORTAL_LOG_ORIGIN", "elsewhere.example/log")
+    from streamlit.testing.v1 import AppTest
+
+    AppTest.from_string("import streamlit as st\nst.cache_resource.clear()").run()
+    at = app(signed_in("alice"))
+    at.run()
+    assert not at.exception
+    assert "PORTAL_LOG_ORIGIN is 'elsewhere.example/log'" in at.error[0].value
+    assert not at.dataframe
+
+
 def test_record_columns_are_labelled_in_words(app):
     at = app(signed_in("alice"))
     at.run()

@@ -6,12 +6,10 @@ import json
 
 import pytest
 
-from portal import bootstrap, demo, privacy_requests, receipts
-from portal.identity import principal_from_claims
-from portal.personas import PERSONA_BY_SUB
+from portal import demo, privacy_requests, receipts
 from portal.request_states import Status
 from portal.settings import load_settings
-from tests.app.conftest import signed_in
+from tests.app.conftest import open_page, signed_in, texts, who
 
 MINE, QUEUE, LOOKUP = "pages/my_requests.py", "pages/request_queue.py", "pages/subject_lookup.py"
 
@@ -22,32 +20,6 @@ def app_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("request-pages")
     demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=7)
     return data_dir
-
-
-@pytest.fixture
-def services(app_data_dir):
-    found = bootstrap.build(load_settings(data_dir=app_data_dir))
-    yield found
-    found.engine.dispose()
-
-
-def who(services, sub):
-    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
-
-
-def texts(at) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for e in at.error] + [e.value for e in at.warning] + [e.value for e in at.info]
-    parts += [e.value for e in at.success] + [e.value for e in at.subheader]
-    return "\n".join(str(p) for p in parts)
-
-
-def open_page(app, sub, page):
-    at = app(signed_in(sub))
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def downloads(at) -> list:

@@ -24,11 +24,12 @@ def test_wanda_downloads_a_checkpoint_and_the_log_proves_it_extends_it(page, por
     shot(page, "wanda-log-integrity")
 
 
-def test_a_forged_checkpoint_fails_loudly(page, portal_url, tmp_path):
+def test_a_forged_checkpoint_is_refused_as_not_a_checkpoint_of_this_log(page, portal_url, tmp_path):
     open_integrity_page(page, portal_url)
     forged = tmp_path / "forged.txt"
     forged.write_text("telemetry-portal.example/access-log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"
                       "\u2014 telemetry-portal.example AAAAAAAA\n")
     page.locator("input[type='file']").set_input_files(str(forged))
-    expect(page.get_by_text("The log does NOT extend your stored checkpoint.")).to_be_visible()
+    expect(page.get_by_text("That file is not a checkpoint of this log")).to_be_visible()
+    expect(page.get_by_text("Consistent.")).not_to_be_visible()
     shot(page, "wanda-log-integrity-forged")

@@ -337,7 +337,7 @@ def test_the_ingest_command_adds_events_and_reports_problems_with_a_non_zero_exi
     bad.write_text("\n".join(lines(event(3, time=recent), event(4, time=recent, subject="nobody"))))
     assert cli.main(["ingest", "access", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "2 access event(s) added" in out and "Signed log checkpoint over 2 entries" in out
+    assert "2 access event(s) added" in out and "Logged 2 new entries; signed log checkpoint over 2 entries" in out
     assert cli.main(["ingest", "access", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "line 2: subject" in err and "nothing was written" in err and "Traceback" not in err

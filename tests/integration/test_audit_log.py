@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from portal import checkpoint as cp
 from portal import db
-from portal.audit_log import AuditError, AuditLog, verify_bundle
+from portal.audit_log import AuditError, AuditLog, NoPinnedKey, NotACheckpoint, verify_bundle
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -154,10 +154,10 @@ def test_the_current_log_provably_extends_an_earlier_checkpoint(tmp_path):
 def test_a_checkpoint_from_another_origin_or_key_is_rejected(tmp_path):
     log, _ = make_log(tmp_path)
     latest = log.latest_checkpoint()
-    stranger = cp.generate_keypair(tmp_path / "other-keys", "telemetry-portal.example")
-    with pytest.raises(AuditError, match="not one of this log's"):
+    stranger = cp.generate_keypair(tmp_path / "other-keys", log.signer().name)
+    with pytest.raises(NotACheckpoint, match="not a checkpoint of this log"):
         log.consistency(stranger.sign_checkpoint(log.origin, latest.size, latest.root_hash))
-    with pytest.raises(AuditError, match="not one of this log's"):
+    with pytest.raises(NotACheckpoint, match="not a checkpoint of this log"):
         log.consistency(log.signer().sign_checkpoint("elsewhere.example/log", latest.size, latest.root_hash))
 
 
@@ -181,13 +181,14 @@ def test_a_rewritten_history_fails_the_consistency_check(tmp_path):
 def test_a_persons_proof_bundle_verifies_offline_and_holds_only_their_entries(tmp_path):
     log, _ = make_log(tmp_path)
     bundle = log.proof_bundle("p-alice")
-    checkpoint, proven = verify_bundle(json.dumps(bundle))
-    assert proven == 20 and checkpoint.size == 40
+    result = verify_bundle(json.dumps(bundle), log.verifier_key())
+    assert result.proven == 20 and result.checkpoint.size == 40
+    assert str(result.key) == log.verifier_key()
     for item in bundle["entries"]:
         assert json.loads(base64.b64decode(item["entry"]))["subject"] == "p-alice"
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip-entry", "flip-proof", "drop-key", "other-origin"])
+@pytest.mark.parametrize("damage", ["truncate", "flip-entry", "flip-proof", "other-key", "other-origin"])
 def test_a_damaged_bundle_is_rejected_with_a_reason(tmp_path, damage):
     log, _ = make_log(tmp_path)
     bundle = log.proof_bundle("p-alice")
@@ -203,11 +204,12 @@ def test_a_damaged_bundle_is_rejected_with_a_reason(tmp_path, damage):
         proof = bundle["entries"][0]["inclusion_proof"]
         proof[0] = ("0" if proof[0][0] != "0" else "1") + proof[0][1:]
         text = json.dumps(bundle)
-    elif damage == "drop-key":
-        del bundle["verifier_key"]
+    elif damage == "other-key":
+        bundle["verifier_key"] = cp.generate_keypair(tmp_path / "other-keys", "telemetry-portal.example").verifier_key
         text = json.dumps(bundle)
     with pytest.raises(AuditError):
-        verify_bundle(text, expected_origin="elsewhere.example/log" if damage == "other-origin" else None)
+        verify_bundle(text, log.verifier_key(),
+                      expected_origin="elsewhere.example/log" if damage == "other-origin" else None)
 
 
 def test_erasing_a_persons_pseudonym_link_leaves_the_log_verifiable(tmp_path):
@@ -277,3 +279,96 @@ def test_on_postgresql_the_log_verifies_and_its_tables_refuse_rewrites(tmp_path,
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
     engine.dispose()
+
+
+# ---- keys are pinned; "verified" recomputes from content; no row stays outside the log ----------
+
+
+def test_a_bundle_forged_with_a_fresh_key_is_refused_against_the_pinned_key(tmp_path):
+    log, _ = make_log(tmp_path)
+    forger = cp.generate_keypair(tmp_path / "forger", log.signer().name)
+    bundle = log.proof_bundle("p-alice")
+    bundle["checkpoint"] = forger.sign_checkpoint(log.origin, 40, bytes(32))
+    bundle["verifier_key"] = forger.verifier_key
+    bundle["entries"] = []
+    text = json.dumps(bundle)
+    assert verify_bundle(text, forger.verifier_key).proven == 0  # self-consistent, which proves nothing
+    with pytest.raises(AuditError, match="signed with another key"):
+        verify_bundle(text, log.verifier_key())
+    del bundle["verifier_key"]
+    with pytest.raises(AuditError, match="does not verify with the pinned key"):
+        verify_bundle(json.dumps(bundle), log.verifier_key())
+
+
+def test_a_bundle_without_a_pinned_key_is_not_checked_at_all(tmp_path):
+    log, _ = make_log(tmp_path)
+    with pytest.raises(NoPinnedKey, match="--key FILE"):
+        verify_bundle(json.dumps(log.proof_bundle("p-alice")), None)
+
+
+def test_a_new_logs_key_is_named_after_its_origin(tmp_path):
+    log, _ = make_log(tmp_path)
+    assert log.signer().name == log.origin == "telemetry-portal.example/access-log"
+    assert log.latest_checkpoint().text.split("\n")[-2].split(" ")[1] == log.origin
+
+
+def test_an_access_row_edited_behind_the_triggers_is_reported_altered_not_verified(tmp_path):
+    log, engine = make_log(tmp_path)
+    ids = [f"ev-{i:05d}" for i in range(0, 40, 2)]
+    assert set(log.check_events(ids).status.values()) == {"verified"}
+    unlock(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(db.access_events).where(db.access_events.c.event_id == "ev-00004")
+                     .values(justification="nothing to see"))
+    status = log.check_events(ids).status
+    assert status["ev-00004"] == "altered"
+    assert {v for k, v in status.items() if k != "ev-00004"} == {"verified"}
+
+
+def test_the_consistency_check_recomputes_entries_from_the_stored_rows(tmp_path):
+    log, engine = make_log(tmp_path)
+    stored = log.latest_checkpoint().text
+    assert log.consistency(stored).recomputed == 40
+    unlock(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.update(db.access_events).where(db.access_events.c.event_id == "ev-00007")
+                     .values(record_count=0))
+    with pytest.raises(AuditError, match="first changed or missing entry: 7"):
+        log.consistency(stored)
+
+
+def test_a_stored_checkpoint_with_a_byte_order_mark_crlf_or_trailing_newline_is_the_same_checkpoint(tmp_path):
+    log, _ = make_log(tmp_path)
+    text = log.latest_checkpoint().text
+    for variant in ("\ufeff" + text, text + "\n", text.replace("\n", "\r\n"), text + "\n\n"):
+        assert log.consistency(variant).old_size == 40
+
+
+@pytest.mark.parametrize("upload", ["", "hello\n", "telemetry-portal.example/access-log\n40\n", "\x00\x01"])
+def test_a_malformed_upload_is_not_a_checkpoint(tmp_path, upload):
+    log, _ = make_log(tmp_path)
+    with pytest.raises(NotACheckpoint):
+        log.consistency(upload)
+
+
+def test_rows_committed_but_never_logged_fail_verification_unless_verify_logs_and_signs_them_first(tmp_path):
+    log, engine = make_log(tmp_path)
+    add_events(engine, 7, start=500)  # as if an ingest was stopped after its commit, before logging
+    report = log.verify(log_pending=False)
+    assert not report.ok and "7 access rows are in the database but not in the log" in report.describe()
+    report = log.verify()
+    assert report.ok and report.describe().startswith("7 rows that were in the database but not yet in the log "
+                                                      "were logged and signed first.")
+    assert log.latest_checkpoint().size == 47
+
+
+def test_the_access_page_warns_instead_of_saying_verified_when_a_read_does_not_match_the_log():
+    from portal.log_integrity import ALTERED, Inclusion
+
+    found = {"a": "verified", "b": "altered", "c": "verified"}
+    inclusion = Inclusion(included=2, pending=0, checkpoint_size=40, by_event=found, altered=1)
+    assert not inclusion.verified
+    assert inclusion.sentence().startswith("Warning: 1 of these reads do NOT match the signed access log")
+    assert [inclusion.status(e) for e in "abc"] == ["verified", ALTERED, "verified"]
+    assert Inclusion(2, 0, 40, {"a": "verified", "c": "verified"}).sentence().startswith(
+        "Verified: each of the 2 reads shown was recomputed from its stored record")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal import access_log, catalog, cli, db, export
+from portal import access_log, catalog, cli, db, export, optout, prepared_copy, privacy_requests
 from portal.policy import EMPLOYEE, PRIVACY_OFFICE, PermissionDenied
 from portal.settings import load_settings
 from portal.telemetry import PARTITION_COLUMN, TelemetryStore
@@ -222,9 +223,105 @@ def test_the_copy_contains_the_persons_access_events_and_no_one_elses(tmp_path):
         events = [json.loads(line) for line in filter(None, archive.read("access_events.jsonl").decode().split("\n"))]
         in_csv = csv_rows(archive, "access_events.csv")
         manifest = json.loads(archive.read("manifest.json"))
-    assert [(e["Who"], e["Justification"], e["Records"]) for e in events] == [("Priya Raman", "=AR-1", 2)]
-    assert in_csv[0]["Justification"] == "'=AR-1"
+    assert [(e["actor"], e["justification"], e["record_count"]) for e in events] == [("Priya Raman", "=AR-1", 2)]
+    assert in_csv[0]["justification"] == "'=AR-1"
     assert manifest["recipients"][0]["name"] == "Priya Raman" and manifest["access_events"] == 1
+
+
+def jsonl_rows(archive: zipfile.ZipFile, name: str) -> list[dict]:
+    return [json.loads(line) for line in filter(None, archive.read(name).decode().split("\n"))]
+
+
+def test_the_manifest_lists_every_other_file_with_its_sha256_size_rows_and_schema(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "PARQUET_MIN_ROWS", 3)
+    engine, store = sqlite_engine(tmp_path), make_store(tmp_path / "data")
+    store.append("chat_messages", rows_for("chat_messages", [ALICE] * 4 + ["E00002"]))
+    priya = principal("E00003", roles=(EMPLOYEE, PRIVACY_OFFICE))
+    access_log.record_read(engine, priya, ALICE, "user.content.private.chat", "legal.compliance", "AR-1", 4)
+    report = export.build_my_copy(engine, store, principal(ALICE), tmp_path / "copies")
+    with zipfile.ZipFile(report.path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        listed = {f["path"]: f for f in manifest["files"]}
+        assert set(listed) == set(archive.namelist()) - {"manifest.json"}
+        for path, entry in listed.items():
+            data = archive.read(path)
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data), path
+            if path.endswith(".jsonl"):
+                rows = jsonl_rows(archive, path)
+                assert entry["rows"] == len(rows), path
+                columns = [c["column"] for c in entry["schema"]]
+                assert all(list(r) == columns for r in rows), path
+            elif path.endswith(".csv"):
+                assert entry["rows"] == len(csv_rows(archive, path)), path
+                assert data.decode().split("\n", 1)[0] == ",".join(c["column"] for c in entry["schema"]), path
+            elif path.endswith(".parquet"):
+                parquet = pl.read_parquet(io.BytesIO(data))
+                assert entry["rows"] == parquet.height and [c["column"] for c in entry["schema"]] == parquet.columns
+            else:
+                assert entry["rows"] is None and entry["schema"] is None, path
+            for column in entry["schema"] or ():
+                assert column["type"] and column["meaning"] and column["meaning"] != column["column"], (path, column)
+    chat = {c["column"]: c for c in listed["telemetry/chat_messages.jsonl"]["schema"]}
+    assert listed["telemetry/chat_messages.parquet"]["rows"] == 4
+    assert chat["text"]["meaning"] == catalog.COLUMN_MEANINGS["text"] and chat["ts"]["type"] == "timestamp (UTC)"
+    assert {c["column"]: c["type"] for c in listed["access_events.csv"]["schema"]}["record_count"] == "int64"
+
+
+def test_access_events_in_the_copy_are_keyed_by_codes_with_labels_beside_them(tmp_path):
+    engine, store = sqlite_engine(tmp_path), make_store(tmp_path / "data")
+    colleague = principal("E00010")  # an engineer: not a role the policy lets read chat
+    access_log.record_read(engine, colleague, ALICE, "user.content.private.chat", "train_ai_system", "a look", 3)
+    report = export.build_my_copy(engine, store, principal(ALICE), tmp_path / "copies")
+    with zipfile.ZipFile(report.path) as archive:
+        [event] = jsonl_rows(archive, "access_events.jsonl")
+        manifest = json.loads(archive.read("manifest.json"))
+    assert (event["category_key"], event["category"]) == ("user.content.private.chat", "Chat messages")
+    assert (event["purpose_code"], event["purpose"]) == ("train_ai_system", "Training AI systems")
+    assert (event["actor_kind"], event["action"], event["record_count"]) == ("person", "view", 3)
+    assert "role_not_allowed" in event["flag_codes"].split(",") and "role not allowed" in event["flags"]
+    assert event["flagged_because"]
+    assert manifest["recipients"][0]["categories"] == [{"key": "user.content.private.chat", "name": "Chat messages"}]
+
+
+def test_the_copy_holds_the_persons_requests_objections_and_their_histories(tmp_path):
+    engine, store = sqlite_engine(tmp_path), make_store(tmp_path / "data")
+    alice, bob = principal(ALICE), principal("E00002")
+    priya = principal("E00003", roles=(EMPLOYEE, PRIVACY_OFFICE))
+    objection = privacy_requests.file_request(engine, alice, ALICE, "objection", purpose="train_ai_system",
+                                              details="=no AI on my chats")
+    privacy_requests.approve(engine, priya, objection.request_id, "identity confirmed")
+    with engine.begin() as conn:
+        optout.record_objections(conn, ALICE, objection.request_id, "train_ai_system", (), datetime.now(UTC))
+    erasure = privacy_requests.file_request(engine, alice, ALICE, "erasure", categories=["user.behavior.keystrokes"])
+    privacy_requests.transition(engine, alice, erasure.request_id, "withdrawn", "changed my mind")
+    privacy_requests.file_request(engine, bob, "E00002", "access")
+    report = export.build_my_copy(engine, store, alice, tmp_path / "copies")
+    with zipfile.ZipFile(report.path) as archive:
+        requests = {r["request_id"]: r for r in jsonl_rows(archive, "privacy_requests.jsonl")}
+        history = jsonl_rows(archive, "request_history.jsonl")
+        objections = jsonl_rows(archive, "objections.jsonl")
+        in_csv = csv_rows(archive, "privacy_requests.csv")
+        manifest = json.loads(archive.read("manifest.json"))
+        everything = b"".join(archive.read(n) for n in archive.namelist())
+    assert set(requests) == {objection.request_id, erasure.request_id}
+    assert (requests[objection.request_id]["kind"], requests[objection.request_id]["status"]) == ("objection", "approved")
+    assert requests[objection.request_id]["purpose"] == "Training AI systems"
+    assert (requests[erasure.request_id]["category_keys"], requests[erasure.request_id]["status_words"]) == (
+        "user.behavior.keystrokes", "withdrawn by you")
+    assert {r["details"] for r in in_csv} >= {"'=no AI on my chats"}
+    steps = [(h["request_id"], h["event"], h["to_status"], h["by_role"]) for h in history]
+    assert steps == [(objection.request_id, "filed", "submitted", "subject"),
+                     (objection.request_id, "transition", "in_review", "privacy_office"),
+                     (objection.request_id, "transition", "approved", "privacy_office"),
+                     (erasure.request_id, "filed", "submitted", "subject"),
+                     (erasure.request_id, "transition", "withdrawn", "subject")]
+    assert history[0]["by"] == "you" and history[-1]["reason"] == "changed my mind"
+    assert [(o["request_id"], o["purpose_code"], o["purpose"]) for o in objections] == [
+        (objection.request_id, "train_ai_system", "Training AI systems")]
+    assert manifest["privacy_requests"] == 2 and manifest["objections"] == 1
+    with engine.connect() as conn:  # the history shows people by role, never by pseudonym
+        pseudonyms = conn.execute(sa.select(db.pseudonyms.c.pseudonym)).scalars().all()
+    assert pseudonyms and not any(p.encode() in everything for p in pseudonyms)
 
 
 def test_the_privacy_office_export_is_an_access_event_the_person_sees(tmp_path, monkeypatch, capsys):
@@ -236,7 +333,7 @@ def test_the_privacy_office_export_is_an_access_event_the_person_sees(tmp_path, 
     out = tmp_path / "alice.zip"
     assert cli.main(["export", "alice@example.com", "--out", str(out), "--reason", "Access request AR-2026-17"]) == 0
     printed = capsys.readouterr().out
-    assert "Recorded 6 access event(s)" in printed and "Signed log checkpoint" in printed
+    assert "Recorded 6 access event(s)" in printed and "signed log checkpoint" in printed
     seen = access_log.events_about(engine, principal(ALICE))
     assert {(e.actor, e.actor_kind, e.action, e.justification) for e in seen} == {
         ("Portal command line (privacy office)", "service", "export", "Access request AR-2026-17")}
@@ -292,6 +389,27 @@ def test_only_the_privacy_office_may_export_someone_else(tmp_path):
     with pytest.raises(PermissionDenied):
         export.build_copy_for_subject(engine, store, principal("E00002"), ALICE, tmp_path / "x.zip", "curious")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_copy_removed_by_an_erasure_that_left_no_telemetry_says_there_is_nothing_left_to_copy(tmp_path):
+    from portal import erasure
+
+    data_dir = tmp_path / "data"
+    engine, store = sqlite_engine(data_dir), make_store(data_dir)
+    store.append("chat_messages", rows_for("chat_messages", [ALICE] * 3 + ["E00002"]))
+    alice, priya = principal(ALICE), principal("E00003", roles=(EMPLOYEE, PRIVACY_OFFICE))
+    prepared_at = datetime.now(UTC)
+    copy = export.build_my_copy(engine, store, alice, export.copies_dir(data_dir))
+    assert prepared_copy.offered(engine, store, alice, copy.path, prepared_at).available
+    request_id = privacy_requests.file_request(engine, alice, ALICE, "erasure").request_id
+    privacy_requests.approve(engine, priya, request_id, "identity confirmed")
+    erasure.execute(engine, store, priya, request_id)
+    offer = prepared_copy.offered(engine, store, alice, copy.path, prepared_at)
+    assert not copy.path.exists() and not offer.available
+    assert (offer.erasure_request, offer.still_held) == (request_id, ())
+    assert "because your data was erased" in offer.sentence() and "No telemetry about you is left" in offer.sentence()
+    with pytest.raises(PermissionDenied):  # only the person asks about their own copy
+        prepared_copy.offered(engine, store, principal(ALICE, roles=()), copy.path, prepared_at)
 
 
 def test_old_own_copies_and_every_copy_of_an_erased_person_are_purged_but_request_copies_wait(tmp_path):

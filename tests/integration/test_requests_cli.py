@@ -131,10 +131,32 @@ def test_receipt_verify_refuses_a_receipt_signed_with_a_foreign_key(company, por
                            receipts.signer(tmp_path / "elsewhere"))
     target = tmp_path / "forged.json"
     target.write_text(forged.text)
-    assert portal("receipt", "verify", str(target))[0] == 0  # intact, but signed by whom?
     key_file = tmp_path / "portal.vkey"
     key_file.write_text(receipts.verifier_key(company.services.settings.data_dir))
     code, _, err = portal("receipt", "verify", str(target), "--key", str(key_file))
     assert code == 1 and "foreign key" in err
+    code, _, err = portal("receipt", "verify", str(target))  # this portal's own key is the default
+    assert code == 1 and "foreign key" in err
     code, _, err = portal("receipt", "verify", str(tmp_path / "missing.json"))
     assert code == 2 and "cannot read" in err
+
+
+def test_receipt_verify_without_any_pinned_key_refuses_to_call_a_receipt_intact(tmp_path, monkeypatch, capsys):
+    from portal import cli
+
+    receipt = receipts.sign({"format": receipts.FORMAT, "issuer": "someone", "request_id": "REQ-F0F0F0F0",
+                             "kind": "erasure", "scope": {}, "stores": {}, "verification": {"result": "passed"},
+                             "datasets_flagged": [], "models_affected": [], "times": {}},
+                            receipts.signer(tmp_path / "forger"))
+    target = tmp_path / "receipt.json"
+    target.write_text(receipt.text)
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "no-portal-here"))
+    assert cli.main(["receipt", "verify", str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert "intact" not in out and "--key FILE" in err
+    assert not (tmp_path / "no-portal-here" / "keys").exists()  # checking never creates a key
+    key = tmp_path / "forger.vkey"
+    key.write_text(receipts.verifier_key(tmp_path / "forger"))
+    assert cli.main(["receipt", "verify", str(target), "--key", str(key)]) == 0
+    out = capsys.readouterr().out
+    assert "intact" in out and f"key id {receipt.public_key.split('+')[1]}" in out and str(key) in out

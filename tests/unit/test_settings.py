@@ -35,6 +35,47 @@ def test_a_bad_setting_is_named_in_the_error(monkeypatch, env, value, message):
         load_settings()
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "169", "1e308"])
+def test_a_session_age_that_is_not_a_finite_number_of_hours_up_to_a_week_is_refused_naming_the_variable(
+        monkeypatch, value):
+    monkeypatch.setenv("PORTAL_MAX_SESSION_HOURS", value)
+    with pytest.raises(SettingsError, match="PORTAL_MAX_SESSION_HOURS: .*more than 0 and at most 168 hours"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0.009", "10.5", "nan", "inf", "-0.5", "0"])
+def test_an_epsilon_outside_0_01_to_10_is_refused_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv("PORTAL_DP_EPSILON", value)
+    with pytest.raises(SettingsError, match="PORTAL_DP_EPSILON: .*from 0.01 to 10"):
+        load_settings()
+
+
+@pytest.mark.parametrize(("epsilon", "hours"), [("0.01", "0.5"), ("10", "168")])
+def test_the_bounds_themselves_are_accepted(monkeypatch, epsilon, hours):
+    monkeypatch.setenv("PORTAL_DP_EPSILON", epsilon)
+    monkeypatch.setenv("PORTAL_MAX_SESSION_HOURS", hours)
+    settings = load_settings()
+    assert (settings.dp_epsilon, settings.max_session_hours) == (float(epsilon), float(hours))
+
+
+@pytest.mark.parametrize(("env", "value", "message"), [
+    ("PORTAL_K_ANONYMITY", "1" + "0" * 24, "PORTAL_K_ANONYMITY: .*at most 1,000"),
+    ("PORTAL_PAGE_SIZE", "1" + "0" * 24, "PORTAL_PAGE_SIZE: .*from 1 to 1,000"),
+    ("PORTAL_TELEMETRY_BUCKETS", "5000", "PORTAL_TELEMETRY_BUCKETS: .*from 1 to 1,024"),
+    ("PORTAL_DATABASE_URL", "foo", "PORTAL_DATABASE_URL: .*not a database URL"),
+    ("PORTAL_DATABASE_URL", "mysql://host/db", "PORTAL_DATABASE_URL: .*not installed"),
+    ("PORTAL_DATA_DIR", "/etc/hostname", "PORTAL_DATA_DIR: .*is a file, not a directory"),
+    ("PORTAL_ROLE_GROUPS", "[" * 8000 + "]" * 8000, "PORTAL_ROLE_GROUPS is nested more than 64 levels deep"),
+    ("PORTAL_MAX_PRINCIPALS", "[" * 8000 + "]" * 8000, "PORTAL_MAX_PRINCIPALS is nested more than 64 levels deep"),
+], ids=["huge k", "huge page", "many buckets", "url garbage", "driver missing", "data dir a file", "deep groups",
+        "deep limits"])
+def test_a_setting_that_would_overflow_or_crash_later_is_refused_at_load_naming_the_variable(monkeypatch, env, value,
+                                                                                           message):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
+
+
 def test_a_company_sets_its_own_limits_per_category_by_key_or_short_name(monkeypatch):
     monkeypatch.setenv("PORTAL_MAX_PRINCIPALS", '{"performance": 80, "user.content.private.chat": 12}')
     assert load_settings().max_principals == {"user.workplace.performance": 80, "user.content.private.chat": 12}

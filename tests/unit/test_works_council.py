@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import csv
 import datetime as dt
+import io
 import json
 import pathlib
 import random
@@ -233,6 +235,15 @@ def test_the_csv_leaves_hidden_cells_empty():
               {"department": "Sales", "people": 30, "records": 300}]
     assert council_tables.to_csv(cells_, ["department", "people", "records"]) == (
         "department,people,records\nLegal,,\nSales,30,300\n")
+
+
+def test_the_csv_neutralises_formulas_in_names_from_the_directory_but_keeps_negative_figures_numbers():
+    cells_ = [{"department": '=HYPERLINK("http://evil.example","Sales")', "people": 30, "records": -3},
+              {"department": "@SUM(A1)", "people": 30, "records": 300},
+              {"department": "-Ops", "people": None, "records": None}]
+    rows_ = list(csv.reader(io.StringIO(council_tables.to_csv(cells_, ["department", "people", "records"]))))
+    assert rows_[1:] == [["'=HYPERLINK(\"http://evil.example\",\"Sales\")", "30", "-3"],
+                         ["'@SUM(A1)", "30", "300"], ["'-Ops", "", ""]]
 
 
 def release_of(views, k=5, name=works_council.COLLECTION):
