@@ -14,19 +14,21 @@ file_modes.restrict_process()
 st.set_page_config(page_title="Telemetry transparency portal", page_icon=":material/visibility:", layout="wide")
 
 # (file, title, icon, action): a page appears only for principals allowed its action;
-# each page also calls ui.require() with the same action.
+# each page also calls ui.require() with the same action. The folder is not called pages/: until a
+# session has run st.navigation, Streamlit lists every file of a pages/ folder to anyone and runs
+# the one a URL names without this script.
 PAGES = [
-    ("pages/my_data.py", "My data", ":material/person:", "telemetry:read_own"),
-    ("pages/who_accessed.py", "Who accessed my data", ":material/visibility:", "access_log:read_own"),
-    ("pages/where_my_data_went.py", "Where my data went", ":material/account_tree:", "lineage:read_own"),
-    ("pages/my_copy.py", "My copy", ":material/download:", "export:own"),
-    ("pages/my_requests.py", "My requests", ":material/gavel:", "requests:file_own"),
-    ("pages/council_overview.py", "Council overview", ":material/groups:", "aggregates:read"),
-    ("pages/exposure.py", "Exposure", ":material/policy:", "exposure:read"),
-    ("pages/request_queue.py", "Request queue", ":material/inbox:", "requests:read_all"),
-    ("pages/subject_lookup.py", "Subject lookup", ":material/person_search:", "subjects:lookup"),
-    ("pages/log_integrity.py", "Access log integrity", ":material/verified:", "audit:witness"),
-    ("pages/my_access.py", "What I can do here", ":material/badge:", "rights:read_own"),
+    ("app_pages/my_data.py", "My data", ":material/person:", "telemetry:read_own"),
+    ("app_pages/who_accessed.py", "Who accessed my data", ":material/visibility:", "access_log:read_own"),
+    ("app_pages/where_my_data_went.py", "Where my data went", ":material/account_tree:", "lineage:read_own"),
+    ("app_pages/my_copy.py", "My copy", ":material/download:", "export:own"),
+    ("app_pages/my_requests.py", "My requests", ":material/gavel:", "requests:file_own"),
+    ("app_pages/council_overview.py", "Council overview", ":material/groups:", "aggregates:read"),
+    ("app_pages/exposure.py", "Exposure", ":material/policy:", "exposure:read"),
+    ("app_pages/request_queue.py", "Request queue", ":material/inbox:", "requests:read_all"),
+    ("app_pages/subject_lookup.py", "Subject lookup", ":material/person_search:", "subjects:lookup"),
+    ("app_pages/log_integrity.py", "Access log integrity", ":material/verified:", "audit:witness"),
+    ("app_pages/my_access.py", "What I can do here", ":material/badge:", "rights:read_own"),
 ]
 
 
@@ -96,11 +98,12 @@ def sidebar(principal) -> None:  # noqa: ANN001
         ui.logout_button(key="sidebar-logout")
 
 
-def main() -> None:
+def one_screen() -> None:
+    """The screen for anyone who gets no pages: not signed in, signed out, expired, or no record."""
     if not st.user.is_logged_in:
         login_screen()
         return
-    svc = ui.services()
+    svc = ui.services()  # stops with the reason when the stores cannot be opened
     if ui.session_ended(svc):
         signed_out_screen()
         return
@@ -108,8 +111,16 @@ def main() -> None:
     if ui.is_expired(svc, principal):
         expired_screen(svc)
         return
-    if not principal.roles:
-        no_record_screen(principal)
+    if principal.roles:  # a check that failed a moment ago, before the navigation, passes now
+        st.rerun()
+    no_record_screen(principal)
+
+
+def main() -> None:
+    principal = ui.principal_with_pages()
+    if principal is None:
+        # Navigation with this one screen, hidden, so that the browser is sent no page but this one.
+        st.navigation([st.Page(one_screen, title="Telemetry transparency portal")], position="hidden").run()
         return
     pages = [
         st.Page(path, title=title, icon=icon)

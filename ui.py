@@ -23,7 +23,7 @@ REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secr
 SIGNED_OUT = "You signed out of this session; sign in again."
 SECRETS_HELP = (
     "Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` and fill in your identity "
-    "provider, or run `make demo`, which writes one for the local provider."
+    "provider, or run `make demo`, which starts the portal with its own secrets for a local provider."
 )
 
 
@@ -41,19 +41,45 @@ def _services() -> bootstrap.Services:
 _epochs = cache_epoch.Watcher()
 
 
-def services() -> bootstrap.Services:
-    """The stores, or a clear error page (never a traceback) when they cannot be opened."""
-    try:
-        svc = _services()
-    except (SettingsError, bootstrap.BootstrapError) as exc:
-        st.error(f"**The portal cannot start.** {exc}")
-        st.stop()
+def _open_services() -> bootstrap.Services:
+    svc = _services()
     if _epochs.changed(svc.settings.data_dir):
         # An erasure ran (perhaps from the CLI): no cached copy may outlive it.
         svc.store.forget()
         works_council.forget_cached_copies()
         st.cache_data.clear()
     return svc
+
+
+def services() -> bootstrap.Services:
+    """The stores, or a clear error page (never a traceback) when they cannot be opened."""
+    try:
+        return _open_services()
+    except (SettingsError, bootstrap.BootstrapError) as exc:
+        st.error(f"**The portal cannot start.** {exc}")
+        st.stop()
+
+
+def principal_with_pages() -> Principal | None:
+    """The signed-in principal whose pages app.py lists, or None when app.py shows one screen instead.
+
+    None for a visitor, a login ended with "Log out", an expired session, a person with no record,
+    and whenever a check cannot be made: it never draws or stops, because it runs before
+    ``st.navigation`` (the screen shown instead repeats the checks and says what failed).
+    """
+    if not st.user.is_logged_in:
+        return None
+    claims = st.user.to_dict()
+    try:
+        svc = _open_services()
+        if sessions.is_revoked(svc.engine, claims):
+            return None
+        principal = principal_from_claims(claims, svc.directory, svc.settings.role_groups)
+    except (SettingsError, bootstrap.BootstrapError, sessions.SessionStoreError, ClaimsError):
+        return None
+    if not principal.roles or is_expired(svc, principal):
+        return None
+    return principal
 
 
 def auth_problem() -> str | None:

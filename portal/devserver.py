@@ -6,20 +6,26 @@ the tests sign in exactly the way a person trying the demo does.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 
 from portal import file_modes, personas
 from portal.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+# What stops the demo as Ctrl-C does: a terminal closing, a service manager or `kill` stopping it.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class DevServerError(RuntimeError):
@@ -39,14 +45,43 @@ def secrets_toml(port: int, provider_port: int) -> str:
     )
 
 
-def ensure_secrets(path: Path, port: int, provider_port: int) -> bool:
-    """Write development secrets unless a secrets file already exists; True if written."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(secrets_toml(port, provider_port))
-    path.chmod(0o600)
-    return True
+def demo_secrets(data_dir: Path, port: int, provider_port: int) -> Path:
+    """The demo's sign-in secrets for this pair of ports, kept in its data directory; written on first use.
+
+    Streamlit gets this file alone (``--secrets.files``): the demo neither reads nor writes
+    ``.streamlit/secrets.toml``, which may point at a real identity provider, and a demo on other
+    ports never sends its sign-in to another demo's provider or portal.
+    """
+    path = file_modes.private_dir(data_dir / "demo") / f"secrets-{port}-{provider_port}.toml"
+    if not path.exists():
+        partial = file_modes.private_file(path.with_suffix(".partial"))
+        partial.write_text(secrets_toml(port, provider_port))
+        partial.replace(path)  # whole or not at all: a half-written file would break sign-in for good
+    return path
+
+
+def free_ports(count: int = 2) -> list[int]:
+    """``count`` different ports nothing listens on now, chosen by the system (a bind to port 0)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def refuse_if_taken(port: int, what: str) -> None:
+    """Refuse a port another process listens on, before starting a server that would answer on it.
+
+    Otherwise the health check could be answered by that other process (another demo, say) and the
+    demo would send people there.
+    """
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free to listen on
+        try:
+            sock.bind(("", port))
+        except OSError as exc:
+            raise DevServerError(f"port {port} for the {what} cannot be used ({exc.strerror}); "
+                                 "choose another with --port or --provider-port") from None
 
 
 def wait_for(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
@@ -62,19 +97,29 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float, log: Path) -> 
     raise DevServerError(f"{url} did not answer within {timeout:.0f} s; see {log}")
 
 
+def _until_serving(process: subprocess.Popen, url: str, timeout: float, log: Path) -> subprocess.Popen:
+    try:
+        wait_for(url, process, timeout, log)
+    except BaseException:  # Ctrl-C or a stop signal while waiting too: never leave the child behind
+        stop(process)
+        raise
+    return process
+
+
 def start_provider(port: int, log: Path) -> subprocess.Popen:
     """Start ``oidc-provider-mock`` with the demo personas predefined; returns once it serves."""
+    refuse_if_taken(port, "OIDC provider")
     cmd = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *personas.provider_arguments()]
-    process = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                               umask=file_modes.OWNER_ONLY_UMASK)
-    wait_for(f"http://localhost:{port}/.well-known/openid-configuration", process, 30, log)
-    return process
+    with log.open("w") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, umask=file_modes.OWNER_ONLY_UMASK)
+    return _until_serving(process, f"http://localhost:{port}/.well-known/openid-configuration", 30, log)
 
 
 def start_portal(
     port: int, log: Path, env: Mapping[str, str] | None = None, secrets_file: Path | None = None
 ) -> subprocess.Popen:
     """Start the Streamlit portal; returns once its health check answers."""
+    refuse_if_taken(port, "portal")
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -82,10 +127,10 @@ def start_portal(
     if secrets_file is not None:
         cmd += ["--secrets.files", str(secrets_file)]
     # Owner-only from its first file on, whatever umask the caller runs with.
-    process = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT,
-                               env=dict(env) if env is not None else None, umask=file_modes.OWNER_ONLY_UMASK)
-    wait_for(f"http://localhost:{port}/_stcore/health", process, 60, log)
-    return process
+    with log.open("w") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   env=dict(env) if env is not None else None, umask=file_modes.OWNER_ONLY_UMASK)
+    return _until_serving(process, f"http://localhost:{port}/_stcore/health", 60, log)
 
 
 def stop(*processes: subprocess.Popen) -> None:
@@ -97,12 +142,39 @@ def stop(*processes: subprocess.Popen) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+
+
+def _ignore_stop_signals() -> None:
+    # While the children are being stopped: a second Ctrl-C or SIGTERM must not cut that short.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _ignore_stop_signals()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Within: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so the caller's cleanup runs."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
     from portal import demo
 
     file_modes.restrict_process()  # the demo data, its logs and the children's files are owner-only
+    if port == provider_port:
+        raise DevServerError(f"the portal and the OIDC provider cannot both listen on port {port}")
+    refuse_if_taken(provider_port, "OIDC provider")  # said now, not after a minute of generating data
+    refuse_if_taken(port, "portal")
     if demo.data_present(settings):
         from portal import db
 
@@ -115,25 +187,26 @@ def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
     else:
         print(f"Generating demo data into {settings.data_dir} ...")
         print(demo.seed(settings, progress=demo.print_progress).describe())
-    if ensure_secrets(SECRETS_PATH, port, provider_port):
-        print(f"Wrote development sign-in secrets to {SECRETS_PATH.relative_to(ROOT)}.")
+    secrets_file = demo_secrets(settings.data_dir, port, provider_port)
+    # The portal runs in ROOT: it gets this demo's data directory (and database) spelled out, not
+    # whatever a relative path or a .env file would mean there.
+    env = {**os.environ, "PORTAL_DATA_DIR": str(settings.data_dir.resolve())}
+    if settings.database_url:
+        env["PORTAL_DATABASE_URL"] = settings.database_url
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    provider = start_provider(provider_port, logs / "oidc-provider.log")
+    with _stopped_by_signals():
+        return _serve(port, provider_port, logs, env, secrets_file)
+
+
+def _serve(port: int, provider_port: int, logs: Path, env: Mapping[str, str], secrets_file: Path) -> int:
+    """Run the provider and the portal until one stops or a stop signal comes; both are stopped then."""
+    children: list[subprocess.Popen] = []
     try:
-        portal = start_portal(port, logs / "portal.log")
-    except BaseException:
-        stop(provider)
-        raise
-    print(f"\nOIDC provider: http://localhost:{provider_port}   (log: {logs / 'oidc-provider.log'})")
-    print(f"Portal:        http://localhost:{port}   (log: {logs / 'portal.log'})\n")
-    print("Click 'Log in', then pick one of the demo people at the provider:")
-    for p in personas.PERSONAS:
-        print(f"  {p.sub:6} {p.display_name}, {p.department}: {p.story}")
-    print("Any other name typed at the provider is a person the company has no record of.")
-    print("\nCtrl-C stops both.")
-    try:
-        while provider.poll() is None and portal.poll() is None:
+        children.append(start_provider(provider_port, logs / "oidc-provider.log"))
+        children.append(start_portal(port, logs / "portal.log", env=env, secrets_file=secrets_file))
+        _announce(port, provider_port, logs)
+        while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A demo process stopped; shutting down.", file=sys.stderr)
         return 1
@@ -141,4 +214,15 @@ def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
         print("\nStopping ...")
         return 0
     finally:
-        stop(portal, provider)
+        _ignore_stop_signals()  # until run() puts the previous handlers back
+        stop(*reversed(children))
+
+
+def _announce(port: int, provider_port: int, logs: Path) -> None:
+    print(f"\nOIDC provider: http://localhost:{provider_port}   (log: {logs / 'oidc-provider.log'})")
+    print(f"Portal:        http://localhost:{port}   (log: {logs / 'portal.log'})\n")
+    print("Click 'Log in', then pick one of the demo people at the provider:")
+    for p in personas.PERSONAS:
+        print(f"  {p.sub:6} {p.display_name}, {p.department}: {p.story}")
+    print("Any other name typed at the provider is a person the company has no record of.")
+    print("\nCtrl-C stops both.")

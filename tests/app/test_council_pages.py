@@ -11,7 +11,7 @@ from portal import catalog, cli, db, works_council
 from portal.settings import load_settings
 from tests.app.conftest import signed_in
 
-OVERVIEW, EXPOSURE = "pages/council_overview.py", "pages/exposure.py"
+OVERVIEW, EXPOSURE = "app_pages/council_overview.py", "app_pages/exposure.py"
 NAMES = {c.name: c.key for c in catalog.CATEGORIES}
 
 

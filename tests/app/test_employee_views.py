@@ -15,7 +15,7 @@ from portal.personas import PERSONA_BY_SUB
 from portal.settings import load_settings
 from tests.app.conftest import open_page, signed_in, texts
 
-WHO, WHERE, COPY = "pages/who_accessed.py", "pages/where_my_data_went.py", "pages/my_copy.py"
+WHO, WHERE, COPY = "app_pages/who_accessed.py", "app_pages/where_my_data_went.py", "app_pages/my_copy.py"
 
 
 def events_of(data_dir: Path, sub: str) -> list[access_log.AccessEvent]:
@@ -172,7 +172,10 @@ def test_a_copy_prepared_for_alice_is_not_offered_to_bob_in_the_same_session(app
 def test_someone_without_an_employee_record_cannot_open_the_pages_directly(app, page):
     at = app(signed_in("mallory"))
     at.run()
-    at.switch_page(page).run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(page)  # the navigation knows only the "no record" screen
+    at = app(signed_in("mallory"), script=page)  # and the page itself, reached anyhow, refuses too
+    at.run()
     assert not at.exception
     assert "You do not have access to this page" in texts(at)
     assert not at.dataframe and not at.get("download_button")

@@ -2,7 +2,7 @@
 
 from tests.app.conftest import signed_in
 
-PAGE = "pages/log_integrity.py"
+PAGE = "app_pages/log_integrity.py"
 
 
 def test_wanda_sees_the_latest_signed_checkpoint_and_the_public_key(app):
@@ -34,7 +34,7 @@ def test_an_employee_cannot_open_the_integrity_page(app):
 
 
 def test_alice_sees_her_reads_verified_in_the_signed_log_and_can_download_proofs(app):
-    at = app(signed_in("alice"), script="pages/who_accessed.py")
+    at = app(signed_in("alice"), script="app_pages/who_accessed.py")
     at.run()
     assert not at.exception
     assert at.success and at.success[0].value.startswith("Verified: each of the")

@@ -68,7 +68,7 @@ def test_wanda_and_priya_see_their_own_data_and_their_rights(app):
         at = app(signed_in(sub))
         at.run()
         assert not at.exception and at.title[0].value == "My data"
-        at.switch_page("pages/my_access.py").run()
+        at.switch_page("app_pages/my_access.py").run()
         assert not at.exception
         assert role in texts(at)
 
@@ -104,7 +104,7 @@ def test_a_session_older_than_the_maximum_age_must_sign_in_again(app):
 
 
 def test_the_my_data_page_guards_itself_when_opened_directly(app):
-    at = app(signed_in("mallory"), script="pages/my_data.py")
+    at = app(signed_in("mallory"), script="app_pages/my_data.py")
     at.run()
     assert not at.exception
     assert "do not have access" in at.error[0].value
@@ -112,7 +112,7 @@ def test_the_my_data_page_guards_itself_when_opened_directly(app):
 
 
 def test_the_my_data_page_refuses_a_visitor_who_is_not_signed_in(app):
-    at = app(script="pages/my_data.py")
+    at = app(script="app_pages/my_data.py")
     at.run()
     assert "sign in" in at.error[0].value
     assert not at.dataframe

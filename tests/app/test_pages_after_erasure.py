@@ -11,7 +11,7 @@ from portal import access_log, demo, erasure, privacy_requests
 from portal.settings import load_settings
 from tests.app.conftest import open_page, texts, who
 
-WHO, COPY = "pages/who_accessed.py", "pages/my_copy.py"
+WHO, COPY = "app_pages/who_accessed.py", "app_pages/my_copy.py"
 
 
 @pytest.fixture(scope="module")

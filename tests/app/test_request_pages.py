@@ -11,7 +11,7 @@ from portal.request_states import Status
 from portal.settings import load_settings
 from tests.app.conftest import open_page, signed_in, texts, who
 
-MINE, QUEUE, LOOKUP = "pages/my_requests.py", "pages/request_queue.py", "pages/subject_lookup.py"
+MINE, QUEUE, LOOKUP = "app_pages/my_requests.py", "app_pages/request_queue.py", "app_pages/subject_lookup.py"
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_priya_sees_nothing_without_a_justification_and_alice_sees_the_lookup_sh
     at.button[0].click().run()
     assert not at.exception and at.dataframe and "Bob Okafor (E00002)" in texts(at)
 
-    seen = open_page(app, "bob", "pages/who_accessed.py")
+    seen = open_page(app, "bob", "app_pages/who_accessed.py")
     rows = seen.dataframe[0].value
     mine = rows[rows["Justification"] == "ticket PRIV-2207: chat export dispute"]
     assert len(mine) == 1

@@ -60,7 +60,7 @@ def test_a_page_opened_directly_with_a_session_that_logged_out_is_refused(app, e
     at = app(claims)
     at.run()
     sessions.revoke(engine, claims)
-    at.switch_page("pages/who_accessed.py").run()
+    at.switch_page("app_pages/who_accessed.py").run()
     assert not at.exception
     assert "Bob Okafor" not in texts(at) and not at.dataframe
 

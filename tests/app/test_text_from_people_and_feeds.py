@@ -162,18 +162,18 @@ def test_a_hostile_name_and_group_render_as_text_in_the_sidebar_and_on_my_data(a
 
 
 def test_rejection_and_extension_reasons_with_markdown_render_as_text_on_my_requests(app):
-    at = open_page(app, the_hostile_person(), "pages/my_requests.py")
+    at = open_page(app, the_hostile_person(), "app_pages/my_requests.py")
     assert any("extended the deadline" in e.value for e in at.info)
     assert any("The privacy office's reason" in e.value for e in at.warning)
     assert_shown_as_text(at)
 
 
-@pytest.mark.parametrize("page", ["pages/who_accessed.py", "pages/where_my_data_went.py"])
+@pytest.mark.parametrize("page", ["app_pages/who_accessed.py", "app_pages/where_my_data_went.py"])
 def test_hostile_readers_and_dataset_names_reach_the_charts_and_tables_as_text(app, page):
     at = open_page(app, the_hostile_person(), page)
     assert any("APPROVED BY LEGAL" in s for s in chart_strings(at))
     assert_shown_as_text(at, expect=None)  # these pages name readers and datasets only in tables and charts
-    if page == "pages/who_accessed.py":
+    if page == "app_pages/who_accessed.py":
         reads = at.dataframe[0].value
         sentences = [*reads["Who"], *reads["Flagged because"]]
         assert any("is not one the policy allows" in s for s in sentences)
@@ -181,7 +181,7 @@ def test_hostile_readers_and_dataset_names_reach_the_charts_and_tables_as_text(a
 
 
 def test_request_details_with_markdown_render_as_text_on_the_request_queue(app):
-    at = open_page(app, signed_in("priya"), "pages/request_queue.py")
+    at = open_page(app, signed_in("priya"), "app_pages/request_queue.py")
     erasure = next(o for o in at.selectbox(key="queue-open").options if HOSTILE_ID in o).split(" · ")[0]
     at.selectbox(key="queue-open").set_value(erasure).run()
     assert any("The employee wrote" in e.value for e in at.markdown)
@@ -192,7 +192,7 @@ def test_request_details_with_markdown_render_as_text_on_the_request_queue(app):
 
 
 def test_a_hostile_justification_and_name_render_as_text_on_the_subject_lookup(app):
-    at = open_page(app, signed_in("priya"), "pages/subject_lookup.py")
+    at = open_page(app, signed_in("priya"), "app_pages/subject_lookup.py")
     at.text_input(key="lookup-subject").set_value(HOSTILE_ID)
     at.text_input(key="lookup-justification").set_value(f"ticket PRIV-9 {HOSTILE}")
     at.button[0].click().run()
@@ -207,7 +207,7 @@ def test_a_hostile_justification_and_name_render_as_text_on_the_subject_lookup(a
 
 @pytest.mark.parametrize("sub", ["wanda", "priya"])
 def test_ingested_roles_and_grant_groups_render_as_text_on_the_exposure_page(app, sub):
-    at = open_page(app, signed_in(sub), "pages/exposure.py")
+    at = open_page(app, signed_in(sub), "app_pages/exposure.py")
     breach = next(e.value for e in at.error if "Chat messages" in e.value)
     assert "in the role" in breach and "A grant gave group" in breach
     assert_shown_as_text(at)

@@ -13,8 +13,8 @@ def uploader_calls(path: Path) -> list[ast.Call]:
 
 
 def test_every_file_uploader_in_the_pages_names_the_servers_size_limit_in_its_help():
-    calls = {path.name: uploader_calls(path) for path in sorted((ROOT / "pages").glob("*.py"))}
-    assert any(calls.values()), "no st.file_uploader found in pages/"
+    calls = {path.name: uploader_calls(path) for path in sorted((ROOT / "app_pages").glob("*.py"))}
+    assert any(calls.values()), "no st.file_uploader found in app_pages/"
     for name, found in calls.items():
         for call in found:
             helps = [kw.value for kw in call.keywords if kw.arg == "help"]
@@ -22,7 +22,7 @@ def test_every_file_uploader_in_the_pages_names_the_servers_size_limit_in_its_he
 
 
 def test_the_checkpoint_upload_says_files_over_one_megabyte_are_refused(app):
-    at = app(signed_in("wanda"), script="pages/log_integrity.py")
+    at = app(signed_in("wanda"), script="app_pages/log_integrity.py")
     at.run()
     assert not at.exception
     uploader = at.file_uploader(key="stored-checkpoint")

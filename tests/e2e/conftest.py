@@ -10,7 +10,6 @@ from portal import demo, devserver
 from portal.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
-PORT, PROVIDER_PORT = 8611, 9411  # not the demo's ports, so a running demo does not interfere
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -27,8 +26,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @contextlib.contextmanager
-def running_portal(base, seed, port=PORT, provider_port=PROVIDER_PORT):
-    """A small seeded company behind the local provider and the portal; yields the portal's URL."""
+def running_portal(base, seed):
+    """A small seeded company behind the local provider and the portal; yields the portal's URL.
+
+    Both listen on ports free at the time (a bind to port 0), so a running demo or another test run
+    is never in the way.
+    """
+    port, provider_port = devserver.free_ports()
     data_dir = base / "data"
     demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=seed)
     secrets_file = base / "secrets.toml"
@@ -48,8 +52,14 @@ def running_portal(base, seed, port=PORT, provider_port=PROVIDER_PORT):
 
 
 @pytest.fixture(scope="session")
-def portal_url(tmp_path_factory):
-    with running_portal(tmp_path_factory.mktemp("e2e"), seed=11) as url:
+def portal_base(tmp_path_factory):
+    """Where the shared portal keeps its data (``data/``), secrets and logs."""
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def portal_url(portal_base):
+    with running_portal(portal_base, seed=11) as url:
         yield url
 
 

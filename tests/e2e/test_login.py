@@ -2,9 +2,13 @@
 
 import re
 
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from portal import db
+from portal.personas import PERSONAS
+from portal.settings import load_settings
+from tests.e2e.conftest import running_portal, shot
 
 
 def sign_in(page, portal_url, subject, *, predefined=True):
@@ -17,6 +21,40 @@ def sign_in(page, portal_url, subject, *, predefined=True):
         page.locator("input[name='sub']").fill(subject)
         page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(re.compile(re.escape(portal_url)))
+
+
+def expect_no_page_list(page):
+    """No navigation at all: not in the sidebar, not at the top, and no page's name anywhere."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # the screen's run has ended
+    page.wait_for_timeout(500)  # a page list arrives with the session, before the screen; give it time anyway
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+    expect(page.get_by_test_id("stTopNavLink")).to_have_count(0)
+    for name in ("request queue", "subject lookup", "council overview", "Request queue", "Subject lookup"):
+        expect(page.get_by_text(name, exact=True)).to_have_count(0)
+
+
+def test_the_login_screen_lists_no_page_of_the_portal(page, portal_url):
+    page.goto(portal_url)
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect_no_page_list(page)
+    shot(page, "login-screen")
+
+
+def test_a_page_address_opened_first_on_a_freshly_started_portal_lists_no_page_either(page, tmp_path):
+    # A fresh server: no session has run the app's navigation yet, which is when Streamlit falls back
+    # to listing (and running, without app.py) every file of a folder named pages/.
+    with running_portal(tmp_path, seed=11) as fresh_url:
+        page.goto(f"{fresh_url}/request_queue")
+        expect(page.get_by_role("heading", name="Telemetry transparency portal")).to_be_visible()
+        expect_no_page_list(page)
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+def test_a_person_with_no_record_sees_no_page_list_either(page, portal_url):
+    sign_in(page, portal_url, "mallory", predefined=False)
+    expect(page.get_by_role("heading", name="We have no record of you")).to_be_visible()
+    expect_no_page_list(page)
 
 
 def test_alice_signs_in_and_sees_her_telemetry(page, portal_url):
@@ -41,6 +79,33 @@ def test_an_email_typed_as_subject_does_not_open_that_persons_record(page, porta
     sign_in(page, portal_url, "alice@example.com", predefined=False)
     expect(page.get_by_role("heading", name="We have no record of you")).to_be_visible()
     expect(page.get_by_text("Alice Lindqvist")).to_have_count(0)
+
+
+def a_seeded_colleague(data_dir):
+    """An employee of the seeded company who is none of the demo people: (subject, e-mail, name)."""
+    engine = db.make_engine(load_settings(data_dir=data_dir).resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(db.employees).where(
+                db.employees.c.oidc_sub.not_in([p.sub for p in PERSONAS])).order_by(db.employees.c.employee_id)
+            ).first()
+    finally:
+        engine.dispose()
+    return row.oidc_sub, row.email, row.display_name
+
+
+def test_a_seeded_employees_subject_typed_at_the_provider_opens_their_record(page, portal_url, portal_base):
+    subject, _, name = a_seeded_colleague(portal_base / "data")
+    sign_in(page, portal_url, subject, predefined=False)
+    expect(page.get_by_role("heading", name="My data")).to_be_visible()
+    expect(page.get_by_text(name).first).to_be_visible()
+
+
+def test_a_seeded_employees_email_typed_at_the_provider_opens_nothing(page, portal_url, portal_base):
+    _, email, name = a_seeded_colleague(portal_base / "data")
+    sign_in(page, portal_url, email, predefined=False)
+    expect(page.get_by_role("heading", name="We have no record of you")).to_be_visible()
+    expect(page.get_by_text(name)).to_have_count(0)
 
 
 def test_logging_out_ends_the_session_at_the_provider_too(page, portal_url):

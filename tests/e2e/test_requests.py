@@ -10,13 +10,10 @@ from portal import receipts
 from tests.e2e.conftest import running_portal, shot
 from tests.e2e.test_login import sign_in
 
-PORT, PROVIDER_PORT = 8613, 9413  # a portal of its own: this story erases data other browser tests read
-
-
 @pytest.fixture(scope="module")
 def portal_url(tmp_path_factory):
-    with running_portal(tmp_path_factory.mktemp("e2e-requests"), seed=11, port=PORT,
-                        provider_port=PROVIDER_PORT) as url:
+    # A portal of its own: this story erases data other browser tests read.
+    with running_portal(tmp_path_factory.mktemp("e2e-requests"), seed=11) as url:
         yield url
 
 

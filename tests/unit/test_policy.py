@@ -81,7 +81,7 @@ def test_every_action_has_a_description_and_known_roles():
 def _action_literals():
     """Every string literal passed as the action to allowed/ensure/require in our code."""
     found = []
-    files = [*ROOT.glob("portal/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py", ROOT / "ui.py"]
+    files = [*ROOT.glob("portal/*.py"), *ROOT.glob("app_pages/*.py"), ROOT / "app.py", ROOT / "ui.py"]
     for path in files:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -96,7 +96,7 @@ def _action_literals():
                     continue
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     found.append((path.name, arg.value))
-        if path.parent.name == "pages":
+        if path.parent.name == "app_pages":
             assert "ui.require(" in path.read_text(), f"{path.name} does not guard itself with ui.require"
     return found
 

@@ -80,14 +80,15 @@ for request in mine:
                          hide_index=True, width="stretch",
                          column_config={"When": st.column_config.DatetimeColumn("When (UTC)",
                                                                                 format="D MMM YYYY, HH:mm")})
-        if request.status in request_views.WITHDRAWABLE:
-            if st.button("Withdraw this request", key=f"withdraw-{request.request_id}", icon=":material/undo:"):
-                try:
-                    privacy_requests.transition(engine, principal, request.request_id, Status.WITHDRAWN,
-                                                "withdrawn by the employee")
-                    st.rerun()
-                except TransitionError as exc:
-                    st.error(f"The request was not withdrawn: {exc}.")
+        withdrawable = request.status in request_views.WITHDRAWABLE
+        if withdrawable and st.button("Withdraw this request", key=f"withdraw-{request.request_id}",
+                                      icon=":material/undo:"):
+            try:
+                privacy_requests.transition(engine, principal, request.request_id, Status.WITHDRAWN,
+                                            "withdrawn by the employee")
+                st.rerun()
+            except TransitionError as exc:
+                st.error(f"The request was not withdrawn: {exc}.")
         receipt = receipts.for_request(engine, principal, request.request_id) \
             if request.status == Status.COMPLETED else None
         if receipt is not None:
