@@ -2,15 +2,18 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed-stamp
 export PORTAL_DATA_DIR ?= var
 
-.PHONY: install demo test test-fast browser bench clean-data
+.PHONY: install demo lint test test-fast browser bench clean-data
 
-$(STAMP): pyproject.toml
+## Installs exactly the versions in uv.lock (and the project, editable) with uv, itself installed from PyPI.
+## --locked stops if pyproject.toml changed without `uv lock`; --inexact keeps pip and uv in the venv.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --upgrade pip uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --quiet --locked --inexact --extra dev
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,8 +28,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install -y chromium"; fi; }
 
-## The whole suite: unit, integration (SQLite and PostgreSQL), app and browser tests.
-test: install browser
+## Lint (ruff) and type check (mypy); both are configured in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy portal
+
+## The whole suite: lint and type check, then unit, integration (SQLite and PostgreSQL), app and browser tests.
+test: install lint browser
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -617,6 +617,7 @@ class _IngestState:
         query_id = f.text("query_id", 100, required=False)
         if not f.ok:
             return None
+        assert occurred is not None  # f.ok: it was read
         return (event_id, utc_naive(occurred), actor_id, pseudonym, category, action, purpose, justification,
                 source_system, record_count, query_id, self.ingested_at)
 
@@ -640,15 +641,16 @@ class _IngestState:
                 a.problem("employee", "only a person-actor can be an employee")
             else:
                 pseudonym = self.subjects.pseudonym(employee)
-        known = self.actors.get(actor_id) if a.ok else None
+        known = self.actors.get(actor_id) if a.ok and actor_id is not None else None
         if known is not None and known.kind != kind:
             a.problem("kind", f"actor {quoted(actor_id)} is already known as a {known.kind}, not a {kind}")
         if not a.ok:
             f.ok = False
             return None
+        assert actor_id is not None  # a.ok: it was read
         self.actor_seen[actor_id] = actor
         if known is None:
-            row = {"actor_id": actor_id, "kind": kind, "display_name": name, "team": team, "role": role,
+            row: dict[str, Any] = {"actor_id": actor_id, "kind": kind, "display_name": name, "team": team, "role": role,
                    "pseudonym": pseudonym}
             self.conn.execute(sa.insert(db.actors).values(**row))
             self.actors[actor_id] = _ActorRow(**row)
@@ -705,7 +707,7 @@ def _insert_events(conn: Connection, rows: list[tuple]) -> None:
     elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         # COPY inside the same transaction: executemany costs a round trip per row.
         ingested = as_utc(rows[0][11])
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = cast(Any, conn.connection.driver_connection).cursor()  # psycopg's connection
         with cursor.copy(f"COPY access_events ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row((r[0], as_utc(r[1]), *r[2:11], ingested))
@@ -748,6 +750,7 @@ def _actor_for(conn: Connection, principal: Principal) -> str:
     """The actor id of ``principal``, created on first use: a person through their pseudonym,
     anything without an employee record (the command line) as a service."""
     role = actor_role(principal)
+    row: dict[str, Any]
     if principal.employee is not None:
         pseudonym = pseudonym_of(conn, principal.employee.employee_id, create=True)
         row = {"actor_id": f"person:{pseudonym}", "kind": PERSON, "display_name": principal.employee.display_name,
@@ -805,7 +808,7 @@ def record_reads(conn: Connection, principal: Principal, subject_employee_id: st
     moment = as_utc(now or datetime.now(UTC))
     actor_id = _actor_for(conn, principal)
     pseudonym = pseudonym_of(conn, subject_employee_id, create=True)
-    rows = [{"event_id": f"portal-{uuid.uuid4()}", "occurred_at": moment, "actor_id": actor_id,
+    rows: list[dict[str, Any]] = [{"event_id": f"portal-{uuid.uuid4()}", "occurred_at": moment, "actor_id": actor_id,
              "subject_pseudonym": pseudonym, "category_key": r.category_key, "action": action,
              "purpose_code": purpose_code, "justification": justification.strip(),
              "source_system": source_system, "record_count": r.record_count, "query_id": query_id,
@@ -1129,7 +1132,7 @@ def filter_events(events: list[AccessEvent], *, categories: Iterable[str] = (), 
 
 
 # The reason a read was flagged comes right after what was read, so nobody has to scroll sideways for it.
-EVENT_COLUMNS = {
+EVENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "When": pl.Datetime("us", "UTC"), "Flags": pl.List(pl.String), "Who": pl.String, "Category": pl.String,
     "Purpose": pl.String, "Flagged because": pl.String, "Records": pl.Int64, "Action": pl.String, "Justification": pl.String,
     "Kind": pl.String, "Team and role": pl.String, "Source system": pl.String, "Query or run id": pl.String,

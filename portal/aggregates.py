@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -248,7 +249,8 @@ def round_people(people: np.ndarray, k: int) -> np.ndarray:
 def _person_codes(column: pl.Series) -> pl.Series:
     """0-based person codes: the column itself when it already holds compact non-negative
     integers (as codes of a categorical do), else a dense rank."""
-    if column.dtype.is_integer() and len(column) and column.min() >= 0 and column.max() < 2 * len(column):
+    if (column.dtype.is_integer() and len(column) and cast(int, column.min()) >= 0
+            and cast(int, column.max()) < 2 * len(column)):
         return column.cast(pl.Int64)
     return column.rank("dense").cast(pl.Int64) - 1
 
@@ -283,7 +285,7 @@ class _RowsOfCell:
         if self._order is None:
             self._order = np.argsort(self.cells, kind="stable")
             self._bounds = np.searchsorted(self.cells[self._order], np.arange(self.off, self.off + self.n_cells + 1))
-        order, bounds = self._order, self._bounds
+        order, bounds = self._order, cast(np.ndarray, self._bounds)
         return np.concatenate([order[bounds[x]:bounds[x + 1]] for x in local_cells])
 
 
@@ -300,7 +302,7 @@ class _Relation:
         self.key = persons * parent_cells + (owner - parent_off)
         self.space = n_persons * parent_cells
         self._group: np.ndarray | None = None
-        self.hidden_rows = self.n = self.parent_of_group = None
+        self.hidden_rows = self.n = self.parent_of_group = cast(Any, None)  # arrays per group, set by _groups()
         self.counted = np.zeros(len(parent), dtype=bool)      # child cells already counted
         self.n_hidden = np.zeros(total, dtype=np.int64)       # suppressed children per parent
         self.persons_hidden = np.zeros(total, dtype=np.int64)  # persons behind those children
@@ -468,6 +470,7 @@ def _noise(values: np.ndarray, integer: bool, sens: float, epsilon: float,
     import opendp.prelude as dp
 
     dp.enable_features("contrib")
+    data: list[int] | list[float]
     if integer:
         space = dp.vector_domain(dp.atom_domain(T="i64")), dp.l1_distance(T="i64")
         data = [int(v) for v in values]

@@ -408,10 +408,8 @@ class AuditLog:
                     .execution_options(yield_per=SYNC_BATCH))
                 for row in rows:
                     index = row.log_index
-                    if row.seq is None:
-                        recomputed = b"\0" * 32  # deleted: no content, so no leaf hash can be recomputed
-                    else:
-                        recomputed = leaf_hash(canonical_bytes(encode(row)))
+                    # a deleted row has no content, so no leaf hash can be recomputed
+                    recomputed = b"\0" * 32 if row.seq is None else leaf_hash(canonical_bytes(encode(row)))
                     hashes[32 * index:32 * index + 32] = recomputed
                     if recomputed.hex() != row.logged_hash and (first_bad is None or index < first_bad):
                         first_bad = index
@@ -619,7 +617,7 @@ def verify_bundle(text: str | bytes, verifier_key: str | cp.VerifierKey | None,
 
 def deployment_verifier_key(settings: Settings) -> str | None:
     """This deployment's log verifier key when its data directory holds one (never creates a key)."""
-    return AuditLog._pinned_key_at(settings)
+    return AuditLog._pinned_key_at(settings)  # noqa: SLF001 - this module's own class
 
 
 @dataclass(frozen=True)
@@ -649,6 +647,7 @@ def subject_proof_bundle(log: "AuditLog", principal: object, subject: str, reaso
         reads = [access_log.Read(category, int(count)) for category, count in covered]
         recorded = access_log.record_reads(conn, principal, employee_id, reads, purpose, reason,  # type: ignore[arg-type]
                                            access_log.EXPORT, query_id=f"proof-bundle-{int(time.time())}")
+    assert pseudonym is not None  # create=True
     checkpoint = log.checkpoint()
     bundle = log.proof_bundle(pseudonym)
     return SubjectBundle(json.dumps(bundle, indent=1), len(bundle["entries"]), checkpoint.size, len(recorded))

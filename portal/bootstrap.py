@@ -41,7 +41,7 @@ def _row_to_employee(row: sa.Row | None) -> Employee | None:
 def employee_directory(engine: Engine) -> Directory:
     """Look-ups of the employee record by OIDC subject and by (already verified) e-mail."""
 
-    def find(column: sa.Column, value: str) -> Employee | None:
+    def find(column: sa.ColumnElement, value: str) -> Employee | None:
         with engine.connect() as conn:
             return _row_to_employee(conn.execute(sa.select(db.employees).where(column == value)).first())
 

@@ -135,9 +135,9 @@ def lineage_sankey(flows: pl.DataFrame) -> go.Figure:
               "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} of your records<extra></extra>"},
     ))
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": bottom}, font={"size": 13})
-    for x, text in ((0.0, "Your categories"), (0.5, "Training datasets"), (1.0, "Models")):
-        fig.add_annotation(x=x, y=1.06, xref="paper", yref="paper", text=f"<b>{text}</b>", showarrow=False,
-                           xanchor={0.0: "left", 0.5: "center", 1.0: "right"}[x])
+    for column_x, text in ((0.0, "Your categories"), (0.5, "Training datasets"), (1.0, "Models")):
+        fig.add_annotation(x=column_x, y=1.06, xref="paper", yref="paper", text=f"<b>{text}</b>", showarrow=False,
+                           xanchor={0.0: "left", 0.5: "center", 1.0: "right"}[column_x])
     return fig
 
 
@@ -168,7 +168,8 @@ def collection_heatmap(frame: pl.DataFrame, hidden: str, why_hidden: str = "") -
             value = None if cell is None else cell["records"]
             row_z.append(value)
             row_t.append(hidden if value is None else f"{value:,}")
-            row_h.append(f"{_plain(d)} · {_plain(c)}<br>" + (_wrap(why_hidden or hidden) if value is None else
+            row_h.append(f"{_plain(d)} · {_plain(c)}<br>" + (_wrap(why_hidden or hidden)
+                                                              if value is None or cell is None else
                                                               f"{value:,} records about {cell['people']:,} people"))
         z.append(row_z)
         text.append(row_t)

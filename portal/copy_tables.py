@@ -20,7 +20,7 @@ FLAG_CODES = {access_log.NO_PURPOSE: "no_purpose", access_log.ROLE_NOT_ALLOWED: 
 _UTC = pl.Datetime("us", "UTC")
 
 # file stem -> column -> (type, meaning)
-TABLES: dict[str, dict[str, tuple[pl.DataType, str]]] = {
+TABLES: dict[str, dict[str, tuple[pl.DataType | type[pl.DataType], str]]] = {
     "access_events": {
         "event_id": (pl.String, "The read's id in the company's access log."),
         "occurred_at": (_UTC, "When your data was read (UTC)."),

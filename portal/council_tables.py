@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 
 import polars as pl
 
@@ -137,4 +138,4 @@ def chart_frame(release: Release, view: Sequence[str]) -> pl.DataFrame:
     """One view with names for codes and the raw (nullable) counts, for the charts."""
     frame = release.view(view)
     return frame.with_columns(
-        pl.col(d).map_elements(lambda v, d=d: label(d, v), return_dtype=pl.String) for d in view if d != "week")
+        pl.col(d).map_elements(partial(label, d), return_dtype=pl.String) for d in view if d != "week")

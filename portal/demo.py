@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -493,7 +494,8 @@ def _activity(rng: np.random.Generator, world: World, emps: np.ndarray, days: _D
     return out
 
 
-def _app_usage(rng, world: World, windows, ts, dep, local, day) -> tuple:
+def _app_usage(rng: np.random.Generator, world: World, windows: np.ndarray, ts: np.ndarray, dep: np.ndarray,
+               local: np.ndarray, day: np.ndarray) -> tuple:
     """One to three foreground applications per active window, in time order."""
     n = len(windows)
     k = 1 + (rng.random(n) < SECOND_APP) + (rng.random(n) < THIRD_APP)
@@ -544,15 +546,15 @@ def _meetings(rng: np.random.Generator, world: World, emps: np.ndarray, days: _D
     company, corpora, cal = world.company, world.corpora, world.cal
     emp = emps[days.emp]
     dep = company.dept[emp]
-    parts = []
+    parts: list[tuple] = []
     for d, defs in enumerate(corpora.recurring):
-        for r, (title_at, weekdays, hour, minutes, kind) in enumerate(defs):
+        for r, (title_at, weekdays, hour, minutes, recurring_kind) in enumerate(defs):
             hit = np.nonzero((dep == d) & np.isin(cal.weekday[days.day], weekdays) & (rng.random(len(dep)) < 0.85))[0]
             team = company.team[emp[hit]]
             ids = pc.binary_join_element_wise("mtg", corpora.team_slugs.take(pa.array(team)),
                                               corpora.day_labels.take(pa.array(days.day[hit])), str(r), "-")
             parts.append((hit, np.full(len(hit), int(hour * 3600e6)), np.full(len(hit), minutes),
-                          title_at + team, np.full(len(hit), kind), ids))
+                          title_at + team, np.full(len(hit), recurring_kind), ids))
     count = rng.poisson(AD_HOC_MEETINGS_PER_DAY[dep] * days.intensity)
     hit = np.repeat(np.arange(len(dep)), count)
     first, kinds = np.array([a[0] for a in corpora.ad_hoc]), [a[1] for a in corpora.ad_hoc]
@@ -770,7 +772,9 @@ def _grants(world: World, actors: Actors) -> list[dict]:
     since = _at(world, 0) - timedelta(days=400)
     rows = []
 
-    def grant(gid, principal, kind, group, members, table, at=since, expires=None, by="iam-automation"):
+    def grant(gid: str, principal: str, kind: str, group: str | None, members: int, table: str,
+              at: datetime | np.ndarray = since, expires: datetime | np.ndarray | None = None,
+              by: str = "iam-automation") -> None:
         rows.append({"grant_id": gid, "principal": principal, "kind": kind, "group_name": group,
                      "member_count": members, "category_key": CATEGORY_OF_TABLE[table], "granted_by": by,
                      "granted_at": at, "expires_at": expires})
@@ -810,8 +814,10 @@ class _EventLog:
     def __init__(self) -> None:
         self.blocks: dict[str, list[np.ndarray]] = {k: [] for k in self.NAMES}
 
-    def add(self, at, actor, subject, table, action, purpose, records, justification=None, query=None,
-            keep_purpose=False) -> None:
+    def add(self, at: datetime | np.ndarray, actor: np.ndarray | str, subject: np.ndarray, table: np.ndarray | str,
+            action: np.ndarray | str, purpose: np.ndarray | str | None, records: np.ndarray,
+            justification: np.ndarray | str | None = None, query: np.ndarray | str | None = None,
+            keep_purpose: bool = False) -> None:
         n = len(subject)
         if n == 0:
             return
@@ -924,7 +930,8 @@ def _exposure_events(log: _EventLog, world: World, actors: Actors, counts: np.nd
     subjects = np.concatenate([subjects, np.zeros(alice, dtype=np.int64)])
     n = len(actor)
     _, at = _working_time(world, rng, n, day)
-    purpose = np.where(rng.random(n) < 0.5, "essential.service.collaboration", None).astype(object)
+    no_purpose = cast(Any, None)  # numpy's stubs take no None here
+    purpose = np.where(rng.random(n) < 0.5, "essential.service.collaboration", no_purpose).astype(object)
     log.add(at, actor, subjects, EXPOSED_TABLE, "view", purpose, rng.integers(1, 25, n), keep_purpose=True)
 
 
@@ -1035,7 +1042,7 @@ def _event_batches(log: _EventLog, world: World, rng: np.random.Generator) -> It
     keys = list(columns)
     for i in range(0, n, INSERT_BATCH):
         part = order[i:i + INSERT_BATCH]
-        batch = {k: v[part] for k, v in columns.items()}
+        batch: dict[str, Any] = {k: v[part] for k, v in columns.items()}
         batch["occurred_at"] = _datetimes(batch["occurred_at"])
         batch["ingested_at"] = _datetimes(batch["ingested_at"])
         batch["subject_pseudonym"] = pseudonyms[batch["subject_pseudonym"]]

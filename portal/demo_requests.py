@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -68,8 +69,9 @@ STORIES: dict[str, tuple[tuple[int, int | None], tuple[Step, ...]]] = {
     "extended": ((35, 56), (("review", 1, 3), ("extend", 12, 18))),
 }
 CHANNELS = {"objection": (0.80, 0.15, 0.05), "access": (0.60, 0.40, 0.0), "erasure": (0.70, 0.20, 0.10)}
-OBJECTION_SCOPES = ((("train_ai_system", None), 0.8), (("analytics.reporting.productivity", None), 0.1),
-                    ((None, ("user.content.private.meeting_transcript",)), 0.1))
+OBJECTION_SCOPES: tuple[tuple[tuple[str | None, tuple[str, ...] | None], float], ...] = (
+    (("train_ai_system", None), 0.8), (("analytics.reporting.productivity", None), 0.1),
+    ((None, ("user.content.private.meeting_transcript",)), 0.1))
 ERASURE_SCOPES = (None, ("user.content.private.chat", "user.content.private.meeting_transcript"),
                   ("user.behavior.keystrokes", "user.behavior.mouse_movement", "user.behavior.application_usage"))
 DETAILS = {
@@ -78,7 +80,7 @@ DETAILS = {
     "access": ("Please send me everything you hold about me, including who looked at it.", None),
     "erasure": ("I am moving teams and want this history deleted.", None),
 }
-REASONS = {
+REASONS: dict[str, Any] = {  # a reason, or one per kind of request
     "review": "identity checked against the employee record",
     "approve": {"objection": "objection in scope; nothing overrides it", "access": "identity confirmed",
                 "erasure": "identity confirmed; no legal hold covers these records"},
@@ -182,7 +184,8 @@ def plan(employee_ids: list[str], seed: int, end: date, days: int) -> list[Story
     eligible = sorted(e for e in employee_ids if e not in personas)
     wanted = [(kind, outcome) for (kind, outcome), n in counts(len(eligible)).items() for _ in range(n)]
     people = [eligible[i] for i in rng.permutation(len(eligible))[:len(wanted)]]
-    span, seen = max(days, HISTORY_DAYS), {}
+    span = max(days, HISTORY_DAYS)
+    seen: dict[tuple[str, str], int] = {}
     stories = []
     for person, (kind, outcome) in zip(people, wanted, strict=True):
         order = seen[(kind, outcome)] = seen.get((kind, outcome), -1) + 1
@@ -215,6 +218,7 @@ def _step(engine: Engine, store: TelemetryStore, office: Principal, story: Story
         return privacy_requests.file_request(
             engine, by, story.employee_id, kind, categories=list(story.categories) if story.categories else None,
             purpose=story.purpose, channel=story.channel, details=story.details, now=moment).request_id
+    assert request_id is not None, "every other step follows the filing"
     if action == "review":
         privacy_requests.transition(engine, office, request_id, "in_review", REASONS["review"], now=moment)
     elif action in ("approve", "approve_late"):
@@ -266,7 +270,9 @@ def seed_requests(engine: Engine, store: TelemetryStore, *, seed: int, end_date:
             with engine.connect() as conn:
                 sub = conn.execute(sa.select(db.employees.c.oidc_sub)
                                    .where(db.employees.c.employee_id == employee_id)).scalar_one()
-            people[employee_id] = _principal(directory.by_subject(sub), frozenset({EMPLOYEE}))
+            found = directory.by_subject(sub)
+            assert found is not None, "the id was read from the employees table"
+            people[employee_id] = _principal(found, frozenset({EMPLOYEE}))
         return people[employee_id]
 
     timeline = sorted((moment, i, n) for i, s in enumerate(stories) for n, (moment, _) in enumerate(s.steps))

@@ -111,12 +111,13 @@ def plan(engine: Engine, store: TelemetryStore, request: Request) -> ErasurePlan
         if request.kind == Kind.ERASURE:
             m = db.dataset_members.c
             members = 0 if pseudonym is None else conn.execute(
-                sa.select(sa.func.count()).where(m.subject_pseudonym == pseudonym, m.category_key.in_(cats))).scalar()
+                sa.select(sa.func.count()).where(m.subject_pseudonym == pseudonym, m.category_key.in_(cats))
+            ).scalar_one()
             tables.append(TableImpact(METADATA, "dataset_members", "dataset memberships to delete", members))
             if request.erases_everything:
                 events = 0 if pseudonym is None else conn.execute(
                     sa.select(sa.func.count()).select_from(db.access_events)
-                    .where(db.access_events.c.subject_pseudonym == pseudonym)).scalar()
+                    .where(db.access_events.c.subject_pseudonym == pseudonym)).scalar_one()
                 tables.append(TableImpact(METADATA, "pseudonyms", "link to the person to delete (a fresh one "
                                           "is made for the future)", int(pseudonym is not None)))
                 tables.append(TableImpact(METADATA, "access_events", "entries kept, no longer linked", events))

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -91,7 +91,9 @@ def open_step(conn: Connection, request_id: str, store: str, target: str) -> sa.
     if step_row(conn, request_id, store, target) is None:
         conn.execute(sa.insert(db.erasure_steps).values(request_id=request_id, store=store, target=target,
                                                         started_at=utc_now()))
-    return step_row(conn, request_id, store, target)
+    row = step_row(conn, request_id, store, target)
+    assert row is not None  # inserted above if it was missing
+    return row
 
 
 def finish_step(conn: Connection, request_id: str, store: str, target: str, **values: Any) -> None:
@@ -126,7 +128,7 @@ def _telemetry_step(key: str) -> _Step:
             if row.rows_before is None:  # counted once, before anything is deleted
                 conn.execute(sa.update(db.erasure_steps).where(step_where(r.request.request_id, TELEMETRY, table))
                              .values(rows_before=r.store.count(table, subject), version_before=r.store.version(table)))
-            row = step_row(conn, r.request.request_id, TELEMETRY, table)
+            row = cast(sa.Row, step_row(conn, r.request.request_id, TELEMETRY, table))  # opened above
         erased = r.store.erase_subject(table, subject)
         left = r.store.count(table, subject)
         # A crash after the delete committed loses its count; rows_before minus what is left recovers it.

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -181,7 +181,7 @@ class _Writer:
                                     for name, dtype in batch.schema.items()]
         with self.archive.open(self._entry(f"{stem}.csv"), "w", force_zip64=True) as handle:
             csv_digest = _Digest(handle)
-            _write_csv(csv_digest, batches())
+            _write_csv(cast(IO[bytes], csv_digest), batches())  # written to like a file
         self._record(f"{stem}.jsonl", jsonl, rows, schema)
         self._record(f"{stem}.csv", csv_digest, rows, schema)
         if parquet:

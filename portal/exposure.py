@@ -69,8 +69,10 @@ import dataclasses
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -204,7 +206,7 @@ def _scoped_reads(engine: Engine, limits: dict[str, exposure_policy.Limit]) -> p
     e, a = db.access_events.c, db.actors.c
     scoped = exposure_policy.scoped_condition(limits, e.category_key, a.role)
     if scoped is None:
-        found = []
+        found: Sequence[Any] = []
     else:
         day = _day(e.occurred_at, engine.dialect.name).label("day")
         query = (sa.select(e.category_key, a.role, day, e.actor_id, e.subject_pseudonym)
@@ -295,7 +297,7 @@ def _weekly(reads: pl.DataFrame, rows: tuple[GrantRow, ...], limits: dict[str, e
     if reads.is_empty():
         weeks: list[date] = []
     else:
-        first, last = reads["week"].min(), reads["week"].max()
+        first, last = cast(date, reads["week"].min()), cast(date, reads["week"].max())
         weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
     grid = pl.DataFrame([(c.key, c.name, w, limits[c.key].max_principals, _can_read(rows, c.key, w))
                          for c in catalog.CATEGORIES for w in weeks],
@@ -322,12 +324,12 @@ def _category(cat: catalog.Category, limits: dict[str, exposure_policy.Limit], w
     result = CategoryExposure(
         key=cat.key, name=cat.name, allowed_roles=cat.allowed_roles, max_principals=limit.max_principals,
         limit_set_by=limit.set_by, can_read_now=counted_now,
-        peak_can_read=int(mine["can_read"].max() or 0) if mine.height else counted_now,
+        peak_can_read=int(cast("int | None", mine["can_read"].max()) or 0) if mine.height else counted_now,
         peak_readers=int(peak["readers"][0]) if peak.height else 0, peak_week=peak["week"][0] if peak.height else None,
         weeks_over_max=tuple(mine.filter(pl.col("readers") > limit.max_principals)["week"].to_list()),
         outside_readers=dict(outside.iter_rows()), violations=(), scoped_roles=limit.scoped,
         scoped_can_read_now=sum(g.members for g in held if g.active_now and g.scoped),
-        peak_scoped_readers=int(mine["readers_scoped"].max() or 0) if mine.height else 0,
+        peak_scoped_readers=int(cast("int | None", mine["readers_scoped"].max()) or 0) if mine.height else 0,
         scoped_weeks_over=tuple(sorted(set(beyond["week"].to_list()))))
     found = exposure_findings.violations(result, mine, held, breadth, _subjects_phrase(subjects, cat.key, k))
     return dataclasses.replace(result, violations=found)

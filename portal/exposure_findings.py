@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -76,16 +76,18 @@ def _scoped(c: CategoryExposure, breadth: pl.DataFrame) -> list[Violation]:
         mine = breadth.filter(pl.col("role") == norm_role(scope.role))
         wide = mine.filter(pl.col("readers_over") > 0).sort("week")
         if wide.height:
-            readers = int(wide["readers_over"].max())
+            readers = int(cast(int, wide["readers_over"].max()))
+            most_people = int(cast(int, wide["most_people"].max()))
             out.append(Violation(False, f"{days(wide['week'].to_list())}, {readers} "
                                         f"{'person' if readers == 1 else 'people'} in the role {scope.role} read "
                                         f"records in “{c.name}” of more than {scope.people_per_reader} people in a "
-                                        f"week (at most {int(wide['most_people'].max())}), although the role may "
+                                        f"week (at most {most_people}), although the role may "
                                         f"read only {scope.relation}."))
         shared = mine.filter(pl.col("most_readers") > scope.readers_per_person).sort("week")
         if shared.height:
+            most_readers = int(cast(int, shared["most_readers"].max()))
             out.append(Violation(False, f"{days(shared['week'].to_list())}, some people's records in “{c.name}” "
                                         f"were read by more than {scope.readers_per_person} people in the role "
-                                        f"{scope.role} in the same week (at most {int(shared['most_readers'].max())} "
+                                        f"{scope.role} in the same week (at most {most_readers} "
                                         f"for one person), although the role may read only {scope.relation}."))
     return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -127,9 +128,11 @@ def scoped_condition(limits: Mapping[str, Limit], category: sa.ColumnElement,
     return sa.or_(*parts) if parts else None
 
 
-SCOPED_SCHEMA = {"category": pl.String, "role": pl.String, "week": pl.Date, "readers": pl.Int64,
-                 "most_people": pl.Int64, "readers_over": pl.Int64, "most_readers": pl.Int64,
-                 "people_per_reader": pl.Int64, "readers_per_person": pl.Int64}
+# keys typed Any so that DataFrame.cast accepts the mapping
+SCOPED_SCHEMA: Mapping[Any, pl.DataType | type[pl.DataType]] = {
+    "category": pl.String, "role": pl.String, "week": pl.Date, "readers": pl.Int64,
+    "most_people": pl.Int64, "readers_over": pl.Int64, "most_readers": pl.Int64,
+    "people_per_reader": pl.Int64, "readers_per_person": pl.Int64}
 
 
 def scoped_breadth(reads: pl.DataFrame, limits: Mapping[str, Limit]) -> pl.DataFrame:

@@ -23,7 +23,7 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 OWNER_ONLY_UMASK = 0o077
@@ -99,7 +99,5 @@ def private_file(path: Path | str) -> Path:
 
 def tighten_if_present(path: Path | str) -> None:
     """Make an existing file we own 0600; a missing one is fine."""
-    try:
+    with suppress(FileNotFoundError):
         _tighten(Path(path), FILE_MODE)
-    except FileNotFoundError:
-        pass

@@ -327,6 +327,9 @@ def _validate(number: int, obj: dict, problems: Problems, now: datetime) -> Gran
         f.problem("grant_id", "must not be blank; leave it out to identify the grant by its content")
     if not f.ok:
         return None
+    # every getter that returned None recorded a problem
+    assert principal is not None and kind is not None and members is not None and category is not None
+    assert granted_by is not None and granted_at is not None
     granted = utc_naive(granted_at)
     gid = grant_id or content_id(principal, kind, group, members, category, granted_by, granted)
     return Grant(gid, principal, kind, group, members, category, granted_by, granted,

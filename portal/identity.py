@@ -97,7 +97,8 @@ def principal_from_claims(
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise ClaimsError("the identity token has no subject (sub claim)")
-    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    raw_email = claims.get("email")
+    email = raw_email if isinstance(raw_email, str) else None
     employee = directory.by_subject(sub)
     if employee is None and email and _truthy(claims.get("email_verified")):
         employee = directory.by_email(email.strip().lower())
@@ -105,7 +106,8 @@ def principal_from_claims(
     roles = {role_groups[g] for g in groups if g in role_groups}
     if employee is not None:
         roles.add(EMPLOYEE)
-    name = claims.get("name") if isinstance(claims.get("name"), str) else None
+    raw_name = claims.get("name")
+    name = raw_name if isinstance(raw_name, str) else None
     return Principal(
         subject=sub,
         email=email,

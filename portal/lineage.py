@@ -271,12 +271,14 @@ def parse_run_event(obj: dict, number: int, problems: Problems, now: datetime | 
         j = Fields(job, number, problems, prefix="job.")
         namespace, name = j.text("namespace", 200), j.text("name", 200)
         if j.ok:
+            assert namespace is not None and name is not None  # j.ok: both were read
             job_obj = Job(namespace=namespace, name=name)
         f.ok = f.ok and j.ok
     inputs = _datasets(obj, "inputs", InputDataset, f)
     outputs = _datasets(obj, "outputs", OutputDataset, f)
     if not f.ok or run_obj is None or job_obj is None:
         return None
+    assert isinstance(when, str)  # f.ok: a valid timestamp
     try:
         return RunEvent(eventTime=when, producer=str(obj.get("producer") or ""), run=run_obj, job=job_obj,
                         eventType=RunState(state) if state else None, inputs=inputs, outputs=outputs)
@@ -332,17 +334,17 @@ class _LineageIngest:
             version = _version(ds)
             if version is not None:
                 trained_on.append((i, (ds.name, version)))
-        for i, ds in enumerate(event.outputs or []):
+        for i, output in enumerate(event.outputs or []):
             where = f"outputs[{i}]"
-            version = _version(ds)
+            version = _version(output)
             if version is None:
                 self.problems.add(number, f"{where}.facets.version", "is missing; every dataset and model "
                                                                      "output needs a datasetVersion")
                 continue
-            if _is_model(ds):
-                self._model(number, where, event, ds, version, when, trained_on)
+            if _is_model(output):
+                self._model(number, where, event, output, version, when, trained_on)
             else:
-                self._dataset(number, where, event, ds, version, when, categories)
+                self._dataset(number, where, event, output, version, when, categories)
 
     def _dataset(self, number: int, where: str, event: RunEvent, ds: Any, version: str, when: datetime,
                  categories: set[str]) -> None:

@@ -72,10 +72,8 @@ def my_inclusion(principal: Principal, log: AuditLog, event_ids: list[str]) -> d
 def my_proof_bundle(principal: Principal, log: AuditLog) -> bytes:
     """The person's entries with inclusion proofs, the checkpoint and the public key, as JSON."""
     pseudonym = _own_pseudonym(principal, log)
-    if pseudonym is None:
-        bundle = log.proof_bundle("")  # no entries; still a checkable checkpoint
-    else:
-        bundle = log.proof_bundle(pseudonym)
+    # without a pseudonym: no entries, still a checkable checkpoint
+    bundle = log.proof_bundle("" if pseudonym is None else pseudonym)
     return json.dumps(bundle, indent=1).encode()
 
 

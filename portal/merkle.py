@@ -111,7 +111,7 @@ def _fold(peaks: list[bytes]) -> bytes:
     return result
 
 
-def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof, root: bytes) -> None:
+def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Iterable[bytes], root: bytes) -> None:
     """Check an audit path (RFC 9162 2.1.3.2); raise ProofError unless it holds."""
     leaf_hash = _check_hash("leaf hash", leaf_hash)
     root = _check_hash("root hash", root)
@@ -140,7 +140,8 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof, root: bytes
                          f"not the expected {root.hex()} (tree size {size})")
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+                       proof: Iterable[bytes]) -> None:
     """Check a consistency proof (RFC 9162 2.1.4.2); raise ProofError unless it holds.
 
     Size 0 is consistent with everything, but its root must be EMPTY_ROOT.
@@ -297,6 +298,7 @@ class MerkleTree:
             raise
 
     def _path(self, level: int) -> str:
+        assert self._dir is not None  # only a tree kept in files has level files
         return os.path.join(self._dir, f"level-{level:02d}.bin")
 
     def __enter__(self) -> "MerkleTree":

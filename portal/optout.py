@@ -42,8 +42,9 @@ from portal.policy import ensure
 SALT_FILE = "tombstone.salt"
 SALT_BYTES = 32
 EXPORT_FORMATS = ("csv", "json")
-EXPORT_SCHEMA = {"subject_id": pl.String, "purpose": pl.String, "category": pl.String,
-                 "since": pl.Datetime("us", "UTC"), "request_id": pl.String}
+EXPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "subject_id": pl.String, "purpose": pl.String, "category": pl.String, "since": pl.Datetime("us", "UTC"),
+    "request_id": pl.String}
 MAX_LISTED = 20  # problems named in one message before "and N more"
 
 
@@ -130,13 +131,14 @@ class Objection:
     def words(self) -> str:
         if self.purpose_code:
             return f"objected to {catalog.PURPOSE_BY_CODE[self.purpose_code].name}"
+        assert self.category_key is not None  # an objection names a purpose or a category
         return f"objected to any use of {catalog.category(self.category_key).name}"
 
 
 def record_objections(conn: Connection, employee_id: str, request_id: str, purpose: str | None,
                       categories: tuple[str, ...], now: datetime) -> list[str]:
     """Record the objections of one request; idempotent (the ids derive from the request)."""
-    wanted = ([(f"{request_id}-P", purpose, None)] if purpose else [])
+    wanted: list[tuple[str, str | None, str | None]] = ([(f"{request_id}-P", purpose, None)] if purpose else [])
     wanted += [(f"{request_id}-C{i}", None, key) for i, key in enumerate(sorted(categories), 1)]
     o = db.objections.c
     have = set(conn.execute(sa.select(o.objection_id).where(o.request_id == request_id)).scalars())
@@ -267,8 +269,8 @@ def check_dataset(engine: Engine, data_dir: str | os.PathLike, manifest: str | o
                   categories: tuple[str, ...] | None = None) -> GateResult:
     """Every subject of ``manifest`` who must not be in a dataset for ``purpose``; see the module docstring."""
     _known_purpose(purpose)
-    for key in categories or ():
-        catalog.category(key)
+    for category_key in categories or ():
+        catalog.category(category_key)
     frame = read_manifest(manifest)
     scope: dict[str, set[str] | None] = defaultdict(set)
     for row in frame.iter_rows(named=True):

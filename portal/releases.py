@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -125,7 +126,7 @@ def _load(data_dir: Path, name: str, release_key: str, dims: Sequence[str]) -> R
         meta = {k.decode().removeprefix("portal."): v.decode() for k, v in (table.schema.metadata or {}).items()}
         if meta.get("key") != release_key:
             return None
-        frame = pl.from_arrow(table)
+        frame = cast(pl.DataFrame, pl.from_arrow(table))  # a table gives a frame
         views = {}
         for view in (tuple(v) for v in json.loads(meta["views"])):
             part = frame.filter(pl.col(_VIEW) == ",".join(view))

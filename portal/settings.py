@@ -12,7 +12,7 @@ import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,8 +132,9 @@ class Settings(BaseSettings):
     @field_validator("telemetry_buckets", "page_size")
     @classmethod
     def _positive_int(cls, value: int, info: ValidationInfo) -> int:
-        if not 1 <= value <= _MAX_INT[info.field_name]:
-            raise ValueError(f"must be from 1 to {_MAX_INT[info.field_name]:,} (got {value})")
+        limit = _MAX_INT[cast(str, info.field_name)]  # set for a field validator
+        if not 1 <= value <= limit:
+            raise ValueError(f"must be from 1 to {limit:,} (got {value})")
         return value
 
     @field_validator("role_groups")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -77,8 +78,8 @@ def open_records(engine: Engine, store: TelemetryStore, principal: Principal, su
             employee_id = access_log.resolve_subject(conn, subject.strip())
         except access_log.UnknownSubject as exc:
             raise SubjectLookupError(str(exc)) from None
-        name = conn.execute(sa.select(db.employees.c.display_name)
-                            .where(db.employees.c.employee_id == employee_id)).scalar()
+        name = cast(str, conn.execute(sa.select(db.employees.c.display_name)  # the employee was just resolved
+                                      .where(db.employees.c.employee_id == employee_id)).scalar())
         for request_id in REQUEST_ID.findall(reason):
             about = conn.execute(sa.select(db.privacy_requests.c.employee_id)
                                  .where(db.privacy_requests.c.request_id == request_id.upper())).scalar()

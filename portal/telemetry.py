@@ -58,7 +58,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -434,7 +434,7 @@ class TelemetryStore:
         The rows are read eagerly (one person is small) so that the pruning above
         applies; the LazyFrame lets callers compose further filters and selections.
         """
-        return pl.from_arrow(self._subject_rows(table_name, subject_id)).lazy()
+        return cast(pl.DataFrame, pl.from_arrow(self._subject_rows(table_name, subject_id))).lazy()
 
     def summary(self, subject_id: str) -> pl.DataFrame:
         """One row per catalog category holding records about the subject:
@@ -464,7 +464,7 @@ class TelemetryStore:
             if len(ts) == 0:
                 continue
             frames.append(
-                pl.from_arrow(pa.table({"ts": ts}))
+                cast(pl.DataFrame, pl.from_arrow(pa.table({"ts": ts})))  # a table gives a frame
                 .group_by(pl.col("ts").dt.date().alias("day"))
                 .agg(pl.len().cast(pl.Int64).alias("records"))
                 .with_columns(pl.lit(cat.key).alias("category"))
@@ -490,10 +490,10 @@ class TelemetryStore:
         rows = self._subject_rows(cat.table_name, subject_id, columns)
         total = rows.num_rows
         if total == 0:
-            return pl.from_arrow(rows), 0
+            return cast(pl.DataFrame, pl.from_arrow(rows)), 0
         order = pc.sort_indices(rows, sort_keys=[(cat.time_column, "descending")])
         page = rows.take(order.slice(offset, limit))
-        return pl.from_arrow(page), total
+        return cast(pl.DataFrame, pl.from_arrow(page)), total
 
 
     # ---- erasure -----------------------------------------------------------

@@ -40,15 +40,15 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
@@ -60,8 +60,11 @@ WEEK_US = 7 * DAY_US
 # 1970-01-01 was a Thursday: shifting by three days makes week boundaries fall on Mondays.
 MONDAY_SHIFT_US = 3 * DAY_US
 _DIRECT_UNSAFE = {"deletionVectors", "columnMapping"}
-SCHEMA = {"subject_id": pl.String, "category": pl.String, "week": pl.Date, "records": pl.Int64}
-ROLLUP = {"subject_id": pl.String, "week": pl.Int32, "records": pl.Int64}  # week: index since the epoch's Monday
+# column -> type; keys typed Any so that DataFrame.cast accepts them
+SCHEMA: Mapping[Any, pl.DataType | type[pl.DataType]] = {
+    "subject_id": pl.String, "category": pl.String, "week": pl.Date, "records": pl.Int64}
+ROLLUP: Mapping[Any, pl.DataType | type[pl.DataType]] = {
+    "subject_id": pl.String, "week": pl.Int32, "records": pl.Int64}  # week: index since the epoch's Monday
 STORED_FORMAT = "1"
 _META = "portal.rollup"
 
@@ -313,7 +316,7 @@ def _table_frame(category_key: str, snapshot: _Snapshot) -> pl.DataFrame:
         raise FileNotFoundError("a data file's rollup was dropped while reading")
     if not parts:
         return pl.DataFrame(schema=SCHEMA)
-    frame = pl.concat(parts)
+    frame = pl.concat(cast(list[pl.DataFrame], parts))  # none is None (checked above)
     # A subject lives in one bucket partition, so only files sharing a partition can overlap.
     if len({os.path.dirname(f) for f in snapshot.files}) < len(snapshot.files):
         frame = frame.group_by("subject_id", "week").agg(pl.col("records").sum())

@@ -57,6 +57,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -313,8 +314,9 @@ def access_release(settings: Settings, engine: Engine) -> Release:
 
 
 def _empty_view(facts: pl.DataFrame, view: Sequence[str], measures: Sequence[str]) -> pl.DataFrame:
-    schema = {**{d: facts.schema[d] for d in view}, "people": pl.Int64, **{m: pl.Int64 for m in measures},
-              "suppressed": pl.Boolean}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        **{d: facts.schema[d] for d in view}, "people": pl.Int64, **{m: pl.Int64 for m in measures},
+        "suppressed": pl.Boolean}
     return pl.DataFrame(schema=schema)
 
 
@@ -380,10 +382,8 @@ def request_release(settings: Settings, engine: Engine, source: RequestSource | 
 def publish_all(settings: Settings, engine: Engine, store: TelemetryStore) -> None:
     """Compute and store the three releases now (after seeding or an ingest), so that the next reader,
     in any process, gets stored figures. An empty lake leaves the collection release for later."""
-    try:
+    with suppress(WorksCouncilError):  # nothing collected yet: the page says so when it is opened
         collection_release(settings, engine, store)
-    except WorksCouncilError:
-        pass  # nothing collected yet: the page says so when it is opened
     access_release(settings, engine)
     request_release(settings, engine)
 

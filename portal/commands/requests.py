@@ -123,7 +123,10 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  last attempt failed: {error}")
         print("  history:")
         for e in entries:
-            change = e.event if e.event != "transition" else f"{e.from_status.value} -> {e.to_status.value}"
+            change = e.event
+            if e.event == "transition":
+                assert e.from_status is not None  # a transition starts from a status
+                change = f"{e.from_status.value} -> {e.to_status.value}"
             print(f"    {e.at:%Y-%m-%d %H:%M} UTC  {change:<24} by {e.actor_role} ({e.actor_ref})"
                   + (f": {e.reason}" if e.reason else ""))
         return 0

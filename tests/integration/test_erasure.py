@@ -314,9 +314,9 @@ def test_a_process_killed_outright_mid_run_is_finished_by_the_next_run(company):
 
 def test_a_second_run_at_the_same_time_is_refused(company):
     request_id = company.approved()
-    with erasure._exclusive(company.services.settings.data_dir, request_id):
-        with pytest.raises(erasure.ErasureError, match="another run"):
-            erasure.execute(company.engine, company.store, company.priya, request_id)
+    with (erasure._exclusive(company.services.settings.data_dir, request_id),
+          pytest.raises(erasure.ErasureError, match="another run")):
+        erasure.execute(company.engine, company.store, company.priya, request_id)
     assert company.status(request_id) == Status.APPROVED
 
 

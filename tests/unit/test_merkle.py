@@ -250,7 +250,7 @@ def test_tampered_inclusion_proofs_wrong_index_wrong_leaf_or_wrong_root_fail_for
                          (leaf, m, n, proof, _flip(root)),
                          (leaf_hash(b"forged"), m, n, proof, root),
                          (leaf, m, n, proof + [SOME_HASH], root)]
-            bad_calls += [(leaf, j, n, proof, root) for j in (m - 1, m + 1, m ^ 2) if 0 <= j and j != m]
+            bad_calls += [(leaf, j, n, proof, root) for j in (m - 1, m + 1, m ^ 2) if j >= 0 and j != m]
             bad_calls += [(leaf, m, n, proof[:i] + [_flip(proof[i], b)] + proof[i + 1:], root)
                           for i in range(len(proof)) for b in (0, 7)]
             if proof:
@@ -553,9 +553,8 @@ def test_a_missing_level_file_raises_a_clear_error_naming_the_file(tmp_path):
 
 
 def test_a_directory_can_only_be_open_once_at_a_time(tmp_path):
-    with MerkleTree(tmp_path):
-        with pytest.raises(StateError, match="already open"):
-            MerkleTree(tmp_path)
+    with MerkleTree(tmp_path), pytest.raises(StateError, match="already open"):
+        MerkleTree(tmp_path)
     MerkleTree(tmp_path).close()
 
 

@@ -422,7 +422,7 @@ def test_the_domain_modules_do_not_import_streamlit(module):
 
 @pytest.mark.parametrize("page", ["council_overview.py", "exposure.py"])
 def test_the_council_pages_stay_thin(page):
-    source = (ROOT / "pages" / page).read_text()
+    source = (ROOT / "app_pages" / page).read_text()
     tree = ast.parse(source)
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
