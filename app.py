@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from portal import file_modes, policy
-from portal.plain_text import md
+from portal.core import file_modes
+from portal.identity import policy
+from portal.core.plain_text import md
 
 # Whatever umask Streamlit was started with, what this process writes (lake, DB, copies) is owner-only.
 file_modes.restrict_process()

@@ -15,9 +15,12 @@ from datetime import timedelta
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
-from portal import bootstrap, cache_epoch, policy, sessions, works_council
-from portal.identity import ClaimsError, Principal, principal_from_claims, session_expired
-from portal.settings import SettingsError, load_settings
+from portal import bootstrap
+from portal.core import cache_epoch
+from portal.identity import policy, sessions
+from portal.council import works_council
+from portal.identity.principal import ClaimsError, Principal, principal_from_claims, session_expired
+from portal.core.settings import SettingsError, load_settings
 
 REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
 SIGNED_OUT = "You signed out of this session; sign in again."

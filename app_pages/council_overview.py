@@ -3,8 +3,9 @@
 import streamlit as st
 
 import ui
-from portal import charts, council_tables, works_council
-from portal.telemetry import TelemetryError
+from portal import charts
+from portal.council import council_tables, works_council
+from portal.lake.telemetry import TelemetryError
 
 ctx = ui.require("aggregates:read")
 svc = ctx.services

@@ -3,8 +3,9 @@
 import streamlit as st
 
 import ui
-from portal import charts, council_tables, exposure
-from portal.plain_text import md
+from portal import charts
+from portal.council import council_tables, exposure
+from portal.core.plain_text import md
 
 ctx = ui.require("exposure:read")
 svc = ctx.services

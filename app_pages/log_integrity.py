@@ -3,9 +3,10 @@
 import streamlit as st
 
 import ui
-from portal import log_integrity, policy
-from portal.audit_log import AuditError, AuditLog, NotACheckpoint
-from portal.plain_text import md
+from portal.audit import log_integrity
+from portal.identity import policy
+from portal.audit.audit_log import AuditError, AuditLog, NotACheckpoint
+from portal.core.plain_text import md
 
 ctx = ui.require("audit:witness")
 log = AuditLog(ctx.services.settings, ctx.services.engine)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from portal import policy, rights
+from portal.identity import policy, rights
 
 ctx = ui.require("rights:read_own")
 principal = ctx.principal

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from portal import export, prepared_copy
+from portal.privacy import export, prepared_copy
 
 CHECK_EVERY_SECONDS = 10
 

@@ -3,8 +3,9 @@
 import streamlit as st
 
 import ui
-from portal import charts, my_data
-from portal.plain_text import md
+from portal import charts
+from portal.lake import my_data
+from portal.core.plain_text import md
 
 ctx = ui.require("telemetry:read_own")
 principal, store = ctx.principal, ctx.services.store

@@ -3,9 +3,10 @@
 import streamlit as st
 
 import ui
-from portal import catalog, privacy_requests, receipts, request_views
-from portal.plain_text import md
-from portal.request_states import SUBJECT, Status, TransitionError
+from portal.core import catalog
+from portal.privacy import privacy_requests, receipts, request_views
+from portal.core.plain_text import md
+from portal.privacy.request_states import SUBJECT, Status, TransitionError
 
 ctx = ui.require("requests:file_own")
 engine, principal = ctx.services.engine, ctx.principal

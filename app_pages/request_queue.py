@@ -3,10 +3,11 @@
 import streamlit as st
 
 import ui
-from portal import erasure, policy, privacy_requests, receipts, request_views
-from portal.deadlines import DeadlineError
-from portal.plain_text import clean, md
-from portal.request_states import OFFICE, Status, TransitionError
+from portal.privacy import erasure, privacy_requests, receipts, request_views
+from portal.identity import policy
+from portal.privacy.deadlines import DeadlineError
+from portal.core.plain_text import clean, md
+from portal.privacy.request_states import OFFICE, Status, TransitionError
 
 ctx = ui.require("requests:read_all")
 engine, store, principal = ctx.services.engine, ctx.services.store, ctx.principal

@@ -3,8 +3,8 @@
 import streamlit as st
 
 import ui
-from portal import subject_lookup
-from portal.plain_text import md
+from portal.privacy import subject_lookup
+from portal.core.plain_text import md
 
 ctx = ui.require("subjects:lookup")
 

@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from portal import charts, lineage
+from portal import charts
+from portal.lineage import openlineage as lineage
 
 ctx = ui.require("lineage:read_own")
 held = lineage.where_my_data_went(ctx.services.engine, ctx.principal)

@@ -3,8 +3,9 @@
 import streamlit as st
 
 import ui
-from portal import access_log, charts, log_integrity, unlinking
-from portal.audit_log import AuditLog
+from portal.audit import access_log, log_integrity, unlinking
+from portal import charts
+from portal.audit.audit_log import AuditLog
 
 ctx = ui.require("access_log:read_own")
 events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,

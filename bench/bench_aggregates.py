@@ -1,4 +1,4 @@
-"""Benchmark for portal.aggregates.publish on a realistic, synthetic fact table.
+"""Benchmark for portal.council.aggregates.publish on a realistic, synthetic fact table.
 
 Shape: 5000 persons, 8 departments (skewed sizes, one with 4 people and one
 that is rarely active in one category), 6 categories, 53 weeks; one fact row
@@ -22,7 +22,7 @@ import polars as pl
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from portal.aggregates import add_noise, publish  # noqa: E402
+from portal.council.aggregates import add_noise, publish  # noqa: E402
 
 PERSONS, CATEGORIES, WEEKS = 5000, 6, 53
 DEPARTMENT_SIZES = [1800, 1200, 800, 500, 400, 250, 46, 4]

@@ -42,8 +42,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from portal import bootstrap, demo, releases, volume_rollup, works_council  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from portal import bootstrap  # noqa: E402
+from portal.demo import seed as demo
+from portal.council import releases, works_council
+from portal.lake import volume_rollup
+from portal.core.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +77,7 @@ def _hidden(views: dict) -> str:
 def _request_history(engine) -> str:
     import sqlalchemy as sa
 
-    from portal import db
+    from portal.core import db
 
     r = db.privacy_requests.c
     with engine.connect() as conn:
@@ -109,8 +112,9 @@ def _drop_one_bucket(settings: Settings) -> None:
 
 _NEW_PROCESS = """
 import time
-from portal import bootstrap, works_council
-from portal.settings import load_settings
+from portal import bootstrap
+from portal.council import works_council
+from portal.core.settings import load_settings
 settings = load_settings()
 started = time.perf_counter()
 services = bootstrap.build(settings)

@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from portal import devserver, works_council  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from portal.demo import devserver  # noqa: E402
+from portal.council import works_council
+from portal.core.settings import Settings  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-PORT, PROVIDER_PORT = 8621, 9421
 
 
 def _sign_in(page, url: str) -> None:
@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     settings = Settings(data_dir=args.data_dir, database_url=None, _env_file=None)  # type: ignore[call-arg]
+    port, provider_port = devserver.free_ports(2)  # a running demo or test run keeps its own ports
     work = Path(tempfile.mkdtemp(prefix="bench-council-page-"))
     secrets_file = work / "secrets.toml"
-    secrets_file.write_text(devserver.secrets_toml(PORT, PROVIDER_PORT))
+    secrets_file.write_text(devserver.secrets_toml(port, provider_port))
     env = {**os.environ, "PORTAL_DATA_DIR": str(args.data_dir)}
     env.pop("PORTAL_DATABASE_URL", None)
-    provider = devserver.start_provider(PROVIDER_PORT, work / "provider.log")
+    provider = devserver.start_provider(provider_port, work / "provider.log")
     times: list[tuple[float, float]] = []
     try:
         with sync_playwright() as pw:
@@ -96,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(args.runs):
                 if args.forget:
                     works_council.forget_cached_copies(settings)
-                portal = devserver.start_portal(PORT, work / f"portal-{run}.log", env=env, secrets_file=secrets_file)
+                portal = devserver.start_portal(port, work / f"portal-{run}.log", env=env, secrets_file=secrets_file)
                 try:
-                    collection, whole, summary = _one_run(browser, f"http://localhost:{PORT}")
+                    collection, whole, summary = _one_run(browser, f"http://localhost:{port}")
                 finally:
                     devserver.stop(portal)
                 times.append((collection, whole))

@@ -1,4 +1,4 @@
-"""Benchmark for portal.access_log.ingest_access: access events per second into SQLite.
+"""Benchmark for portal.audit.access_log.ingest_access: access events per second into SQLite.
 
 Shape: a company of 5000 employees, 60 actors (services and people), events
 spread over every catalog category and action, subjects given as employee ids,
@@ -26,7 +26,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from portal import access_log, catalog, db  # noqa: E402
+from portal.audit import access_log  # noqa: E402
+from portal.core import catalog, db
 
 EMPLOYEES = 5000
 ACTIONS = access_log.ACTIONS

@@ -1,4 +1,4 @@
-"""Throughput and latency figures for portal.merkle (prints only, never asserts).
+"""Throughput and latency figures for portal.audit.merkle (prints only, never asserts).
 
     .venv/bin/python bench/bench_merkle.py [--entries N] [--big-size N] [--proofs N]
 
@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from portal.merkle import (  # noqa: E402
+from portal.audit.merkle import (  # noqa: E402
     MerkleTree, canonical_bytes, find_first_mismatch, root_from_entries,
     verify_consistency, verify_inclusion,
 )

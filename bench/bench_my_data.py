@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from portal import demo  # noqa: E402
-from portal.settings import Settings  # noqa: E402
-from portal.telemetry import TelemetryStore  # noqa: E402
+from portal.demo import seed as demo  # noqa: E402
+from portal.core.settings import Settings  # noqa: E402
+from portal.lake.telemetry import TelemetryStore  # noqa: E402
 
 
 def _peak_rss_mb() -> float:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal import db, file_modes, log_origin
-from portal.identity import Directory, Employee
-from portal.settings import Settings
-from portal.telemetry import TelemetryError, TelemetryStore
+from portal.core import db, file_modes
+from portal.audit import log_origin
+from portal.identity.principal import Directory, Employee
+from portal.core.settings import Settings
+from portal.lake.telemetry import TelemetryError, TelemetryStore
 
 
 class BootstrapError(RuntimeError):

@@ -9,7 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from portal.plain_text import clean
+from portal.core.plain_text import clean
 
 
 def daily_volume(frame: pl.DataFrame) -> go.Figure:
@@ -35,7 +35,7 @@ FLAG_COLOURS = {"flagged": "#d62728", "not flagged": "#1f77b4"}
 
 def _plain(text: object) -> str:
     """Text for plotly labels and hover boxes, which read a subset of HTML: tags come out as text, and
-    bidi controls are dropped (:func:`portal.plain_text.clean`)."""
+    bidi controls are dropped (:func:`portal.core.plain_text.clean`)."""
     return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -11,13 +11,13 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from portal import file_modes
+from portal.core import file_modes
 from portal.bootstrap import BootstrapError
-from portal.db import DatabaseError
-from portal.demo import DemoError
-from portal.telemetry import TelemetryError
-from portal.settings import Settings, SettingsError, load_settings
-from portal.catalog import LONGEST_RETENTION_DAYS
+from portal.core.db import DatabaseError
+from portal.demo.seed import DemoError
+from portal.lake.telemetry import TelemetryError
+from portal.core.settings import Settings, SettingsError, load_settings
+from portal.core.catalog import LONGEST_RETENTION_DAYS
 from portal.commands import int_between, not_utf8
 
 
@@ -30,7 +30,7 @@ class CommandError(Exception):
 
 
 def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import demo
+    from portal.demo import seed as demo
 
     if not args.force and demo.data_present(settings):
         raise CommandError(
@@ -43,7 +43,7 @@ def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import catalog, db
+    from portal.core import catalog, db
 
     engine = db.make_engine(settings.resolved_database_url)
     db.migrate(engine)
@@ -54,7 +54,7 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import devserver
+    from portal.demo import devserver
 
     try:
         return devserver.run(settings, port=args.port, provider_port=args.provider_port)

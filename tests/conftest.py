@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import db, demo
-from portal.settings import Settings
+from portal.core import db
+from portal.demo import seed as demo
+from portal.core.settings import Settings
 
 POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 FORMATS = ("json", "csv")
 
 
 def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import bootstrap, council_tables, works_council
+    from portal import bootstrap
+    from portal.council import council_tables, works_council
     from portal.cli import CommandError
-    from portal.telemetry import TelemetryError
+    from portal.lake.telemetry import TelemetryError
 
     try:
         view = works_council.collection_view(args.by, args.period)
@@ -38,7 +39,7 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal import works_council
+    from portal.council import works_council
 
     cmd = subparsers.add_parser(
         "aggregates", help="print the works council's collection figures (k-anonymous, as on the page)",

@@ -6,18 +6,19 @@ import argparse
 from pathlib import Path
 
 from portal.commands import log_index
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 
 def _log(settings: Settings):  # noqa: ANN202
-    from portal import audit_log, bootstrap
+    from portal.audit import audit_log
+    from portal import bootstrap
 
     services = bootstrap.build(settings)
     return audit_log.AuditLog(settings, services.engine)
 
 
 def _read(path: str, what: str) -> str:
-    from portal import input_files
+    from portal.core import input_files
     from portal.cli import CommandError
 
     if not Path(path).exists():
@@ -29,7 +30,7 @@ def _read(path: str, what: str) -> str:
 
 
 def _cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import input_files
+    from portal.core import input_files
     from portal.cli import CommandError
 
     try:
@@ -67,7 +68,7 @@ def _cmd_public_key(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from portal.audit_log import AuditError
+    from portal.audit.audit_log import AuditError
     from portal.cli import CommandError
 
     try:
@@ -85,7 +86,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit_log import AuditError, NotACheckpoint
+    from portal.audit.audit_log import AuditError, NotACheckpoint
     from portal.cli import CommandError
 
     try:
@@ -104,7 +105,7 @@ def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
 
 def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
     """The key to check bundles against, and where it came from: --key, or this deployment's log key."""
-    from portal import audit_log
+    from portal.audit import audit_log
     from portal.cli import CommandError
 
     if args.key:
@@ -117,9 +118,9 @@ def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | Non
 
 
 def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit_log import AuditError, NoPinnedKey, verify_bundle
+    from portal.audit.audit_log import AuditError, NoPinnedKey, verify_bundle
     from portal.cli import CommandError
-    from portal.json_input import JsonTooDeep
+    from portal.core.json_input import JsonTooDeep
 
     key, whose = _pinned_key(args, settings)
     text = _read(args.bundle, "bundle")
@@ -140,7 +141,9 @@ def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, audit_log, bootstrap, export
+    from portal.audit import access_log, audit_log
+    from portal import bootstrap
+    from portal.privacy import export
     from portal.cli import CommandError
 
     if not args.reason.strip():

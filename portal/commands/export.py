@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, bootstrap, catalog, export, input_files
+    from portal.audit import access_log
+    from portal import bootstrap
+    from portal.core import catalog, input_files
+    from portal.privacy import export
     from portal.cli import CommandError
     from portal.commands.ingest import checkpoint
 
@@ -45,7 +48,7 @@ def _progress(fraction: float, message: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal import export
+    from portal.privacy import export
 
     cmd = subparsers.add_parser(
         "export", help="write one person's complete copy (privacy office; logged for the person to see)",

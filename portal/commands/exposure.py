@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 from portal.commands import positive_int
 
 
 def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
     """Arguments of the grants import, on a parser the caller created."""
-    from portal import access_log, grants
+    from portal.audit import access_log
+    from portal.council import grants
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = ("Import grants (who can read which telemetry category) from JSON Lines or CSV. Every "
@@ -29,7 +30,8 @@ def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
 
 
 def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, grants
+    from portal.audit import access_log
+    from portal.council import grants
     from portal.cli import CommandError
 
     engine = _engine(settings)
@@ -44,7 +46,7 @@ def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import exposure
+    from portal.council import exposure
     from portal.cli import CommandError
 
     engine = _engine(settings)
@@ -80,7 +82,7 @@ def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
-    from portal import db
+    from portal.core import db
     from portal.cli import CommandError
 
     engine = db.make_engine(settings.resolved_database_url)

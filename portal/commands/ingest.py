@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 from portal.commands import positive_int
 
 
 def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
-    from portal import db
+    from portal.core import db
     from portal.cli import CommandError
 
     engine = db.make_engine(settings.resolved_database_url)
@@ -24,7 +24,7 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
 
 def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy Engine
     """Bring new access events into the tamper-evident log and sign a checkpoint over them."""
-    from portal import audit_log
+    from portal.audit import audit_log
     from portal.cli import CommandError
 
     try:
@@ -38,7 +38,7 @@ def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy 
 
 
 def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, log_origin
+    from portal.audit import access_log, log_origin
     from portal.cli import CommandError
 
     engine = _engine(settings)
@@ -56,7 +56,8 @@ def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import access_log, lineage
+    from portal.audit import access_log
+    from portal.lineage import openlineage as lineage
     from portal.cli import CommandError
 
     if args.events is None and not args.members:
@@ -79,7 +80,9 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal import access_log, json_input, lineage
+    from portal.audit import access_log
+    from portal.core import json_input
+    from portal.lineage import openlineage as lineage
 
     ingest = subparsers.add_parser(
         "ingest", help="import access events, lineage or grants (validated; a bad line means nothing is written)",

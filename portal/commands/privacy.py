@@ -11,11 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 
 def _cmd_optouts_export(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import bootstrap, export, optout
+    from portal import bootstrap
+    from portal.privacy import export, optout
     from portal.cli import CommandError
 
     services = bootstrap.build(settings)
@@ -42,7 +43,9 @@ def _cmd_optouts_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import bootstrap, catalog, optout
+    from portal import bootstrap
+    from portal.core import catalog
+    from portal.privacy import optout
     from portal.cli import CommandError
 
     services = bootstrap.build(settings)
@@ -67,7 +70,7 @@ def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
 
 def _read_key(value: str) -> str:
     """The verifier key itself, or the content of the file it names (a key is one short line)."""
-    from portal import input_files
+    from portal.core import input_files
 
     if not Path(value).exists():
         return value
@@ -75,7 +78,8 @@ def _read_key(value: str) -> str:
 
 
 def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import input_files, json_input, receipts
+    from portal.core import input_files, json_input
+    from portal.privacy import receipts
     from portal.cli import CommandError
 
     path = Path(args.file)
@@ -107,14 +111,14 @@ def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_receipt_key(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import receipts
+    from portal.privacy import receipts
 
     print(receipts.verifier_key(settings.data_dir))
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal import catalog
+    from portal.core import catalog
 
     optouts = subparsers.add_parser("optouts", help="the list of active objections, for collectors and pipelines")
     sub = optouts.add_subparsers(dest="optouts_command", required=True, metavar="ACTION")

@@ -12,12 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from portal.settings import Settings
+from portal.core.settings import Settings
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from portal import (access_log, catalog, checkpoint, deadlines, erasure, optout, policy, privacy_requests,
-                        receipts, request_states, telemetry)
+    from portal.audit import access_log, checkpoint
+    from portal.core import catalog
+    from portal.privacy import deadlines, erasure, optout, privacy_requests, receipts, request_states
+    from portal.identity import policy
+    from portal.lake import telemetry
 
     return (privacy_requests.RequestError, privacy_requests.RequestNotFound, request_states.TransitionError,
             deadlines.DeadlineError, access_log.UnknownSubject, catalog.UnknownCategory, policy.PermissionDenied,
@@ -61,13 +64,13 @@ def _with_services(settings: Settings, work: Any) -> int:
 
 
 def _office() -> Any:
-    from portal import export
+    from portal.privacy import export
 
     return export.cli_principal()
 
 
 def _cmd_file(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import privacy_requests
+    from portal.privacy import privacy_requests
 
     def work(services: Any) -> int:
         request = privacy_requests.file_request(
@@ -84,7 +87,7 @@ def _cmd_file(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import privacy_requests
+    from portal.privacy import privacy_requests
 
     def work(services: Any) -> int:
         found = privacy_requests.list_requests(services.engine, _office(), status=args.status)
@@ -101,7 +104,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import erasure, privacy_requests, request_states
+    from portal.privacy import erasure, privacy_requests, request_states
 
     def work(services: Any) -> int:
         office = _office()
@@ -135,7 +138,7 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import privacy_requests
+    from portal.privacy import privacy_requests
     from portal.cli import CommandError
 
     if not args.reason.strip():
@@ -156,7 +159,7 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import erasure
+    from portal.privacy import erasure
 
     def work(services: Any) -> int:
         office = _office()
@@ -186,7 +189,7 @@ def _progress(fraction: float, message: str) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import erasure, privacy_requests
+    from portal.privacy import erasure, privacy_requests
 
     def work(services: Any) -> int:
         request = privacy_requests.get(services.engine, _office(), args.id)
@@ -211,7 +214,7 @@ def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_receipt(args: argparse.Namespace, settings: Settings) -> int:
-    from portal import receipts
+    from portal.privacy import receipts
     from portal.cli import CommandError
 
     out = Path(args.out)

@@ -4,10 +4,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import bootstrap, demo
-from portal.identity import principal_from_claims
-from portal.personas import PERSONA_BY_SUB
-from portal.settings import load_settings
+from portal import bootstrap
+from portal.demo import seed as demo
+from portal.identity.principal import principal_from_claims
+from portal.demo.personas import PERSONA_BY_SUB
+from portal.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from portal import catalog, cli, db, works_council
-from portal.settings import load_settings
+from portal.core import catalog, db
+from portal import cli
+from portal.council import works_council
+from portal.core.settings import load_settings
 from tests.app.conftest import signed_in
 
 OVERVIEW, EXPOSURE = "app_pages/council_overview.py", "app_pages/exposure.py"

@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, bootstrap, db, demo, lineage
-from portal.identity import principal_from_claims
-from portal.personas import PERSONA_BY_SUB
-from portal.settings import load_settings
+from portal.audit import access_log
+from portal import bootstrap
+from portal.core import db
+from portal.demo import seed as demo
+from portal.lineage import openlineage as lineage
+from portal.identity.principal import principal_from_claims
+from portal.demo.personas import PERSONA_BY_SUB
+from portal.core.settings import load_settings
 from tests.app.conftest import open_page, signed_in, texts
 
 WHO, WHERE, COPY = "app_pages/who_accessed.py", "app_pages/where_my_data_went.py", "app_pages/my_copy.py"

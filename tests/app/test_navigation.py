@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from portal import db, sessions
-from portal.settings import load_settings
+from portal.core import db
+from portal.identity import sessions
+from portal.core.settings import load_settings
 from tests.app.conftest import ROOT, signed_in
 
 PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app_pages").glob("*.py"))

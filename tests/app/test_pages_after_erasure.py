@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from portal import access_log, demo, erasure, privacy_requests
-from portal.settings import load_settings
+from portal.audit import access_log
+from portal.demo import seed as demo
+from portal.privacy import erasure, privacy_requests
+from portal.core.settings import load_settings
 from tests.app.conftest import open_page, texts, who
 
 WHO, COPY = "app_pages/who_accessed.py", "app_pages/my_copy.py"

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from portal import demo, privacy_requests, receipts
-from portal.request_states import Status
-from portal.settings import load_settings
+from portal.demo import seed as demo
+from portal.privacy import privacy_requests, receipts
+from portal.privacy.request_states import Status
+from portal.core.settings import load_settings
 from tests.app.conftest import open_page, signed_in, texts, who
 
 MINE, QUEUE, LOOKUP = "app_pages/my_requests.py", "app_pages/request_queue.py", "app_pages/subject_lookup.py"

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from portal import db, sessions
-from portal.settings import load_settings
+from portal.core import db
+from portal.identity import sessions
+from portal.core.settings import load_settings
 from tests.app.conftest import signed_in
 from tests.app.test_pages import texts
 

@@ -16,14 +16,19 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from portal import bootstrap, db, demo, grants, lineage, privacy_requests
-from portal.access_log import ingest_access
-from portal.identity import principal_from_claims
-from portal.lineage import Manifest
-from portal.personas import PERSONA_BY_SUB
-from portal.plain_text import BIDI_CONTROLS
-from portal.request_states import Status
-from portal.settings import load_settings
+from portal import bootstrap
+from portal.core import db
+from portal.demo import seed as demo
+from portal.council import grants
+from portal.lineage import openlineage as lineage
+from portal.privacy import privacy_requests
+from portal.audit.access_log import ingest_access
+from portal.identity.principal import principal_from_claims
+from portal.lineage.openlineage import Manifest
+from portal.demo.personas import PERSONA_BY_SUB
+from portal.core.plain_text import BIDI_CONTROLS
+from portal.privacy.request_states import Status
+from portal.core.settings import load_settings
 from tests.app.conftest import signed_in
 
 IMAGE = "![x](http://evil.example/p.png)"

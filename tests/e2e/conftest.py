@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import demo, devserver
-from portal.settings import load_settings
+from portal.demo import seed as demo, devserver
+from portal.core.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

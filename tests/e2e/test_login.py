@@ -5,9 +5,9 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from portal import db
-from portal.personas import PERSONAS
-from portal.settings import load_settings
+from portal.core import db
+from portal.demo.personas import PERSONAS
+from portal.core.settings import load_settings
 from tests.e2e.conftest import running_portal, shot
 
 

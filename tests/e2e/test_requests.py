@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal import receipts
+from portal.privacy import receipts
 from tests.e2e.conftest import running_portal, shot
 from tests.e2e.test_login import sign_in
 

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, catalog, cli, db
-from portal.access_log import IngestRejected
-from portal.identity import Employee, Principal
-from portal.policy import EMPLOYEE, PRIVACY_OFFICE
+from portal.audit import access_log
+from portal.core import catalog, db
+from portal import cli
+from portal.audit.access_log import IngestRejected
+from portal.identity.principal import Employee, Principal
+from portal.identity.policy import EMPLOYEE, PRIVACY_OFFICE
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TRANSCRIPTS = "user.content.private.meeting_transcript"

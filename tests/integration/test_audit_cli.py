@@ -5,8 +5,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from portal import db, demo
-from portal.audit_log import AuditLog
+from portal.core import db
+from portal.demo import seed as demo
+from portal.audit.audit_log import AuditLog
 from portal.cli import main
 from tests.conftest import make_settings
 from tests.integration.test_access_log import event
@@ -101,7 +102,7 @@ def test_verify_proof_offline_needs_a_pinned_key_and_names_the_key_that_verified
 
 
 def test_a_bundle_forged_with_a_fresh_key_does_not_verify_on_the_command_line(company, capsys, tmp_path):
-    from portal import checkpoint as cp
+    from portal.audit import checkpoint as cp
 
     forger = cp.generate_keypair(tmp_path / "forger", "telemetry-portal.example/access-log")
     forged = {**_bundle_of(company), "entries": [], "verifier_key": forger.verifier_key,
@@ -139,7 +140,7 @@ def test_the_privacy_office_writes_a_persons_proof_bundle_and_the_person_sees_th
 
 
 def test_an_ingest_with_nothing_new_still_logs_rows_a_stopped_run_left_outside_the_log(company, capsys, tmp_path):
-    from portal import access_log
+    from portal.audit import access_log
 
     engine = db.make_engine(company.resolved_database_url)
     events = tmp_path / "events.jsonl"

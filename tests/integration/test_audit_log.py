@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hsettings
 from hypothesis import strategies as st
 
-from portal import checkpoint as cp
-from portal import db
-from portal.audit_log import AuditError, AuditLog, NoPinnedKey, NotACheckpoint, verify_bundle
+from portal.audit import checkpoint as cp
+from portal.core import db
+from portal.audit.audit_log import AuditError, AuditLog, NoPinnedKey, NotACheckpoint, verify_bundle
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -233,15 +233,15 @@ def test_syncing_twice_adds_nothing_and_new_events_follow_in_order(tmp_path):
 
 
 def _principal(*roles, employee_id=None):
-    from portal.identity import Employee, Principal
+    from portal.identity.principal import Employee, Principal
 
     employee = Employee(employee_id, "X", "x@example.com", "D", "T", "J") if employee_id else None
     return Principal(subject="s", email=None, name=None, employee=employee, roles=frozenset(roles))
 
 
 def test_only_witnesses_see_checkpoints_and_only_the_privacy_office_recomputes(tmp_path):
-    from portal import log_integrity
-    from portal.policy import PermissionDenied
+    from portal.audit import log_integrity
+    from portal.identity.policy import PermissionDenied
 
     log, _ = make_log(tmp_path)
     employee = _principal("employee", employee_id="E1")
@@ -256,7 +256,7 @@ def test_only_witnesses_see_checkpoints_and_only_the_privacy_office_recomputes(t
 
 
 def test_an_oversized_or_binary_upload_is_refused_as_a_checkpoint(tmp_path):
-    from portal import log_integrity
+    from portal.audit import log_integrity
 
     log, _ = make_log(tmp_path)
     council = _principal("works_council")
@@ -363,7 +363,7 @@ def test_rows_committed_but_never_logged_fail_verification_unless_verify_logs_an
 
 
 def test_the_access_page_warns_instead_of_saying_verified_when_a_read_does_not_match_the_log():
-    from portal.log_integrity import ALTERED, Inclusion
+    from portal.audit.log_integrity import ALTERED, Inclusion
 
     found = {"a": "verified", "b": "altered", "c": "verified"}
     inclusion = Inclusion(included=2, pending=0, checkpoint_size=40, by_event=found, altered=1)

@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, bootstrap, catalog, cli, db, demo, grants, lineage
-from portal.access_log import IngestRejected
-from portal.settings import load_settings
+from portal.audit import access_log
+from portal import bootstrap, cli
+from portal.core import catalog, db
+from portal.demo import seed as demo
+from portal.council import grants
+from portal.lineage import openlineage as lineage
+from portal.audit.access_log import IngestRejected
+from portal.core.settings import load_settings
 from tests.conftest import make_settings
 from tests.integration.test_access_log import event, lines, sqlite_engine
 

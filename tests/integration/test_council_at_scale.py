@@ -7,7 +7,10 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from portal import bootstrap, db, demo, works_council
+from portal import bootstrap
+from portal.core import db
+from portal.demo import seed as demo
+from portal.council import works_council
 from tests.conftest import make_settings
 
 K = 5

@@ -11,10 +11,13 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from portal import access_log, catalog, db, demo, volume_rollup
-from portal.personas import PERSONAS
-from portal.settings import Settings
-from portal.telemetry import TelemetryStore
+from portal.audit import access_log
+from portal.core import catalog, db
+from portal.demo import seed as demo
+from portal.lake import volume_rollup
+from portal.demo.personas import PERSONAS
+from portal.core.settings import Settings
+from portal.lake.telemetry import TelemetryStore
 from tests.conftest import SEEDED_DAYS, SEEDED_EMPLOYEES, make_settings
 
 TRANSCRIPTS = "user.content.private.meeting_transcript"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import demo, devserver
-from portal.settings import load_settings
+from portal.demo import seed as demo, devserver
+from portal.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,13 +8,17 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, bootstrap, catalog, db, demo, optout, privacy_requests, receipts, request_views
-from portal import works_council
-from portal.audit_log import AuditLog
-from portal.identity import principal_from_claims
-from portal.personas import PERSONA_BY_SUB, PERSONAS
-from portal.request_states import OFFICE, Kind, Status, check_transition
-from portal.telemetry import TelemetryStore
+from portal.audit import access_log
+from portal import bootstrap
+from portal.core import catalog, db
+from portal.demo import seed as demo
+from portal.privacy import optout, privacy_requests, receipts, request_views
+from portal.council import works_council
+from portal.audit.audit_log import AuditLog
+from portal.identity.principal import principal_from_claims
+from portal.demo.personas import PERSONA_BY_SUB, PERSONAS
+from portal.privacy.request_states import OFFICE, Kind, Status, check_transition
+from portal.lake.telemetry import TelemetryStore
 from tests.conftest import make_settings
 
 END = demo.DEFAULT_END_DATE

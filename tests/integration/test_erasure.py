@@ -19,12 +19,16 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from portal import (access_log, bootstrap, cache_epoch, catalog, db, demo, erasure, export, optout, privacy_requests,
-                    receipts, volume_rollup)
-from portal.identity import Principal, principal_from_claims
-from portal.personas import PERSONA_BY_SUB
-from portal.request_states import Status
-from portal.telemetry import TelemetryStore
+from portal.audit import access_log
+from portal import bootstrap
+from portal.core import cache_epoch, catalog, db
+from portal.demo import seed as demo
+from portal.privacy import erasure, export, optout, privacy_requests, receipts
+from portal.lake import volume_rollup
+from portal.identity.principal import Principal, principal_from_claims
+from portal.demo.personas import PERSONA_BY_SUB
+from portal.privacy.request_states import Status
+from portal.lake.telemetry import TelemetryStore
 from tests.conftest import make_settings
 from tests.integration.test_privacy_requests import drop_schema, postgres_schema_url
 
@@ -295,8 +299,9 @@ def test_a_crash_while_completing_leaves_no_receipt_and_the_next_run_completes(c
 def test_a_process_killed_outright_mid_run_is_finished_by_the_next_run(company):
     request_id = company.approved()
     script = ("import os, sys\n"
-              "from portal import bootstrap, erasure, export\n"
-              "from portal.settings import load_settings\n"
+              "from portal import bootstrap\n"
+              "from portal.privacy import erasure, export\n"
+              "from portal.core.settings import load_settings\n"
               "svc = bootstrap.build(load_settings(data_dir=sys.argv[1], database_url=None))\n"
               "def die(_f, message):\n"
               "    if message.startswith('Erasing chat messages'):\n"
@@ -525,7 +530,7 @@ def test_erasure_with_the_metadata_db_on_postgresql(tmp_path):
 
 
 def test_after_erasing_everything_the_access_log_still_verifies_and_reads_person_erased(company):
-    from portal.audit_log import AuditLog
+    from portal.audit.audit_log import AuditLog
 
     log = AuditLog(company.services.settings, company.engine)
     before = log.checkpoint()

@@ -23,10 +23,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal import access_log, catalog, cli, db, export, optout, prepared_copy, privacy_requests
-from portal.policy import EMPLOYEE, PRIVACY_OFFICE, PermissionDenied
-from portal.settings import load_settings
-from portal.telemetry import PARTITION_COLUMN, TelemetryStore
+from portal.audit import access_log
+from portal.core import catalog, db
+from portal import cli
+from portal.privacy import export, optout, prepared_copy, privacy_requests
+from portal.identity.policy import EMPLOYEE, PRIVACY_OFFICE, PermissionDenied
+from portal.core.settings import load_settings
+from portal.lake.telemetry import PARTITION_COLUMN, TelemetryStore
 from tests.integration.test_access_log import count, principal, sqlite_engine
 
 ALICE = "E00001"
@@ -392,7 +395,7 @@ def test_only_the_privacy_office_may_export_someone_else(tmp_path):
 
 
 def test_a_copy_removed_by_an_erasure_that_left_no_telemetry_says_there_is_nothing_left_to_copy(tmp_path):
-    from portal import erasure
+    from portal.privacy import erasure
 
     data_dir = tmp_path / "data"
     engine, store = sqlite_engine(data_dir), make_store(data_dir)

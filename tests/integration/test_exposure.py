@@ -11,10 +11,14 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, aggregates, catalog, charts, cli, db, demo, exposure, grants
-from portal.access_log import IngestRejected
-from portal.identity import Employee, Principal
-from portal.policy import PermissionDenied
+from portal.audit import access_log
+from portal.council import aggregates, exposure, grants
+from portal.core import catalog, db
+from portal import charts, cli
+from portal.demo import seed as demo
+from portal.audit.access_log import IngestRejected
+from portal.identity.principal import Employee, Principal
+from portal.identity.policy import PermissionDenied
 from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE, make_settings
 
 TRANSCRIPTS = "user.content.private.meeting_transcript"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import db, demo
+from portal.core import db
+from portal.demo import seed as demo
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,11 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import dataset_type_dataset, dataset_version_dataset
 from openlineage.client.serde import Serde
 
-from portal import charts, cli, db, lineage
-from portal.access_log import IngestRejected
-from portal.lineage import Manifest, TelemetryPortalDatasetFacet
+from portal import charts, cli
+from portal.core import db
+from portal.lineage import openlineage as lineage
+from portal.audit.access_log import IngestRejected
+from portal.lineage.openlineage import Manifest, TelemetryPortalDatasetFacet
 from tests.integration.test_access_log import count, engine, lite, principal  # noqa: F401 - fixtures
 
 TRANSCRIPTS = "user.content.private.meeting_transcript"

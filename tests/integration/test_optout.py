@@ -10,9 +10,11 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from portal import cli, db, erasure, optout
-from portal.policy import PermissionDenied
-from portal.request_states import Status
+from portal import cli
+from portal.core import db
+from portal.privacy import erasure, optout
+from portal.identity.policy import PermissionDenied
+from portal.privacy.request_states import Status
 from tests.integration.test_erasure import ALICE_ID, company, template  # noqa: F401 - fixtures
 
 KEYSTROKES = "user.behavior.keystrokes"

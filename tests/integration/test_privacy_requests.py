@@ -11,12 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import access_log, catalog, db, privacy_requests, request_views, subject_lookup
-from portal.deadlines import DeadlineError
-from portal.identity import Employee, Principal
-from portal.policy import EMPLOYEE, PRIVACY_OFFICE, WORKS_COUNCIL, PermissionDenied
-from portal.privacy_requests import RequestError
-from portal.request_states import EXECUTOR, OFFICE, SUBJECT, Status, TransitionError
+from portal.audit import access_log
+from portal.core import catalog, db
+from portal.privacy import privacy_requests, request_views, subject_lookup
+from portal.privacy.deadlines import DeadlineError
+from portal.identity.principal import Employee, Principal
+from portal.identity.policy import EMPLOYEE, PRIVACY_OFFICE, WORKS_COUNCIL, PermissionDenied
+from portal.privacy.privacy_requests import RequestError
+from portal.privacy.request_states import EXECUTOR, OFFICE, SUBJECT, Status, TransitionError
 
 PG_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RECEIVED = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
@@ -338,7 +340,7 @@ def test_the_request_register_tells_the_works_council_which_deadlines_were_met(e
 
 
 def test_a_subject_lookup_without_a_justification_shows_and_records_nothing(engine, tmp_path):
-    from portal.telemetry import TelemetryStore
+    from portal.lake.telemetry import TelemetryStore
     from tests.conftest import make_settings
 
     store = TelemetryStore(make_settings(tmp_path))
@@ -359,7 +361,7 @@ def test_a_subject_lookup_without_a_justification_shows_and_records_nothing(engi
 def test_a_subject_lookup_with_a_justification_is_an_access_event_the_person_sees(engine, tmp_path):
     import pyarrow as pa
 
-    from portal.telemetry import TelemetryStore
+    from portal.lake.telemetry import TelemetryStore
     from tests.conftest import make_settings
 
     store = TelemetryStore(make_settings(tmp_path))

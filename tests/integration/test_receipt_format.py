@@ -17,7 +17,8 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from portal import cli, receipts
+from portal import cli
+from portal.privacy import receipts
 from tests.integration.test_erasure import KEYSTROKES, company, template  # noqa: F401 - fixtures
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "receipts.md"
@@ -149,7 +150,7 @@ def published_key(company, monkeypatch, capsys) -> str:
 def test_a_verifier_written_from_the_doc_accepts_the_portals_erasure_receipt_and_refuses_a_changed_one(
         company, monkeypatch, capsys, scope):
     request_id = company.approved(**({"categories": scope} if scope else {}))
-    from portal import erasure
+    from portal.privacy import erasure
 
     issued = erasure.execute(company.engine, company.store, company.priya, request_id)
     stored = receipts.for_request(company.engine, company.alice, request_id)

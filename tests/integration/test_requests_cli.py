@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from portal import receipts
+from portal.privacy import receipts
 from tests.integration.test_erasure import ALICE_ID, assert_erased_everywhere, company, template  # noqa: F401
 from tests.integration.test_optout import run_cli
 
@@ -92,7 +92,7 @@ def test_a_second_extension_is_refused_and_a_rejection_reaches_the_employee(port
 
 
 def test_run_exits_non_zero_when_a_request_fails_and_leaves_it_to_be_run_again(company, portal, monkeypatch):
-    from portal.telemetry import TelemetryStore
+    from portal.lake.telemetry import TelemetryStore
 
     request = filed(portal)
     portal("requests", "approve", request["id"], "--reason", "ok")

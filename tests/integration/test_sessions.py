@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import db, sessions
+from portal.core import db
+from portal.identity import sessions
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 BOB = {"iss": "http://localhost:9400", "sub": "bob", "aud": "telemetry-portal", "iat": 1_780_000_000,

@@ -15,8 +15,8 @@ import pytest
 from deltalake import DeltaTable
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from portal import catalog
-from portal.telemetry import PARTITION_COLUMN, TelemetryError, TelemetryStore, UnknownTable, bucket_for
+from portal.core import catalog
+from portal.lake.telemetry import PARTITION_COLUMN, TelemetryError, TelemetryStore, UnknownTable, bucket_for
 from tests.conftest import make_settings
 
 SUBJECTS = ["E00001", "E00002", "E00003", "E00004", "E00017", "E00088", "E00150"]

@@ -6,9 +6,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from portal import access_log, db, erasure, privacy_requests, unlinking
-from portal.identity import Employee, Principal
-from portal.policy import EMPLOYEE
+from portal.audit import access_log, unlinking
+from portal.core import db
+from portal.privacy import erasure, privacy_requests
+from portal.identity.principal import Employee, Principal
+from portal.identity.policy import EMPLOYEE
 from tests.integration.test_erasure import KEYSTROKES, company, template  # noqa: F401 - fixtures
 
 

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from portal import volume_rollup, works_council
-from portal.telemetry import TelemetryStore
+from portal.lake import volume_rollup
+from portal.council import works_council
+from portal.lake.telemetry import TelemetryStore
 from tests.conftest import make_settings
 
 

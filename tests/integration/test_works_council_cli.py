@@ -9,8 +9,11 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from portal import bootstrap, catalog, cli, council_tables, demo, works_council
-from portal.telemetry import TelemetryStore
+from portal import bootstrap, cli
+from portal.core import catalog
+from portal.council import council_tables, works_council
+from portal.demo import seed as demo
+from portal.lake.telemetry import TelemetryStore
 from tests.conftest import make_settings
 from tests.unit.test_aggregates import rounded, true_counts
 
@@ -183,7 +186,7 @@ def test_new_telemetry_changes_the_figures_and_erasure_clears_every_cached_copy(
 def test_requests_in_the_register_are_counted_with_their_deadlines(company):
     import sqlalchemy as sa
 
-    from portal import db
+    from portal.core import db
 
     engine = db.make_engine(company.resolved_database_url)
     with engine.connect() as conn:

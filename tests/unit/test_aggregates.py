@@ -1,4 +1,4 @@
-"""Tests for portal.aggregates: suppression of small groups in published views."""
+"""Tests for portal.council.aggregates: suppression of small groups in published views."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import aggregates
-from portal.aggregates import add_noise, publish, week_start
+from portal.council import aggregates
+from portal.council.aggregates import add_noise, publish, week_start
 
 DIMS = ("department", "category", "week")
 LATTICE = [v for r in range(4) for v in itertools.combinations(DIMS, r)]

@@ -1,4 +1,4 @@
-from portal import cache_epoch
+from portal.core import cache_epoch
 
 
 def test_a_process_notices_each_new_epoch_once(tmp_path):

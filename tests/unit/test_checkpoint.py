@@ -1,4 +1,4 @@
-"""Tests of C2SP signed notes and tlog checkpoints in portal.checkpoint."""
+"""Tests of C2SP signed notes and tlog checkpoints in portal.audit.checkpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from portal.checkpoint import (
+from portal.audit.checkpoint import (
     Checkpoint,
     CheckpointError,
     Signer,
@@ -22,7 +22,7 @@ from portal.checkpoint import (
     parse_checkpoint,
     parse_verifier_key,
 )
-from portal.merkle import MerkleError, MerkleTree, leaf_hash, verify_inclusion
+from portal.audit.merkle import MerkleError, MerkleTree, leaf_hash, verify_inclusion
 
 EM = "\u2014"
 

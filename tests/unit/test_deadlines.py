@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.deadlines import DeadlineError, add_months, days_left, extended_deadline, initial_deadline
+from portal.privacy.deadlines import DeadlineError, add_months, days_left, extended_deadline, initial_deadline
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from portal import demo_requests
-from portal.deadlines import add_months, initial_deadline
-from portal.personas import PERSONAS
+from portal.demo import demo_requests
+from portal.privacy.deadlines import add_months, initial_deadline
+from portal.demo.personas import PERSONAS
 
 END = date(2026, 11, 27)
 PERSONA_IDS = {p.employee_id for p in PERSONAS}

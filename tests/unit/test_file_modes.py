@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from portal import file_modes
+from portal.core import file_modes
 
 
 def mode(path) -> int:

@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.identity import ClaimsError, Directory, Employee, principal_from_claims, session_expired
-from portal.settings import DEFAULT_ROLE_GROUPS
+from portal.identity.principal import ClaimsError, Directory, Employee, principal_from_claims, session_expired
+from portal.core.settings import DEFAULT_ROLE_GROUPS
 
 ALICE = Employee("E00001", "Alice Lindqvist", "alice@example.com", "Engineering", "Payments", "Engineer", "alice")
 CAROL = Employee("E00077", "Carol Diaz", "carol.diaz@example.com", "Sales", "EMEA", "Manager", None)

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from portal import input_files
-from portal.input_files import InputFileError
+from portal.core import input_files
+from portal.core.input_files import InputFileError
 
 
 def test_a_directory_given_as_a_file_is_named():

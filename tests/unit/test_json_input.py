@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from portal import json_input
-from portal.json_input import JsonTooDeep, NotJson
+from portal.core import json_input
+from portal.core.json_input import JsonTooDeep, NotJson
 
 
 def test_json_nested_eight_thousand_levels_is_refused_with_the_limit_named():

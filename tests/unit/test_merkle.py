@@ -1,4 +1,4 @@
-"""Tests of the RFC 6962 log core in portal.merkle."""
+"""Tests of the RFC 6962 log core in portal.audit.merkle."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.merkle import (
+from portal.audit.merkle import (
     EMPTY_ROOT,
     MerkleError,
     MerkleTree,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.plain_text import BIDI_CONTROLS, WORD_JOINER, clean, md, neutralise_cell
+from portal.core.plain_text import BIDI_CONTROLS, WORD_JOINER, clean, md, neutralise_cell
 
 # What CommonMark shows for a backslash before ASCII punctuation: the character itself.
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")

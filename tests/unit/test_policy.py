@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from portal import policy
-from portal.identity import Employee, Principal
-from portal.policy import PermissionDenied, UnknownAction, allowed, ensure
+from portal.identity import policy
+from portal.identity.principal import Employee, Principal
+from portal.identity.policy import PermissionDenied, UnknownAction, allowed, ensure
 
 ROOT = Path(__file__).resolve().parents[2]
 

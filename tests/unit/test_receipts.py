@@ -10,7 +10,8 @@ import stat
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from portal import checkpoint, receipts
+from portal.audit import checkpoint
+from portal.privacy import receipts
 
 BODY = {
     "format": receipts.FORMAT, "issuer": receipts.ISSUER, "request_id": "REQ-0A1B2C3D", "kind": "erasure",

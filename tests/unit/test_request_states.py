@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from portal.request_states import (
+from portal.privacy.request_states import (
     EXECUTOR, OFFICE, SUBJECT, TERMINAL, TRANSITIONS, Status, TransitionError, check_transition,
 )
 

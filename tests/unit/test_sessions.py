@@ -1,6 +1,6 @@
 """Naming one login, so that logging out can end exactly that session."""
 
-from portal.sessions import session_key
+from portal.identity.sessions import session_key
 
 LOGIN = {"iss": "http://localhost:9400", "sub": "bob", "aud": "telemetry-portal", "iat": 1_780_000_000,
          "auth_time": 1_780_000_000, "nonce": "n-1", "exp": 1_780_003_600}

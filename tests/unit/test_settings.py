@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.settings import SettingsError, describe_settings, load_settings
+from portal.core.settings import SettingsError, describe_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import aggregates, catalog, charts, council_tables, volume_rollup, works_council
-from portal.works_council import WorksCouncilError
+from portal.council import aggregates, council_tables, works_council
+from portal.core import catalog
+from portal import charts
+from portal.lake import volume_rollup
+from portal.council.works_council import WorksCouncilError
 from tests.unit.test_aggregates import rounded, true_counts
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -379,7 +382,7 @@ def test_a_malformed_request_source_is_named(frame, message):
     ({"dp_epsilon": -0.5}, "PORTAL_DP_EPSILON must be a positive number"),
 ])
 def test_settings_that_bypassed_validation_still_show_nothing(tmp_path, overrides, message):
-    from portal.settings import Settings
+    from portal.core.settings import Settings
 
     values = {"data_dir": tmp_path, "database_url": None, "k_anonymity": 5, "dp_epsilon": None} | overrides
     bad = Settings.model_construct(**values)
@@ -414,7 +417,7 @@ def test_a_week_starts_on_monday_in_the_rollup_as_in_the_aggregates():
 
 @pytest.mark.parametrize("module", ["works_council", "exposure", "grants", "volume_rollup", "releases"])
 def test_the_domain_modules_do_not_import_streamlit(module):
-    tree = ast.parse((ROOT / "portal" / f"{module}.py").read_text())
+    tree = ast.parse(next((ROOT / "portal").rglob(f"{module}.py")).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert "streamlit" not in imported

@@ -1,0 +1,1172 @@
+"""Who read whose data: append-only access events, their ingest, and the reader's view.
+
+An access event says that an actor (a person or a service) read records of one
+category about one person, when, how many, for which registered purpose and
+with what justification. People appear in ``access_events`` only through their
+pseudonym (``db.pseudonyms``); erasing a person deletes that link, after which
+the events still exist but point at nobody.
+
+Three ways events arrive:
+
+* :func:`ingest_access` takes JSON Lines from warehouses, search and pipelines
+  (format in :data:`LINE_FORMAT`). It is all or nothing: any bad line means
+  nothing is written, and every problem (up to a limit) is reported with its
+  line number and field. Re-ingesting the same events adds nothing.
+* :func:`record_read` is how the portal logs its own reads of a person's data by
+  anyone but that person (the privacy office's export, for example). Reading
+  your own data is not an access by someone else and is not logged.
+* Nothing updates or deletes events; the database refuses it (migration
+  ``0002_append_only``).
+
+Flags, each said in words to the person (:func:`events_about`):
+
+* no registered purpose: the event carries no purpose code;
+* role not allowed: the actor's role is not in the category's ``allowed_roles``;
+* over-exposure: the read is a person's read in a category-week (Monday 00:00
+  UTC to Monday) in which more distinct people read *other* people's data of that
+  category than the category's limit (``max_principals``, or the company's own
+  from ``PORTAL_MAX_PRINCIPALS``). People in a scoped role (line managers, who
+  read only their direct reports) are not counted; their read is flagged instead
+  when that reader read more people that week than the role's span allows, or
+  when more readers in the role read this person that week than the role allows
+  (:mod:`portal.council.exposure` explains the model). Counting who actually read,
+  rather than who holds a broad grant, is the rule because events do not record
+  which grant a read used; broad grants are the exposure page's concern.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from portal.core import catalog, db, exposure_policy, json_input
+from portal.identity import policy
+from portal.identity.principal import Principal
+from portal.core.input_files import InputFileError, open_input, regular_size
+from portal.core.plain_text import clean
+from portal.identity.policy import PermissionDenied
+
+VIEW, QUERY, EXPORT, TRAIN, DELETE = "view", "query", "export", "train", "delete"
+ACTIONS = (VIEW, QUERY, EXPORT, TRAIN, DELETE)
+PERSON, SERVICE = "person", "service"
+ACTOR_KINDS = (PERSON, SERVICE)
+
+MAX_LINE_BYTES = 16 * 1024
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_PROBLEMS = 100
+# Collectors' clocks drift; an event a few minutes "ahead" is not a lie about the future.
+CLOCK_SKEW = timedelta(minutes=5)
+# No event may be older than the catalog's longest retention: a date outside every period the portal keeps
+# is a mistake, and one in year 1 would stretch each timeline and weekly table over two thousand years.
+RETENTION_HORIZON = timedelta(days=catalog.LONGEST_RETENTION_DAYS)
+SUMMARY_DAYS = 90
+PORTAL_SOURCE = "Telemetry transparency portal"
+_CHUNK = 5000
+_MAX_INT32 = 2**31 - 1
+
+LINE_FORMAT = """\
+One JSON object per line:
+  event_id       unique id of the event (re-sending it adds nothing), at most 64 characters
+  time           ISO 8601 with a time zone, e.g. 2025-03-01T09:30:00Z; neither in the future nor
+                 older than the retention horizon (see the limits below)
+  actor          {"id", "kind": "person"|"service", "name", "team", "role"}; optional "employee"
+                 (employee id, e-mail or OIDC subject of a person-actor, so their own reads are told apart)
+  subject        whose data was read: employee id, e-mail or OIDC subject
+  category       a catalog category key, e.g. user.content.private.chat
+  action         view, query, export, train or delete
+  purpose        a registered purpose code, or null when none was given (the event is then flagged)
+  justification  optional free text or ticket reference
+  source_system  the system that served the read
+  record_count   how many records were read (0 or more)
+  query_id       optional query or run id
+"""
+
+
+# ---- problems and reports ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one line of input: where, which field, and what."""
+
+    line: int
+    field: str | None
+    message: str
+    file: str | None = None  # set when one ingest reads several files
+    unit: str = "line"  # "row" for Parquet, which has no lines
+
+    def __str__(self) -> str:
+        where = f"{self.unit} {self.line}" if self.line else "input"
+        if self.file:
+            where = f"{self.file} {where}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class IngestRejected(ValueError):
+    """The input had problems; nothing was written. ``problems`` lists them in input order."""
+
+    def __init__(self, source: str, problems: list[Problem], truncated: bool = False) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        self.truncated = truncated
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        more = f" (stopped after the first {len(self.problems)}; there may be more)" if self.truncated else ""
+        head = f"{len(self.problems)} problem(s) in {self.source}{more}; nothing was written:"
+        return "\n  ".join([head, *(str(p) for p in self.problems)])
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    source: str
+    lines: int
+    added: int
+    already_present: int
+    actors_added: int
+    seconds: float
+
+    def describe(self) -> str:
+        rate = f", {self.lines / self.seconds:,.0f} lines/s" if self.seconds > 0 and self.lines else ""
+        return (f"{self.source}: {self.lines:,} line(s) read, {self.added:,} access event(s) added, "
+                f"{self.already_present:,} already present, {self.actors_added:,} new actor(s) "
+                f"({self.seconds:.2f}s{rate}).")
+
+
+class Problems:
+    """Collects problems up to a limit; the ingest stops reading once it is full."""
+
+    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
+        self.limit = limit
+        self.items: list[Problem] = []
+        self.truncated = False
+
+    def add(self, line: int, field: str | None, message: str, *, file: str | None = None,
+            unit: str = "line") -> None:
+        if len(self.items) >= self.limit:
+            self.truncated = True
+            return
+        self.items.append(Problem(line, field, message, file, unit))
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self, source: str) -> None:
+        if self.items:
+            raise IngestRejected(source, self.items, self.truncated)
+
+
+# ---- subjects and pseudonyms ---------------------------------------------
+
+
+class UnknownSubject(LookupError):
+    def __str__(self) -> str:
+        return f"no employee has the id, e-mail or OIDC subject {self.args[0]!r}"
+
+
+class SubjectIndex:
+    """Resolves an employee id, OIDC subject or e-mail (in that order) to an employee id,
+    and an employee id to their pseudonym, creating one on first use.
+
+    Loaded once per ingest: at company scale the directory is a few thousand rows,
+    and per-line queries would cost more than the whole ingest budget.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._ids: dict[str, str] = {}
+        self._subs: dict[str, str] = {}
+        self._emails: dict[str, str] = {}
+        for emp, sub, email in conn.execute(
+                sa.select(db.employees.c.employee_id, db.employees.c.oidc_sub, db.employees.c.email)):
+            self._ids[emp] = emp
+            if sub:
+                self._subs[sub] = emp
+            self._emails[email.lower()] = emp
+        self._pseudonyms = dict(conn.execute(sa.select(db.pseudonyms.c.employee_id, db.pseudonyms.c.pseudonym)).all())
+
+    def employee_id(self, text: str) -> str | None:
+        return self._ids.get(text) or self._subs.get(text) or self._emails.get(text.strip().lower())
+
+    def pseudonym(self, employee_id: str) -> str:
+        found = self._pseudonyms.get(employee_id)
+        if found is None:
+            found = new_pseudonym(self._conn, employee_id)
+            self._pseudonyms[employee_id] = found
+        return found
+
+
+def new_pseudonym(conn: Connection, employee_id: str) -> str:
+    """Link a fresh random pseudonym to ``employee_id`` (the caller checked it has none)."""
+    pseudonym = secrets.token_hex(16)
+    conn.execute(sa.insert(db.pseudonyms).values(pseudonym=pseudonym, employee_id=employee_id))
+    return pseudonym
+
+
+def pseudonym_of(conn: Connection, employee_id: str, *, create: bool = False) -> str | None:
+    found = conn.execute(sa.select(db.pseudonyms.c.pseudonym)
+                         .where(db.pseudonyms.c.employee_id == employee_id)).scalar()
+    if found is None and create:
+        found = new_pseudonym(conn, employee_id)
+    return found
+
+
+def resolve_subject(conn: Connection, text: str) -> str:
+    """The employee id for an employee id, OIDC subject or e-mail; :class:`UnknownSubject` otherwise."""
+    e = db.employees.c
+    for condition in (e.employee_id == text, e.oidc_sub == text, sa.func.lower(e.email) == text.strip().lower()):
+        found = conn.execute(sa.select(e.employee_id).where(condition)).scalar()
+        if found is not None:
+            return found
+    raise UnknownSubject(text)
+
+
+# ---- reading input -------------------------------------------------------
+
+
+Source = str | os.PathLike | Iterable[str | bytes]
+
+
+def _source_name(source: Source) -> str:
+    return str(source) if isinstance(source, str | os.PathLike) else "input"
+
+
+def read_lines(source: Source, problems: Problems, *, max_line_bytes: int = MAX_LINE_BYTES,
+               max_file_bytes: int = MAX_FILE_BYTES) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each non-blank line; size and encoding problems go to ``problems``.
+
+    A file is read with bounded ``readline`` calls, so one enormous line cannot
+    exhaust memory before it is rejected; bytes are counted while reading, so a pipe
+    or a device (whose size ``stat`` does not know) stops at ``max_file_bytes`` too.
+    """
+    if isinstance(source, str | os.PathLike):
+        try:
+            handle = open_input(source)
+        except InputFileError as exc:
+            problems.add(0, None, str(exc))
+            return
+        with handle:
+            size = regular_size(handle)
+            if size is not None and size > max_file_bytes:
+                problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_file_bytes:,} "
+                                      "bytes; split it into smaller files")
+                return
+            yield from _decoded(_bounded_lines(handle, max_line_bytes, max_file_bytes), problems, max_line_bytes,
+                                max_file_bytes)
+    else:
+        yield from _decoded(((n, raw, 0) for n, raw in enumerate(source, 1)), problems,
+                            max_line_bytes, max_file_bytes)
+
+
+def _bounded_lines(handle: Any, limit: int, max_total: int) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, bytes, bytes skipped): a line longer than ``limit`` comes back empty with its length,
+    counted up to just past ``max_total`` so that an endless line (``/dev/zero``) ends the input."""
+    number = consumed = 0
+    while consumed <= max_total:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        consumed += len(raw)
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            skipped = len(raw)
+            while consumed <= max_total:  # skip the rest of the oversized line without holding it
+                rest = handle.readline(1 << 16)
+                skipped += len(rest)
+                consumed += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, b"", skipped
+        else:
+            yield number, raw, 0
+
+
+def _decoded(lines: Iterable[tuple[int, str | bytes, int]], problems: Problems, max_line_bytes: int,
+             max_file_bytes: int) -> Iterator[tuple[int, str]]:
+    total = 0
+    for number, raw, skipped in lines:
+        if problems.full:
+            problems.truncated = True
+            return
+        size = skipped or (len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass")))
+        total += size
+        if total > max_file_bytes:
+            problems.add(number, None, f"the input passes the limit of {max_file_bytes:,} bytes here; "
+                                       "split it into smaller files")
+            return
+        if skipped or size > max_line_bytes + 2:  # +2: the line's own CR LF
+            problems.add(number, None, f"the line is longer than the limit of {max_line_bytes:,} bytes")
+            continue
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.add(number, None, f"is not valid UTF-8 (byte {exc.start + 1})")
+                continue
+        else:
+            text = raw
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        if text.strip():
+            yield number, text
+
+
+def parse_object(number: int, text: str, problems: Problems) -> dict | None:
+    try:
+        value = json_input.loads(text)
+    except json_input.JsonInputError as exc:
+        problems.add(number, None, str(exc))
+        return None
+    if not isinstance(value, dict):
+        problems.add(number, None, f"must be a JSON object, not {json_type(value)}")
+        return None
+    return value
+
+
+def json_type(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+class Fields:
+    """Typed getters over one parsed line that record a problem (with the field) instead of raising."""
+
+    def __init__(self, obj: dict, number: int, problems: Problems, prefix: str = "") -> None:
+        self.obj, self.number, self.problems, self.prefix = obj, number, problems, prefix
+        self.ok = True
+
+    def problem(self, name: str, message: str) -> None:
+        self.ok = False
+        self.problems.add(self.number, self.prefix + name, message)
+
+    def text(self, name: str, max_len: int, *, required: bool = True) -> str | None:
+        value = self.obj.get(name)
+        if value is None:
+            if required:
+                self.problem(name, "is missing" if name not in self.obj else "must not be null")
+            return None
+        if not isinstance(value, str):
+            self.problem(name, f"must be a string, not {json_type(value)}")
+            return None
+        if required and not value.strip():
+            self.problem(name, "must not be empty")
+            return None
+        if len(value) > max_len:
+            self.problem(name, f"is {len(value):,} characters long, more than the limit of {max_len:,}")
+            return None
+        if "\x00" in value:
+            # PostgreSQL cannot store NUL in text; refuse it everywhere so both stores hold the same.
+            self.problem(name, "contains a NUL character, which cannot be stored")
+            return None
+        return value
+
+    def choice(self, name: str, options: Iterable[str]) -> str | None:
+        value = self.text(name, 100)
+        options = tuple(options)
+        if value is not None and value not in options:
+            self.problem(name, f"{quoted(value)} is not one of {', '.join(options)}")
+            return None
+        return value
+
+    def count(self, name: str) -> int | None:
+        value = self.obj.get(name)
+        if name not in self.obj or value is None:
+            self.problem(name, "is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                self.problem(name, f"must be a whole number, not {json_type(value)} {quoted(value)}")
+                return None
+        if value < 0:
+            self.problem(name, f"must not be negative (got {value})")
+            return None
+        if value > _MAX_INT32:
+            self.problem(name, f"{value} is larger than the limit of {_MAX_INT32:,}")
+            return None
+        return value
+
+    def timestamp(self, name: str, now: datetime, *, earliest: datetime | None = None,
+                  too_old: str | None = None) -> datetime | None:
+        """The moment in UTC, at most :data:`CLOCK_SKEW` after ``now`` and not before ``earliest``
+        (default: the retention horizon before ``now``; ``too_old`` then says why, after the date)."""
+        value = self.text(name, 64)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.problem(name, f"{quoted(value)} is not an ISO 8601 timestamp such as 2025-03-01T09:30:00Z")
+            return None
+        if moment.tzinfo is None:
+            self.problem(name, f"{quoted(value)} has no time zone; add one, e.g. Z for UTC")
+            return None
+        if earliest is None:
+            earliest = now - RETENTION_HORIZON
+            too_old = (f"events older than {RETENTION_HORIZON.days:,} days (the catalog's longest retention) "
+                       "are refused")
+        try:
+            utc: datetime | None = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no UTC instant Python can hold
+            utc = None
+        if (utc is None and moment.year > now.year) or (utc is not None and utc > now + CLOCK_SKEW):
+            self.problem(name, f"{value} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ}; clocks may run at "
+                               f"most {CLOCK_SKEW.seconds // 60} minutes ahead)")
+            return None
+        if utc is None or utc < earliest:
+            self.problem(name, f"{value} is before {earliest:%Y-%m-%d %H:%M} UTC; {too_old or 'that is too early'}")
+            return None
+        return utc
+
+    def unknown(self, known: Iterable[str]) -> None:
+        extra = [k for k in self.obj if k not in known]
+        if extra:
+            self.problem(extra[0] if len(extra) == 1 else ", ".join(extra),
+                         "is not a known field" if len(extra) == 1 else "are not known fields")
+
+
+def quoted(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """UTC without tzinfo: what SQLite gives back, so stored and new values compare equal.
+
+    Only for comparing; values bound to queries are aware (:func:`as_utc`).
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# ---- ingest ----------------------------------------------------------------
+
+_TOP_FIELDS = ("event_id", "time", "actor", "subject", "category", "action", "purpose", "justification",
+               "source_system", "record_count", "query_id")
+_TOP_SET = frozenset(_TOP_FIELDS)
+_ACTOR_FIELDS = ("id", "kind", "name", "team", "role", "employee")
+# Stored columns in insert order; positions 1..10 are the content compared when an event id arrives again.
+_COLUMNS = ("event_id", "occurred_at", "actor_id", "subject_pseudonym", "category_key", "action", "purpose_code",
+            "justification", "source_system", "record_count", "query_id", "ingested_at")
+_CONTENT = slice(1, 11)
+_ACTION_SET = frozenset(ACTIONS)
+
+
+def ingest_access(engine: Engine, lines_or_path: Source, *, now: datetime | None = None,
+                  max_problems: int = MAX_PROBLEMS, max_line_bytes: int = MAX_LINE_BYTES,
+                  max_file_bytes: int = MAX_FILE_BYTES) -> IngestReport:
+    """Validate and add access events from JSON Lines (a path, or an iterable of lines).
+
+    All or nothing: the whole input is one transaction, rolled back when any line
+    has a problem, and :class:`IngestRejected` lists every problem found (up to
+    ``max_problems``). Events already stored with the same id and content are
+    skipped; the same id with different content is a problem of that line.
+    """
+    started = time.perf_counter()
+    now = as_utc(now or datetime.now(UTC))
+    source = _source_name(lines_or_path)
+    problems = Problems(max_problems)
+    with engine.connect() as conn, conn.begin() as tx:
+        if conn.dialect.name == "sqlite":
+            # 64 MB of page cache keeps the event-id and pseudonym indexes in memory while they grow.
+            conn.exec_driver_sql("PRAGMA cache_size=-65536")
+        elif conn.dialect.name == "postgresql":
+            # The table grows inside this transaction while its statistics may still say "empty";
+            # the planner would then scan it for every batch of event ids instead of using the index.
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        state = _IngestState(conn, problems, now)
+        lines = 0
+        for number, text in read_lines(lines_or_path, problems, max_line_bytes=max_line_bytes,
+                                       max_file_bytes=max_file_bytes):
+            lines = number
+            obj = parse_object(number, text, problems)
+            if obj is not None:
+                # JSON spells NUL as \u0000 (a raw one is invalid JSON), so without that escape
+                # no value can hold one and the quick path may skip the per-field check.
+                row = (state.quick(obj) if "\\u0000" not in text else None) or state.validate(number, obj)
+                if row is not None:
+                    state.take(number, row)
+        state.flush()
+        if problems:
+            tx.rollback()
+            problems.raise_if_any(source)
+    return IngestReport(source, lines, state.added, state.already_present, state.actors_added,
+                        time.perf_counter() - started)
+
+
+def _short(value: object, limit: int) -> bool:
+    """A required string field that is non-blank and within ``limit`` characters."""
+    return type(value) is str and 0 < len(value) <= limit and not value.isspace()
+
+
+class _IngestState:
+    def __init__(self, conn: Connection, problems: Problems, now: datetime) -> None:
+        self.conn, self.problems, self.now = conn, problems, now
+        self.subjects = SubjectIndex(conn)
+        self.actors: dict[str, Any] = {row.actor_id: row for row in conn.execute(sa.select(db.actors))}
+        self.actor_seen: dict[str, dict] = {}  # actor id -> the actor object of a line that passed validation
+        self.ingested_at = utc_naive(now)
+        self.latest, self.earliest = now + CLOCK_SKEW, now - RETENTION_HORIZON
+        self.seen: dict[str, tuple[int, tuple]] = {}  # event id -> (line, content) within this input
+        self.rows: list[tuple] = []
+        self.lines: list[int] = []
+        self.added = self.already_present = self.actors_added = 0
+
+    def take(self, number: int, row: tuple) -> None:
+        event_id, content = row[0], row[_CONTENT]
+        earlier = self.seen.get(event_id)
+        if earlier is not None:
+            if earlier[1] != content:
+                self.problems.add(number, "event_id", f"{quoted(event_id)} was already given on line "
+                                                      f"{earlier[0]} with different content")
+            else:
+                self.already_present += 1
+            return
+        self.seen[event_id] = (number, content)
+        self.rows.append(row)
+        self.lines.append(number)
+        if len(self.rows) >= _CHUNK:
+            self.flush()
+
+    def quick(self, obj: dict) -> tuple | None:
+        """The row for a line that is plainly valid, else None (then :meth:`validate` says why).
+
+        Accepts only what :meth:`validate` accepts, checked with fewer calls: this
+        path is what makes the ingest reach its throughput target.
+        """
+        if not obj.keys() <= _TOP_SET:
+            return None
+        try:
+            return self._quick(obj)
+        except (TypeError, OverflowError):  # an unhashable code, a date at the end of time: validate() names it
+            return None
+
+    def _quick(self, obj: dict) -> tuple | None:
+        get = obj.get
+        event_id, actor, subject, category, action = (get("event_id"), get("actor"), get("subject"),
+                                                      get("category"), get("action"))
+        purpose, justification, source_system, count, query_id, when = (
+            get("purpose"), get("justification"), get("source_system"), get("record_count"), get("query_id"),
+            get("time"))
+        if not (_short(event_id, 64) and _short(source_system, 200) and type(count) is int
+                and 0 <= count <= _MAX_INT32 and category in catalog.CATEGORY_BY_KEY and action in _ACTION_SET
+                and (purpose is None or purpose in catalog.PURPOSE_BY_CODE)
+                and (justification is None or (type(justification) is str and len(justification) <= 4000))
+                and (query_id is None or (type(query_id) is str and len(query_id) <= 100))
+                and type(subject) is str and len(subject) <= 255 and type(when) is str and len(when) <= 64
+                and type(actor) is dict):
+            return None
+        actor_id = actor.get("id")
+        if type(actor_id) is not str or self.actor_seen.get(actor_id) != actor:
+            return None
+        employee = self.subjects.employee_id(subject)
+        if employee is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(when)
+        except ValueError:
+            return None
+        if moment.tzinfo is None or moment > self.latest or moment < self.earliest:
+            return None
+        return (event_id, utc_naive(moment), actor_id, self.subjects.pseudonym(employee), category, action,
+                purpose, justification, source_system, count, query_id, self.ingested_at)
+
+    def validate(self, number: int, obj: dict) -> tuple | None:
+        """The row for a line, or None after recording every problem of the line."""
+        f = Fields(obj, number, self.problems)
+        f.unknown(_TOP_FIELDS)
+        event_id = f.text("event_id", 64)
+        occurred = f.timestamp("time", self.now)
+        actor_id = self._actor(number, obj, f)
+        subject = f.text("subject", 255)
+        pseudonym = None
+        if subject is not None:
+            employee = self.subjects.employee_id(subject)
+            if employee is None:
+                f.problem("subject", f"{quoted(subject)} is not an employee id, e-mail or OIDC subject "
+                                     "of anyone the company employs")
+            else:
+                pseudonym = self.subjects.pseudonym(employee)
+        category = f.text("category", 100)
+        if category is not None and category not in catalog.CATEGORY_BY_KEY:
+            f.problem("category", f"{quoted(category)} is not a catalog category")
+        action = f.choice("action", ACTIONS)
+        purpose = f.text("purpose", 100, required=False)
+        if purpose is not None and purpose not in catalog.PURPOSE_BY_CODE:
+            f.problem("purpose", f"{quoted(purpose)} is not a registered purpose code; use null when there is none")
+        justification = f.text("justification", 4000, required=False)
+        source_system = f.text("source_system", 200)
+        record_count = f.count("record_count")
+        query_id = f.text("query_id", 100, required=False)
+        if not f.ok:
+            return None
+        assert occurred is not None  # f.ok: it was read
+        return (event_id, utc_naive(occurred), actor_id, pseudonym, category, action, purpose, justification,
+                source_system, record_count, query_id, self.ingested_at)
+
+    def _actor(self, number: int, obj: dict, f: Fields) -> str | None:
+        actor = obj.get("actor")
+        if not isinstance(actor, dict):
+            f.problem("actor", "is missing" if actor is None else f"must be an object, not {json_type(actor)}")
+            return None
+        a = Fields(actor, number, self.problems, prefix="actor.")
+        a.unknown(_ACTOR_FIELDS)
+        actor_id = a.text("id", 100)
+        kind = a.choice("kind", ACTOR_KINDS)
+        name, team, role = a.text("name", 255), a.text("team", 100), a.text("role", 100)
+        employee_text = a.text("employee", 255, required=False)
+        pseudonym = None
+        if employee_text is not None:
+            employee = self.subjects.employee_id(employee_text)
+            if employee is None:
+                a.problem("employee", f"{quoted(employee_text)} is not anyone the company employs")
+            elif kind == SERVICE:
+                a.problem("employee", "only a person-actor can be an employee")
+            else:
+                pseudonym = self.subjects.pseudonym(employee)
+        known = self.actors.get(actor_id) if a.ok and actor_id is not None else None
+        if known is not None and known.kind != kind:
+            a.problem("kind", f"actor {quoted(actor_id)} is already known as a {known.kind}, not a {kind}")
+        if not a.ok:
+            f.ok = False
+            return None
+        assert actor_id is not None  # a.ok: it was read
+        self.actor_seen[actor_id] = actor
+        if known is None:
+            row: dict[str, Any] = {"actor_id": actor_id, "kind": kind, "display_name": name, "team": team, "role": role,
+                   "pseudonym": pseudonym}
+            self.conn.execute(sa.insert(db.actors).values(**row))
+            self.actors[actor_id] = _ActorRow(**row)
+            self.actors_added += 1
+        return actor_id
+
+    def flush(self) -> None:
+        rows, lines = self.rows, self.lines
+        self.rows, self.lines = [], []
+        if not rows:
+            return
+        stored = self._stored([r[0] for r in rows])
+        fresh = []
+        for number, row in zip(lines, rows, strict=True):
+            old = stored.get(row[0])
+            if old is None:
+                fresh.append(row)
+            elif old != row[_CONTENT]:
+                self.problems.add(number, "event_id", f"{quoted(row[0])} is already stored with "
+                                                      "different content; events are never changed")
+            else:
+                self.already_present += 1
+        if fresh and not self.problems:
+            _insert_events(self.conn, fresh)
+            self.added += len(fresh)
+
+    def _stored(self, ids: list[str]) -> dict[str, tuple]:
+        columns = [db.access_events.c[c] for c in _COLUMNS[:11]]
+        stored = {}
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            for row in self.conn.execute(sa.select(*columns).where(db.access_events.c.event_id.in_(chunk))):
+                stored[row[0]] = (utc_naive(row[1]), *row[2:])
+        return stored
+
+
+_SQLITE_INSERT = (f"INSERT INTO access_events ({', '.join(_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+
+
+def _insert_events(conn: Connection, rows: list[tuple]) -> None:
+    """Insert rows in ``_COLUMNS`` order.
+
+    On SQLite the rows go straight to the driver with timestamps pre-formatted the
+    way SQLAlchemy stores them: the Core insert's per-row parameter processing
+    costs more than the rest of the ingest together. PostgreSQL gets COPY. Rows
+    hold naive UTC (what SQLite returns, for comparing); every other database is
+    given aware UTC, so a session time zone cannot shift the stored instant.
+    """
+    if conn.dialect.name == "sqlite":
+        ingested = rows[0][11].isoformat(" ", "microseconds")  # one ingest, one ingested_at
+        conn.exec_driver_sql(_SQLITE_INSERT, [(r[0], r[1].isoformat(" ", "microseconds"), *r[2:11], ingested)
+                                              for r in rows])
+    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # COPY inside the same transaction: executemany costs a round trip per row.
+        ingested = as_utc(rows[0][11])
+        cursor = cast(Any, conn.connection.driver_connection).cursor()  # psycopg's connection
+        with cursor.copy(f"COPY access_events ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r[0], as_utc(r[1]), *r[2:11], ingested))
+    else:
+        conn.execute(sa.insert(db.access_events),
+                     [dict(zip(_COLUMNS, (*r[:1], as_utc(r[1]), *r[2:11], as_utc(r[11])), strict=True))
+                      for r in rows])
+
+
+@dataclass(frozen=True)
+class _ActorRow:
+    actor_id: str
+    kind: str
+    display_name: str
+    team: str
+    role: str
+    pseudonym: str | None
+
+
+# ---- the portal's own reads ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Read:
+    """One category read of one person's data, for :func:`record_reads`."""
+
+    category_key: str
+    record_count: int
+
+
+def actor_role(principal: Principal) -> str:
+    """The role a principal reads in: the strongest portal role they hold."""
+    for role in (policy.PRIVACY_OFFICE, policy.WORKS_COUNCIL, policy.EMPLOYEE):
+        if role in principal.roles:
+            return role
+    return "none"
+
+
+def _actor_for(conn: Connection, principal: Principal) -> str:
+    """The actor id of ``principal``, created on first use: a person through their pseudonym,
+    anything without an employee record (the command line) as a service."""
+    role = actor_role(principal)
+    row: dict[str, Any]
+    if principal.employee is not None:
+        pseudonym = pseudonym_of(conn, principal.employee.employee_id, create=True)
+        row = {"actor_id": f"person:{pseudonym}", "kind": PERSON, "display_name": principal.employee.display_name,
+               "team": principal.employee.team, "role": role, "pseudonym": pseudonym}
+    else:
+        row = {"actor_id": principal.subject[:100], "kind": SERVICE,
+               "display_name": (principal.name or principal.subject)[:255],
+               "team": policy.ROLE_LABELS.get(role, role), "role": role, "pseudonym": None}
+    exists = conn.execute(sa.select(db.actors.c.actor_id).where(db.actors.c.actor_id == row["actor_id"])).first()
+    if exists is None:
+        conn.execute(sa.insert(db.actors).values(**row))
+    return row["actor_id"]
+
+
+def record_read(engine: Engine, principal: Principal, subject_employee_id: str, category_key: str,
+                purpose_code: str, justification: str, record_count: int, action: str = VIEW, *,
+                source_system: str = PORTAL_SOURCE, query_id: str | None = None,
+                now: datetime | None = None) -> str | None:
+    """Log that ``principal`` read ``record_count`` records of one category about someone.
+
+    Returns the new event id, or None when the principal read their own data
+    (that is not an access by someone else, so nothing is logged).
+    """
+    with engine.begin() as conn:
+        ids = record_reads(conn, principal, subject_employee_id, [Read(category_key, record_count)],
+                           purpose_code, justification, action, source_system=source_system,
+                           query_id=query_id, now=now)
+    return ids[0] if ids else None
+
+
+def record_reads(conn: Connection, principal: Principal, subject_employee_id: str, reads: Iterable[Read],
+                 purpose_code: str, justification: str, action: str = VIEW, *,
+                 source_system: str = PORTAL_SOURCE, query_id: str | None = None,
+                 now: datetime | None = None) -> list[str]:
+    """:func:`record_read` for several categories inside the caller's transaction."""
+    reads = list(reads)
+    if principal.employee_id is not None and principal.employee_id == subject_employee_id:
+        return []
+    for r in reads:
+        catalog.category(r.category_key)
+        if isinstance(r.record_count, bool) or not isinstance(r.record_count, int) or r.record_count < 0:
+            raise ValueError(f"record_count must be a whole number of 0 or more (got {r.record_count!r})")
+    if purpose_code not in catalog.PURPOSE_BY_CODE:
+        raise ValueError(f"{purpose_code!r} is not a registered purpose code; "
+                         f"known: {', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+    if action not in ACTIONS:
+        raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+    if not isinstance(justification, str) or not justification.strip():
+        raise ValueError("a justification is required: the person will read it next to this access")
+    if len(justification) > 4000 or "\x00" in justification:
+        raise ValueError("the justification must be at most 4,000 characters without NUL characters")
+    if conn.execute(sa.select(db.employees.c.employee_id)
+                    .where(db.employees.c.employee_id == subject_employee_id)).first() is None:
+        raise UnknownSubject(subject_employee_id)
+    moment = as_utc(now or datetime.now(UTC))
+    actor_id = _actor_for(conn, principal)
+    pseudonym = pseudonym_of(conn, subject_employee_id, create=True)
+    rows: list[dict[str, Any]] = [{"event_id": f"portal-{uuid.uuid4()}", "occurred_at": moment, "actor_id": actor_id,
+             "subject_pseudonym": pseudonym, "category_key": r.category_key, "action": action,
+             "purpose_code": purpose_code, "justification": justification.strip(),
+             "source_system": source_system, "record_count": r.record_count, "query_id": query_id,
+             "ingested_at": moment} for r in reads]
+    if rows:
+        conn.execute(sa.insert(db.access_events), rows)
+    return [r["event_id"] for r in rows]
+
+
+# ---- what a person sees ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """One read of the person's data as shown to them, flags in words."""
+
+    event_id: str
+    occurred_at: datetime
+    actor_id: str
+    actor: str  # as shown, following settings.actor_naming
+    actor_kind: str
+    actor_team: str
+    actor_role: str
+    category_key: str
+    category: str
+    action: str
+    purpose_code: str | None
+    purpose: str
+    justification: str | None
+    source_system: str
+    record_count: int
+    query_id: str | None
+    flags: tuple[str, ...] = ()  # each a sentence
+    flag_labels: tuple[str, ...] = ()  # the same flags as short labels, from FLAG_LABELS
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+NO_PURPOSE, ROLE_NOT_ALLOWED, OVER_EXPOSURE = "no purpose", "role not allowed", "over-exposure"
+FLAG_LABELS = (NO_PURPOSE, ROLE_NOT_ALLOWED, OVER_EXPOSURE)
+FLAG_LABEL_COLOURS = ("#d62728", "#e6550d", "#9c27b0")
+
+
+def actor_label(kind: str, display_name: str, team: str, role: str, naming: str) -> str:
+    """How an actor is named to the person whose data they read."""
+    if kind == PERSON and naming == "team_role":
+        return f"Someone in {team} ({role})"
+    return display_name
+
+
+def week_start(moment: datetime) -> datetime:
+    day = utc_naive(moment).date()
+    return datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time())
+
+
+def own_subject(principal: Principal, action: str) -> str:
+    subject = principal.employee_id
+    if subject is None:
+        raise PermissionDenied("Not allowed: the company holds no employee record for you.")
+    policy.ensure(principal, action, subject)
+    return subject
+
+
+def events_about(engine: Engine, principal: Principal, *, naming: str = "names",
+                 since: datetime | None = None, max_principals: Mapping[str, int] | None = None) -> list[AccessEvent]:
+    """Every access by someone else to the principal's own data, newest first, with flags.
+
+    ``max_principals`` is the company's own limits (setting ``PORTAL_MAX_PRINCIPALS``); categories not
+    in it keep the catalog's.
+    """
+    subject = own_subject(principal, "access_log:read_own")
+    with engine.connect() as conn:
+        return events_for_subject(conn, subject, naming=naming, since=since, max_principals=max_principals)
+
+
+def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "names",
+                       since: datetime | None = None,
+                       max_principals: Mapping[str, int] | None = None) -> list[AccessEvent]:
+    """The events about one person, for callers that already checked policy."""
+    pseudonym = pseudonym_of(conn, employee_id)
+    if pseudonym is None:
+        return []
+    e, a = db.access_events.c, db.actors.c
+    query = (sa.select(e.event_id, e.occurred_at, e.actor_id, e.category_key, e.action, e.purpose_code,
+                       e.justification, e.source_system, e.record_count, e.query_id,
+                       a.kind, a.display_name, a.team, a.role, a.pseudonym.label("actor_pseudonym"))
+             .select_from(db.access_events.outerjoin(db.actors, e.actor_id == a.actor_id))
+             .where(e.subject_pseudonym == pseudonym)
+             .order_by(e.occurred_at.desc(), e.seq.desc()))
+    if since is not None:
+        query = query.where(e.occurred_at >= as_utc(since))
+    rows = [r for r in conn.execute(query) if r.actor_pseudonym != pseudonym]  # own reads are not "someone else"
+    limits = exposure_policy.limits(max_principals)
+    people = [(r, week_start(r.occurred_at)) for r in rows if r.kind == PERSON and r.category_key in limits]
+    counted = {(r.category_key, start) for r, start in people if limits[r.category_key].scoped_role(r.role) is None}
+    scoped = {(r.category_key, start, r.actor_id) for r, start in people
+              if limits[r.category_key].scoped_role(r.role) is not None}
+    breadth = _Breadth(_weekly_readers(conn, counted, limits), *_scoped_breadth(conn, pseudonym, scoped, limits))
+    return [_event(r, breadth, limits, naming) for r in rows]
+
+
+@dataclass(frozen=True)
+class _Breadth:
+    """How broadly the weeks of one person's events were read, for the over-exposure flag."""
+
+    readers: dict[tuple[str, datetime], int]  # (category, week) -> people counted against the limit
+    people_read: dict[tuple[str, datetime, str], int]  # (category, week, scoped reader) -> people they read
+    scoped_readers: dict[tuple[str, datetime], int]  # (category, week) -> scoped readers of this person
+
+
+def _someone_elses(e: Any, a: Any) -> sa.ColumnElement:
+    return sa.or_(a.pseudonym.is_(None), a.pseudonym != e.subject_pseudonym)
+
+
+def _in_week(e: Any, category: str, start: datetime) -> sa.ColumnElement:
+    return sa.and_(e.category_key == category, e.occurred_at >= as_utc(start),
+                   e.occurred_at < as_utc(start + timedelta(days=7)))
+
+
+def _weekly_readers(conn: Connection, weeks: set[tuple[str, datetime]],
+                    limits: dict[str, exposure_policy.Limit]) -> dict[tuple[str, datetime], int]:
+    """Distinct person-actors who read someone else's data, per (category, week); scoped roles not counted."""
+    e, a = db.access_events.c, db.actors.c
+    result = {}
+    for category, start in weeks:
+        query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(_in_week(e, category, start), a.kind == PERSON, _someone_elses(e, a)))
+        if limits[category].scoped:
+            query = query.where(exposure_policy.role_sql(a.role).not_in(sorted(limits[category].scoped_roles)))
+        result[(category, start)] = int(conn.execute(query).scalar() or 0)
+    return result
+
+
+def _scoped_breadth(conn: Connection, pseudonym: str, reads: set[tuple[str, datetime, str]],
+                    limits: dict[str, exposure_policy.Limit]) -> tuple[dict, dict]:
+    """For reads by people in a scoped role: how many people each such reader read in the week, and how
+    many readers in a scoped role read this person (``pseudonym``) in the week."""
+    e, a = db.access_events.c, db.actors.c
+    people_read, scoped_readers = {}, {}
+    for category, start, actor in reads:
+        query = (sa.select(sa.func.count(sa.distinct(e.subject_pseudonym)))
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(_in_week(e, category, start), e.actor_id == actor, _someone_elses(e, a)))
+        people_read[(category, start, actor)] = int(conn.execute(query).scalar() or 0)
+    for category, start in {(c, s) for c, s, _ in reads}:
+        query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
+                 .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
+                 .where(_in_week(e, category, start), e.subject_pseudonym == pseudonym, a.kind == PERSON,
+                        _someone_elses(e, a),
+                        exposure_policy.role_sql(a.role).in_(sorted(limits[category].scoped_roles))))
+        scoped_readers[(category, start)] = int(conn.execute(query).scalar() or 0)
+    return people_read, scoped_readers
+
+
+def _breadth_flags(r: Any, cat: catalog.Category, role: str, breadth: _Breadth,
+                   limit: exposure_policy.Limit) -> list[str]:
+    """The over-exposure flag of a person's read, in words (empty when the read's week was within limits)."""
+    start = week_start(r.occurred_at)
+    scope = limit.scoped_role(role)
+    if scope is None:
+        count = breadth.readers.get((r.category_key, start), 0)
+        if count <= limit.max_principals:
+            return []
+        return [f"Part of an over-exposure episode: {count} different people read other people's "
+                f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the {limit.max_principals} "
+                "the policy allows."]
+    flags = []
+    read = breadth.people_read.get((r.category_key, start, r.actor_id), 0)
+    if read > scope.people_per_reader:
+        flags.append(f"Part of an over-exposure episode: this reader, in the role {role}, read the "
+                     f"{cat.name.lower()} of {read} different people in the week of {start:%d %b %Y}; the role "
+                     f"may read only {scope.relation}, at most {scope.people_per_reader} people a week.")
+    readers = breadth.scoped_readers.get((r.category_key, start), 0)
+    if readers > scope.readers_per_person:
+        flags.append(f"Part of an over-exposure episode: {readers} different people in the role {role} read your "
+                     f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the "
+                     f"{scope.readers_per_person} the policy allows; the role may read only {scope.relation}.")
+    return flags
+
+
+def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], naming: str) -> AccessEvent:
+    cat = catalog.CATEGORY_BY_KEY.get(r.category_key)
+    kind = r.kind or "unknown"
+    display, team, role = r.display_name or r.actor_id, r.team or "unknown team", r.role or "unknown role"
+    purpose = catalog.PURPOSE_BY_CODE.get(r.purpose_code) if r.purpose_code else None
+    flags, labels = [], []
+    if purpose is None:
+        flags.append("No registered purpose was given for this read.")
+        labels.append(NO_PURPOSE)
+    if cat is not None and role not in cat.allowed_roles:
+        flags.append(f"The reader's role ({role}) is not one the policy allows to read {cat.name.lower()}.")
+        labels.append(ROLE_NOT_ALLOWED)
+    if cat is not None and kind == PERSON:
+        breadth_flags = _breadth_flags(r, cat, role, breadth, limits[cat.key])
+        if breadth_flags:
+            flags += breadth_flags
+            labels.append(OVER_EXPOSURE)
+    return AccessEvent(
+        event_id=r.event_id, occurred_at=as_utc(r.occurred_at), actor_id=r.actor_id,
+        actor=clean(actor_label(kind, display, team, role, naming)), actor_kind=kind, actor_team=team, actor_role=role,
+        category_key=r.category_key, category=cat.name if cat else r.category_key, action=r.action,
+        purpose_code=r.purpose_code, purpose=purpose.name if purpose else "none given",
+        justification=r.justification, source_system=r.source_system, record_count=int(r.record_count),
+        query_id=r.query_id, flags=tuple(clean(f) for f in flags),  # a role's bidi control cannot turn a flag around
+        flag_labels=tuple(labels),
+    )
+
+
+# ---- summary, filters and tables ------------------------------------------
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+@dataclass(frozen=True)
+class AccessSummary:
+    days: int
+    services: int
+    people: int
+    reads: int
+    no_purpose: int
+    role_not_allowed: int
+    over_exposure: int
+    unlinked_on: date | None = None  # an erasure within the period unlinked the reads before this day
+
+    def sentence(self) -> str:
+        """One plain sentence (two when something is flagged) for the top of the page."""
+        period = f"In the last {self.days} days"
+        if self.unlinked_on is not None:
+            day = f"{self.unlinked_on.day} {self.unlinked_on:%b %Y}"
+            if self.reads == 0:
+                # Not "nobody read it": the reads before the erasure are in the log, only no longer linked to you.
+                return (f"The record of who read your data was unlinked from you by your erasure on {day}; "
+                        "no one else has read your data since.")
+            period = f"Since your erasure on {day}"
+        if self.reads == 0:
+            return f"{period}, nobody but you read your data."
+        who = []
+        if self.services:
+            who.append(_plural(self.services, "service"))
+        if self.people:
+            who.append(_plural(self.people, "person", "people"))
+        head = f"{period}, {' and '.join(who)} read your data ({_plural(self.reads, 'read')})"
+        if self.no_purpose:
+            head += f"; {_plural(self.no_purpose, 'read')} had no registered purpose"
+        head += "."
+        more = []
+        if self.role_not_allowed:
+            more.append(f"{_plural(self.role_not_allowed, 'read')} came from a role the policy does not allow")
+        if self.over_exposure:
+            more.append(f"{_plural(self.over_exposure, 'read')} {'was' if self.over_exposure == 1 else 'were'} "
+                        "part of an over-exposure episode")
+        if more:
+            head += " " + " and ".join(more).capitalize() + "."
+        return head
+
+
+def summarize(events: list[AccessEvent], *, days: int = SUMMARY_DAYS, now: datetime | None = None,
+              unlinked_at: datetime | None = None) -> AccessSummary:
+    """``unlinked_at``: when an erasure unlinked the person's earlier reads (:mod:`portal.audit.unlinking`)."""
+    since = as_utc(now or datetime.now(UTC)) - timedelta(days=days)
+    unlinked_on = None
+    if unlinked_at is not None and as_utc(unlinked_at) > since:
+        since, unlinked_on = as_utc(unlinked_at), as_utc(unlinked_at).date()
+    recent = [e for e in events if e.occurred_at >= since]
+    return AccessSummary(
+        days=days,
+        services=len({e.actor_id for e in recent if e.actor_kind != PERSON}),
+        people=len({e.actor_id for e in recent if e.actor_kind == PERSON}),
+        reads=len(recent),
+        no_purpose=sum(1 for e in recent if e.purpose_code is None),
+        role_not_allowed=sum(1 for e in recent if ROLE_NOT_ALLOWED in e.flag_labels),
+        over_exposure=sum(1 for e in recent if OVER_EXPOSURE in e.flag_labels),
+        unlinked_on=unlinked_on,
+    )
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    categories: tuple[str, ...]
+    kinds: tuple[str, ...]
+    purposes: tuple[str, ...]
+    first_day: date | None
+    last_day: date | None
+
+
+def filter_options(events: list[AccessEvent]) -> FilterOptions:
+    order = {c.name: i for i, c in enumerate(catalog.CATEGORIES)}
+    days = [e.occurred_at.date() for e in events]
+    return FilterOptions(
+        categories=tuple(sorted({e.category for e in events}, key=lambda n: (order.get(n, 99), n))),
+        kinds=tuple(sorted({e.actor_kind for e in events})),
+        purposes=tuple(sorted({e.purpose for e in events})),
+        first_day=min(days) if days else None,
+        last_day=max(days) if days else None,
+    )
+
+
+def filter_events(events: list[AccessEvent], *, categories: Iterable[str] = (), kinds: Iterable[str] = (),
+                  purposes: Iterable[str] = (), period: date | Iterable[date] | None = None,
+                  flagged_only: bool = False) -> list[AccessEvent]:
+    """Events matching every given filter; an empty selection means "any".
+
+    ``period`` is a day or (first, last) days inclusive, as a date-range picker
+    returns it: while a range is being picked it holds only the first day.
+    """
+    days = [] if period is None else [period] if isinstance(period, date) else list(period)
+    first_day, last_day = (days[0], days[-1]) if days else (None, None)
+    cats, kinds_, purps = set(categories), set(kinds), set(purposes)
+    keep: Callable[[AccessEvent], bool] = lambda e: (  # noqa: E731
+        (not cats or e.category in cats) and (not kinds_ or e.actor_kind in kinds_)
+        and (not purps or e.purpose in purps)
+        and (first_day is None or e.occurred_at.date() >= first_day)
+        and (last_day is None or e.occurred_at.date() <= last_day)
+        and (not flagged_only or e.flagged))
+    return [e for e in events if keep(e)]
+
+
+# The reason a read was flagged comes right after what was read, so nobody has to scroll sideways for it.
+EVENT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "When": pl.Datetime("us", "UTC"), "Flags": pl.List(pl.String), "Who": pl.String, "Category": pl.String,
+    "Purpose": pl.String, "Flagged because": pl.String, "Records": pl.Int64, "Action": pl.String, "Justification": pl.String,
+    "Kind": pl.String, "Team and role": pl.String, "Source system": pl.String, "Query or run id": pl.String,
+}
+
+
+def events_frame(events: list[AccessEvent]) -> pl.DataFrame:
+    """The events as a table for display and export, one row per event."""
+    return pl.DataFrame(
+        [{"When": e.occurred_at, "Flags": list(e.flag_labels), "Who": e.actor, "Category": e.category,
+          "Purpose": e.purpose,
+          "Flagged because": " ".join(e.flags), "Records": e.record_count, "Action": e.action,
+          "Justification": e.justification or "", "Kind": e.actor_kind,
+          "Team and role": f"{e.actor_team} · {e.actor_role}", "Source system": e.source_system,
+          "Query or run id": e.query_id or ""} for e in events],
+        schema=EVENT_COLUMNS,
+    )
+
+
+def timeline_frame(events: list[AccessEvent]) -> pl.DataFrame:
+    """Columns for the timeline chart: when, category, who, records, purpose, flag (word).
+
+    Rows come in catalog order of their category, which the chart keeps top to bottom.
+    """
+    order = {c.key: i for i, c in enumerate(catalog.CATEGORIES)}
+    events = sorted(events, key=lambda e: (order.get(e.category_key, len(order)), e.occurred_at))
+    return pl.DataFrame(
+        [{"when": e.occurred_at, "category": e.category, "who": e.actor, "kind": e.actor_kind,
+          "records": e.record_count, "purpose": e.purpose, "action": e.action,
+          "flag": "flagged" if e.flagged else "not flagged",
+          "reason": " ".join(e.flags) or "—"} for e in events],
+        schema={"when": pl.Datetime("us", "UTC"), "category": pl.String, "who": pl.String, "kind": pl.String,
+                "records": pl.Int64, "purpose": pl.String, "action": pl.String, "flag": pl.String,
+                "reason": pl.String},
+    )
+

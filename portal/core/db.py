@@ -1,0 +1,332 @@
+"""Metadata DB: SQLAlchemy Core tables, engine and migrations.
+
+SQLite file in the data directory by default; PostgreSQL in production via
+``PORTAL_DATABASE_URL``. The schema is created and upgraded only by Alembic
+(``portal/migrations``); :func:`migrate` runs it.
+
+People appear in append-only tables (access events) only through a pseudonym
+from ``pseudonyms``; erasing a person deletes that link, and the append-only
+rows stay intact but no longer point to anyone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from portal.core import file_modes
+
+metadata = sa.MetaData()
+
+employees = sa.Table(
+    "employees",
+    metadata,
+    sa.Column("employee_id", sa.String(32), primary_key=True),
+    sa.Column("oidc_sub", sa.String(255), unique=True, nullable=True),
+    sa.Column("email", sa.String(255), unique=True, nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("department", sa.String(100), nullable=False, index=True),
+    sa.Column("team", sa.String(100), nullable=False),
+    sa.Column("job_title", sa.String(100), nullable=False),
+    sa.Column("hired_on", sa.Date, nullable=False),
+)
+
+# The one place where a pseudonym is linked to a person.
+pseudonyms = sa.Table(
+    "pseudonyms",
+    metadata,
+    sa.Column("pseudonym", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), unique=True, nullable=False),
+)
+
+purposes = sa.Table(
+    "purposes",
+    metadata,
+    sa.Column("code", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+)
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # activity | content | record
+    sa.Column("table_name", sa.String(100), nullable=False, unique=True),
+    sa.Column("subject_column", sa.String(100), nullable=False),
+    sa.Column("time_column", sa.String(100), nullable=False),
+    sa.Column("legal_basis", sa.String(200), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("source_system", sa.String(200), nullable=False),
+    sa.Column("objection_possible", sa.Boolean, nullable=False),
+    sa.Column("allowed_roles", sa.String(500), nullable=False),  # comma-separated reader roles
+    sa.Column("max_principals", sa.Integer, nullable=False),
+)
+
+category_purposes = sa.Table(
+    "category_purposes",
+    metadata,
+    sa.Column("category_key", sa.String(100), sa.ForeignKey("categories.key"), primary_key=True),
+    sa.Column("purpose_code", sa.String(100), sa.ForeignKey("purposes.code"), primary_key=True),
+)
+
+# Who reads data: services and people. A person-actor is linked through a pseudonym only.
+actors = sa.Table(
+    "actors",
+    metadata,
+    sa.Column("actor_id", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # person | service
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("team", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(100), nullable=False),
+    sa.Column("pseudonym", sa.String(32), nullable=True),
+)
+
+access_events = sa.Table(
+    "access_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_id", sa.String(100), nullable=False, index=True),
+    sa.Column("subject_pseudonym", sa.String(32), nullable=False, index=True),
+    sa.Column("category_key", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # view | query | export | train | delete
+    sa.Column("purpose_code", sa.String(100), nullable=True),
+    sa.Column("justification", sa.Text, nullable=True),
+    sa.Column("source_system", sa.String(200), nullable=False),
+    sa.Column("record_count", sa.Integer, nullable=False),
+    sa.Column("query_id", sa.String(100), nullable=True),
+    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    # Serves the over-exposure rule: distinct readers of one category in one week.
+    sa.Index("ix_access_events_category_time", "category_key", "occurred_at"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("purpose_code", sa.String(100), sa.ForeignKey("purposes.code"), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(50), nullable=False),
+    sa.UniqueConstraint("name", "version"),
+)
+
+dataset_members = sa.Table(
+    "dataset_members",
+    metadata,
+    sa.Column("dataset_id", sa.String(100), sa.ForeignKey("datasets.dataset_id"), primary_key=True),
+    sa.Column("subject_pseudonym", sa.String(32), primary_key=True),
+    sa.Column("category_key", sa.String(100), sa.ForeignKey("categories.key"), primary_key=True),
+    sa.Column("record_count", sa.Integer, nullable=False),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("model_id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("trained_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+)
+
+model_datasets = sa.Table(
+    "model_datasets",
+    metadata,
+    sa.Column("model_id", sa.String(100), sa.ForeignKey("models.model_id"), primary_key=True),
+    sa.Column("dataset_id", sa.String(100), sa.ForeignKey("datasets.dataset_id"), primary_key=True),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("grant_id", sa.String(100), primary_key=True),
+    sa.Column("principal", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # person | group | service
+    sa.Column("group_name", sa.String(200), nullable=True),
+    sa.Column("member_count", sa.Integer, nullable=False),
+    sa.Column("category_key", sa.String(100), sa.ForeignKey("categories.key"), nullable=False),
+    sa.Column("granted_by", sa.String(200), nullable=False),
+    sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+class DatabaseError(RuntimeError):
+    """The metadata DB is unreachable or not initialised; the message says how to fix it."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if str(path) != ":memory:":
+            if not path.parent.exists():
+                file_modes.private_dir(path.parent)
+            # Created 0600 before SQLite opens it: SQLite gives -wal and -shm the database file's mode.
+            file_modes.private_file(path)
+            for suffix in ("-wal", "-shm", "-journal"):
+                file_modes.tighten_if_present(f"{path}{suffix}")
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects of sqlite3
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`DatabaseError` with a fix when the DB is unreachable or empty."""
+    try:
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(
+            f"Cannot reach the metadata DB ({engine.url.render_as_string(hide_password=True)}): "
+            f"{exc.orig}. Check PORTAL_DATABASE_URL or PORTAL_DATA_DIR."
+        ) from None
+    missing = {t.name for t in metadata.sorted_tables} - names
+    if missing:
+        raise DatabaseError(
+            "The metadata DB is not initialised (missing tables: "
+            + ", ".join(sorted(missing))
+            + "). Run `portal seed` for demo data or `portal migrate` for an empty schema."
+        )
+
+
+# Privacy requests. The request row is mutable (its status moves); its history in
+# request_transitions is append-only and names people only by role and pseudonym.
+privacy_requests = sa.Table(
+    "privacy_requests",
+    metadata,
+    sa.Column("request_id", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # erasure | objection | access
+    sa.Column("categories", sa.Text, nullable=True),  # JSON list of category keys; NULL: all
+    sa.Column("purpose_code", sa.String(100), nullable=True),
+    sa.Column("channel", sa.String(20), nullable=False),  # portal | email | letter
+    sa.Column("details", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("extended_deadline", sa.Date, nullable=True),
+    sa.Column("extension_reason", sa.Text, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("decision_reason", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+request_transitions = sa.Table(
+    "request_transitions",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=True),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),  # filed | transition | extended
+    sa.Column("actor_role", sa.String(30), nullable=False),  # subject | privacy_office | executor
+    sa.Column("actor_ref", sa.String(100), nullable=False),  # pseudonym or service id, never a name
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+objections = sa.Table(
+    "objections",
+    metadata,
+    sa.Column("objection_id", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), nullable=False, index=True),
+    sa.Column("purpose_code", sa.String(100), nullable=True),
+    sa.Column("category_key", sa.String(100), nullable=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=True),
+    sa.Column("effective_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Salted hashes of erased subject ids, so a training-set gate can still refuse them.
+erasure_tombstones = sa.Table(
+    "erasure_tombstones",
+    metadata,
+    sa.Column("subject_hash", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), nullable=False),
+    sa.Column("categories", sa.Text, nullable=True),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+erasure_steps = sa.Table(
+    "erasure_steps",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), primary_key=True),
+    sa.Column("store", sa.String(30), primary_key=True),  # telemetry | metadata | cache
+    sa.Column("target", sa.String(100), primary_key=True),  # table name
+    sa.Column("rows_before", sa.Integer, nullable=True),
+    sa.Column("rows_removed", sa.Integer, nullable=True),
+    sa.Column("version_after", sa.Integer, nullable=True),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+    # Added by 0005_erasure_step_details: what a step found and did, for the receipt and for resuming.
+    sa.Column("version_before", sa.Integer, nullable=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),  # JSON
+    sa.Column("error", sa.Text, nullable=True),  # the last failure, cleared when the step is done
+)
+
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("privacy_requests.request_id"), primary_key=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),  # the signed JSON receipt
+)
+
+
+# The tamper-evident log: which source row sits at which leaf of the Merkle tree,
+# and every signed checkpoint ever issued. Both only grow.
+log_entries = sa.Table(
+    "log_entries",
+    metadata,
+    sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.String(20), nullable=False),  # access | request
+    sa.Column("source_seq", sa.BigInteger, nullable=False),
+    sa.Column("leaf_hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("source", "source_seq"),
+)
+
+log_checkpoints = sa.Table(
+    "log_checkpoints",
+    metadata,
+    sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Login sessions ended with "Log out" (portal.identity.sessions): refused on their next request by
+# every replica. A session is named by a hash of its identity claims, never by the person.
+revoked_sessions = sa.Table(
+    "revoked_sessions",
+    metadata,
+    sa.Column("session_key", sa.String(64), primary_key=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)

@@ -1,0 +1,209 @@
+"""One typed settings object for the whole portal.
+
+Every field reads from an environment variable with the ``PORTAL_`` prefix
+(``PORTAL_DATA_DIR``, ``PORTAL_K_ANONYMITY`` ...) or from a ``.env`` file.
+Each field carries a description; the README lists them all and a test fails
+when one is missing there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, cast
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+from portal.core import json_input
+
+# Bounds of numeric settings (the README's settings table states them). Beyond them a value is a mistake that
+# would surface as an overflow deep in a page: epsilon 1e-300 printed 9,223,372,036,854,775,807 people.
+MIN_DP_EPSILON, MAX_DP_EPSILON = 0.01, 10.0
+MAX_SESSION_HOURS = 7 * 24.0
+_MAX_INT = {"k_anonymity": 1000, "telemetry_buckets": 1024, "page_size": 1000}
+DEFAULT_ROLE_GROUPS = {"works-council": "works_council", "privacy-office": "privacy_office"}
+# Shown when a setting that takes JSON is not JSON.
+_JSON_EXAMPLES = {"role_groups": '{"works-council": "works_council"}', "max_principals": '{"performance": 80}'}
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"),
+        description="Directory holding the telemetry lake, the SQLite metadata DB and signing keys.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata DB, e.g. postgresql+psycopg://host/db. "
+        "Empty: a SQLite file portal.db in the data directory.",
+    )
+    k_anonymity: int = Field(
+        5, description="Smallest number of distinct people any aggregate shown to the works council may describe (at least 2)."
+    )
+    dp_epsilon: float | None = Field(
+        None, description="If set, differential-privacy noise with this epsilon is added to works-council counts. Empty: off."
+    )
+    max_session_hours: float = Field(
+        8.0, description="Maximum age of a login session in hours; older sessions must sign in again."
+    )
+    role_groups: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ROLE_GROUPS),
+        description="JSON object mapping identity-provider group names (the `groups` claim) to portal roles "
+        "`works_council` or `privacy_office`.",
+    )
+    actor_naming: Literal["names", "team_role"] = Field(
+        "names", description="How people who read someone's data are shown to that person: `names` or `team_role` only."
+    )
+    telemetry_buckets: int = Field(
+        32, description="Number of subject buckets (Delta partitions) used when a telemetry lake is first created."
+    )
+    max_principals: dict[str, int] = Field(
+        default_factory=dict,
+        description="JSON object setting the company's own limit of principals (people and services) who may "
+        'read each telemetry category, e.g. {"performance": 80}; a category is named by its catalog key or '
+        "its last part. Categories not named keep the catalog's limit. Scoped readers (line managers reading "
+        "their direct reports) are not counted against it.",
+    )
+    page_size: int = Field(50, description="Rows per page in record tables.")
+    log_origin: str = Field(
+        "telemetry-portal.example/access-log",
+        description="Origin line of the access log's signed checkpoints; a unique name for this deployment's log.",
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_directory(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a directory")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(value).get_dialect().import_dbapi()
+        except ArgumentError:
+            raise ValueError("is not a database URL such as postgresql+psycopg://host/db") from None
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ValueError(f"names a database or driver that is not installed ({exc})") from None
+        return value
+
+    @field_validator("k_anonymity")
+    @classmethod
+    def _k_at_least_two(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"must be at least 2 (got {value}); k=1 would show single people")
+        if value > _MAX_INT["k_anonymity"]:
+            raise ValueError(f"must be at most {_MAX_INT['k_anonymity']:,} (got {value})")
+        return value
+
+    @field_validator("dp_epsilon")
+    @classmethod
+    def _epsilon_in_range(cls, value: float | None) -> float | None:
+        # Below the range the noise swamps every count (1e-300 printed 9,223,372,036,854,775,807 people);
+        # above it the noise protects nobody. NaN fails every comparison, so it is refused here too.
+        if value is not None and not MIN_DP_EPSILON <= value <= MAX_DP_EPSILON:
+            raise ValueError(f"must be a positive number from {MIN_DP_EPSILON:g} to {MAX_DP_EPSILON:g} (got {value}); "
+                             "leave it empty for no noise")
+        return value
+
+    @field_validator("max_session_hours")
+    @classmethod
+    def _session_in_range(cls, value: float) -> float:
+        # NaN or infinity would make every session's age check fail (or never expire) on every page.
+        if not 0 < value <= MAX_SESSION_HOURS:
+            raise ValueError(f"must be more than 0 and at most {MAX_SESSION_HOURS:g} hours (got {value})")
+        return value
+
+    @field_validator("telemetry_buckets", "page_size")
+    @classmethod
+    def _positive_int(cls, value: int, info: ValidationInfo) -> int:
+        limit = _MAX_INT[cast(str, info.field_name)]  # set for a field validator
+        if not 1 <= value <= limit:
+            raise ValueError(f"must be from 1 to {limit:,} (got {value})")
+        return value
+
+    @field_validator("role_groups")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        from portal.identity.policy import ASSIGNABLE_ROLES
+
+        for group, role in value.items():
+            if role not in ASSIGNABLE_ROLES:
+                raise ValueError(
+                    f"group {group!r} maps to unknown role {role!r}; known roles: {', '.join(sorted(ASSIGNABLE_ROLES))}"
+                )
+        return value
+
+    @field_validator("max_principals", mode="before")
+    @classmethod
+    def _known_categories(cls, value: object) -> dict[str, int]:
+        from portal.core.exposure_policy import parse_max_principals
+
+        return parse_max_principals(value)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'portal.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one readable message."""
+    deep = _nested_too_deep()
+    if deep is not None:
+        raise SettingsError(f"Invalid portal settings: {deep} is nested more than {json_input.MAX_DEPTH} levels deep; "
+                            f"it must be JSON, e.g. {_JSON_EXAMPLES[deep.removeprefix('PORTAL_').lower()]}")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"PORTAL_{name.upper()}: {err['msg']}")
+        raise SettingsError("Invalid portal settings: " + "; ".join(problems)) from None
+    except RecursionError:  # a JSON setting nested beyond what the decoder follows, from the .env file
+        raise SettingsError("Invalid portal settings: PORTAL_ROLE_GROUPS or PORTAL_MAX_PRINCIPALS is nested too "
+                            "deeply to be read") from None
+    except SourceError as exc:
+        # pydantic-settings fails before validation when a complex value is not JSON.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
+        example = _JSON_EXAMPLES.get(field, "a JSON object")
+        raise SettingsError(f"Invalid portal settings: PORTAL_{field.upper()} must be JSON, e.g. {example}") from None
+
+
+def _nested_too_deep() -> str | None:
+    """The environment variable of a JSON setting nested so deeply that decoding it would exhaust the stack."""
+    wanted = {f"PORTAL_{name.upper()}" for name in _JSON_EXAMPLES}
+    for key, value in os.environ.items():
+        if key.upper() in wanted and json_input.depth(value) > json_input.MAX_DEPTH:
+            return key.upper()
+    return None
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting; used by the README test."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append((f"PORTAL_{name.upper()}", json.dumps(default, default=str), field.description or ""))
+    return rows

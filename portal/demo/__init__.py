@@ -1,0 +1,1 @@
+"""The synthetic demo company, its personas and request history, and the local development server."""

@@ -1,0 +1,112 @@
+"""What the signed-in employee sees about themself: holdings per category, volume, records.
+
+The subject is always the principal's own employee id; nothing here takes a
+subject from a caller, so no widget or URL can point it at someone else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from portal.core import catalog
+from portal.identity.principal import Principal
+from portal.identity.policy import PermissionDenied, ensure
+from portal.lake.telemetry import TelemetryStore
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One telemetry category held about a person, with what the catalog says about it."""
+
+    key: str
+    name: str
+    description: str
+    kind: str
+    records: int
+    first_record: datetime
+    last_record: datetime
+    purposes: tuple[str, ...]
+    legal_basis: str
+    retention_days: int
+    source_system: str
+    objection_possible: bool
+
+
+@dataclass(frozen=True)
+class RecordsPage:
+    frame: pl.DataFrame
+    total: int
+    page: int
+    pages: int
+
+
+def _own_subject(principal: Principal) -> str:
+    subject = principal.employee_id
+    if subject is None:
+        raise PermissionDenied("Not allowed: the company holds no employee record for you.")
+    ensure(principal, "telemetry:read_own", subject)
+    return subject
+
+
+def holdings(principal: Principal, store: TelemetryStore) -> list[Holding]:
+    subject = _own_subject(principal)
+    summary = store.summary(subject)
+    result = []
+    for row in summary.iter_rows(named=True):
+        cat = catalog.category(row["category"])
+        result.append(
+            Holding(
+                key=cat.key, name=cat.name, description=cat.description, kind=cat.kind,
+                records=int(row["records"]), first_record=row["first_ts"], last_record=row["last_ts"],
+                purposes=tuple(catalog.PURPOSE_BY_CODE[p].name for p in cat.purposes),
+                legal_basis=cat.legal_basis, retention_days=cat.retention_days,
+                source_system=cat.source_system, objection_possible=cat.objection_possible,
+            )
+        )
+    order = {c.key: i for i, c in enumerate(catalog.CATEGORIES)}
+    return sorted(result, key=lambda h: order[h.key])
+
+
+def holdings_frame(items: list[Holding]) -> pl.DataFrame:
+    """The holdings as a table for display, one row per category."""
+    return pl.DataFrame(
+        {
+            "Category": [h.name for h in items],
+            "Records": [h.records for h in items],
+            "First record": [h.first_record for h in items],
+            "Last record": [h.last_record for h in items],
+            "Purposes": [", ".join(h.purposes) for h in items],
+            "Legal basis": [h.legal_basis for h in items],
+            "Kept for": [f"{h.retention_days} days" for h in items],
+            "Source system": [h.source_system for h in items],
+            "You can object": ["yes" if h.objection_possible else "no" for h in items],
+        },
+        schema_overrides={"Records": pl.Int64},
+    )
+
+
+def daily_volume(principal: Principal, store: TelemetryStore) -> pl.DataFrame:
+    """Records per day and category name, for the chart."""
+    subject = _own_subject(principal)
+    frame = store.daily_volume(subject)
+    names = {c.key: c.name for c in catalog.CATEGORIES}
+    return frame.with_columns(pl.col("category").replace_strict(names, default=pl.col("category")))
+
+
+def records_page(
+    principal: Principal, store: TelemetryStore, category_key: str, page: int, page_size: int
+) -> RecordsPage:
+    """One page of the principal's records in one category, newest first (page counts from 1)."""
+    subject = _own_subject(principal)
+    catalog.category(category_key)  # raises UnknownCategory with the known keys
+    if page < 1:
+        raise ValueError(f"page must be 1 or more (got {page})")
+    frame, total = store.records(subject, category_key, offset=(page - 1) * page_size, limit=page_size)
+    pages = max(1, math.ceil(total / page_size))
+    visible = frame.drop([c for c in ("subject_id", "bucket") if c in frame.columns])
+    visible = visible.rename({c: catalog.COLUMN_LABELS.get(c, c) for c in visible.columns})
+    return RecordsPage(frame=visible, total=total, page=page, pages=pages)

@@ -1,0 +1,752 @@
+"""The telemetry lake: one Delta table per catalog table, read one person at a time.
+
+Layout. Every table lives at ``lake_dir/<table_name>`` and is partitioned by
+``bucket`` = CRC-32 of the UTF-8 subject id modulo a bucket count. The count is
+fixed when the lake is created (``settings.telemetry_buckets``) and persisted in
+``lake_dir/lake.json``; afterwards it is always read back from there, because
+changing it would silently move people to partitions nobody reads. Each append
+is sorted by (``bucket``, ``subject_id``, ``ts``) before it is written, and files
+are cut into row groups of :data:`ROW_GROUP_ROWS`, so one person's rows in one
+file occupy one or two row groups whose ``subject_id`` min/max statistics say so.
+
+Reads. The "My data" page needs a person's summary in tens of milliseconds at
+100M activity rows. Measured on the 5000 x 365 demo lake (2 cores, warm OS
+cache), the six per-table counts of one person cost ~40 ms with ``pl.scan_delta``
+on the table paths (the Delta log and file footers are read on every call) and
+~18 ms with cached ``DeltaTable`` objects; this store takes ~5 ms (~30 ms for
+the very first call of a fresh store, which loads six Delta logs; bench figures
+in ``bench/bench_my_data.py``). It reads the Delta log only when the table's
+version changes (a directory listing of ``_delta_log`` tells), keeps the file
+list per bucket with the file
+level ``subject_id`` statistics from the log, caches each file's Parquet footer
+(Delta data files are immutable: a new version writes new files), and then reads
+only the row groups whose statistics can contain the subject, with only the
+columns asked for. Nothing but file paths and footers is cached, never rows, so
+an erasure (a new version, then vacuum) leaves no copy behind in the store.
+
+Reading the Parquet files directly is only correct while no reader feature such
+as deletion vectors or column mapping is in play; delta-rs writes neither. When
+a table written elsewhere uses one, the store falls back to ``pl.scan_delta``.
+
+Erasure (:meth:`TelemetryStore.erase_subject`) is a ``DeltaTable.delete`` of
+the subject's rows in one table (predicate on ``bucket`` and ``subject_id``, so
+only the subject's partition is scanned) followed by a *full* ``vacuum`` with zero
+retention: every file the latest version does not reference is removed, so no
+older table version on disk can bring the rows back. Full, because delta-rs's
+default "lite" vacuum only sees files removed since the last checkpoint.
+Then the Delta log is cleaned (:mod:`portal.lake.delta_log`): a checkpoint of the
+current version replaces every older entry, whose file statistics and delete
+predicate name the subject. :meth:`TelemetryStore.rows_on_disk` counts the
+subject's rows in every Parquet file under the table directory, referenced or
+not, and :meth:`TelemetryStore.log_mentions` searches every log file for the
+subject; erasure verifies against both. Appends and erasures of one table take
+an exclusive lock file (``lake_dir/.locks``), because a full vacuum would
+otherwise delete the data files of an append that has written them but not yet
+committed, and an append racing the log cleanup would find the commits it
+checks for conflicts gone.
+Writers outside the portal must not write while an erasure runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from deltalake import DeltaTable, WriterProperties, write_deltalake
+
+from portal.core import catalog, file_modes
+from portal.lake import delta_log
+from portal.core.settings import Settings
+
+LAKE_FORMAT = 1
+PARTITION_COLUMN = "bucket"
+# 16k rows: a year of one person's activity (a few thousand rows per table) sits
+# in one or two row groups; measured 3x faster per-subject reads than 64k groups.
+ROW_GROUP_ROWS = 16_384
+# Reader features that change which rows or columns a data file contributes.
+_FEATURES_NEEDING_DELTA_READER = {"deletionVectors", "columnMapping"}
+
+
+class TelemetryError(ValueError):
+    """The lake or a write to it is unusable; the message says what and how to fix it."""
+
+
+class UnknownTable(TelemetryError):
+    """A table name that the catalog does not know."""
+
+
+def bucket_for(subject_id: str, buckets: int) -> int:
+    """Stable bucket of a subject: CRC-32 of the UTF-8 id modulo ``buckets``.
+
+    CRC-32 rather than ``hash()`` because Python salts string hashes per process.
+    """
+    return zlib.crc32(subject_id.encode("utf-8")) % buckets
+
+
+def table_schema(table_name: str) -> pa.Schema:
+    """Arrow schema of a catalog table, or :class:`UnknownTable` naming the known ones."""
+    if table_name not in catalog.CATEGORY_BY_TABLE or table_name not in catalog.TABLE_SCHEMAS:
+        known = ", ".join(sorted(catalog.TABLE_SCHEMAS))
+        raise UnknownTable(f"unknown telemetry table {table_name!r}; known tables: {known}")
+    return catalog.TABLE_SCHEMAS[table_name]
+
+
+@dataclass(frozen=True)
+class _File:
+    path: str
+    min_subject: str | None
+    max_subject: str | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    version: int
+    direct: bool  # False: a reader feature forbids reading the Parquet files ourselves
+    files: dict[int, tuple[_File, ...]]
+    table: DeltaTable
+
+
+@dataclass(frozen=True)
+class _Footer:
+    metadata: pq.FileMetaData
+    subject_ranges: tuple[tuple[str | None, str | None], ...]  # per row group
+
+
+def _latest_version(table_dir: Path) -> int:
+    """Newest commit number in ``_delta_log`` without parsing the log (-1 if none)."""
+    best = -1
+    with os.scandir(table_dir / "_delta_log") as entries:
+        for entry in entries:
+            name = entry.name
+            if len(name) > 20 and name[20] == "." and name[:20].isdigit() and (
+                    name.endswith(".json") or ".checkpoint" in name):
+                best = max(best, int(name[:20]))
+    return best
+
+
+def _subject_ranges(metadata: pq.FileMetaData) -> tuple[tuple[str | None, str | None], ...]:
+    names = metadata.schema.names
+    if "subject_id" not in names:
+        return tuple((None, None) for _ in range(metadata.num_row_groups))
+    column = names.index("subject_id")
+    ranges = []
+    for i in range(metadata.num_row_groups):
+        stats = metadata.row_group(i).column(column).statistics
+        if stats is not None and stats.has_min_max:
+            ranges.append((stats.min, stats.max))
+        else:
+            ranges.append((None, None))
+    return tuple(ranges)
+
+
+def _may_hold(subject_id: str, low: str | None, high: str | None) -> bool:
+    return low is None or high is None or low <= subject_id <= high
+
+
+class TelemetryStore:
+    """The Delta Lake telemetry tables under ``settings.lake_dir``.
+
+    One store may be shared by threads (Streamlit sessions): caches are guarded
+    by a lock and only ever hold file lists and Parquet footers.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lake_dir = Path(settings.lake_dir)
+        self._lock = threading.Lock()
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._footers: dict[str, _Footer] = {}
+        self._layout: tuple[int, dict[str, Any]] | None = None  # (mtime_ns of lake.json, content)
+
+    # ---- layout ---------------------------------------------------------
+
+    @property
+    def _layout_path(self) -> Path:
+        return self.lake_dir / "lake.json"
+
+    def _read_layout(self) -> dict[str, Any] | None:
+        try:
+            mtime = self._layout_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if self._layout is not None and self._layout[0] == mtime:
+            return self._layout[1]
+        try:
+            layout = json.loads(self._layout_path.read_text(encoding="utf-8"))
+            buckets = int(layout["buckets"])
+            if buckets < 1:
+                raise ValueError(f"bucket count {buckets} is not positive")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise TelemetryError(
+                f"The telemetry lake layout {self._layout_path} is unreadable ({exc}); "
+                "restore it from backup or rebuild the lake with `portal seed --force`."
+            ) from None
+        self._layout = (mtime, layout)
+        return layout
+
+    @property
+    def buckets(self) -> int:
+        """Bucket count: from ``lake.json`` once the lake exists, else the configured one."""
+        layout = self._read_layout()
+        return int(layout["buckets"]) if layout else self.settings.telemetry_buckets
+
+    def bucket_of(self, subject_id: str) -> int:
+        return bucket_for(subject_id, self.buckets)
+
+    def table_dir(self, table_name: str) -> Path:
+        table_schema(table_name)
+        return self.lake_dir / table_name
+
+    def exists(self) -> bool:
+        return self._layout_path.is_file()
+
+    def create(self) -> None:
+        """Create the lake (layout file and an empty table per catalog table); idempotent."""
+        file_modes.private_dir(self.lake_dir)
+        if not self._layout_path.exists():
+            layout = {"format": LAKE_FORMAT, "buckets": self.settings.telemetry_buckets,
+                      "bucket_hash": "crc32(utf8(subject_id)) % buckets", "partition_column": PARTITION_COLUMN}
+            tmp = self._layout_path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(self._layout_path)  # atomic: readers never see half a layout
+        for cat in catalog.CATEGORIES:
+            path = self.lake_dir / cat.table_name
+            if not (path / "_delta_log").is_dir():
+                DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
+                                  partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
+                                  configuration=delta_log.NO_HISTORY)
+
+    # ---- writing --------------------------------------------------------
+
+    def append(self, table_name: str, data: Any) -> int:
+        """Validate ``data`` against the catalog schema and append it in one Delta commit.
+
+        ``data`` is anything Arrow-exportable (a pyarrow or polars table). The
+        ``bucket`` column is always computed here, never taken from the caller,
+        so no row can land in a partition its subject's reads skip. Returns the
+        number of rows written.
+        """
+        schema = table_schema(table_name)
+        table = _conform(table_name, _as_arrow(table_name, data), schema)
+        if table.num_rows == 0:
+            return 0
+        self.create()
+        table = _bucketed_and_sorted(table, self.buckets, schema)
+        with self._write_lock(table_name):
+            write_deltalake(self.lake_dir / table_name, table, mode="append",
+                            partition_by=[PARTITION_COLUMN], writer_properties=_writer_properties())
+        return table.num_rows
+
+    @contextmanager
+    def _write_lock(self, table_name: str) -> Iterator[None]:
+        """Exclusive across processes on this host (and on shared file systems with POSIX locks)."""
+        locks = self.lake_dir / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{table_name}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def checkpoint(self) -> None:
+        """Write a Delta checkpoint of every table.
+
+        A reader then loads one Parquet file instead of replaying each commit:
+        measured ~25% faster cold loads after a bulk load of a dozen commits.
+        """
+        for cat in catalog.CATEGORIES:
+            path = self.lake_dir / cat.table_name
+            if (path / "_delta_log").is_dir():
+                DeltaTable(path).create_checkpoint()
+
+    # ---- health ---------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise :class:`TelemetryError` saying what is wrong and how to fix it, or return."""
+        lake = self.lake_dir
+        if not lake.is_dir():
+            raise TelemetryError(
+                f"The telemetry lake at {lake} is missing; run `portal seed` or set PORTAL_DATA_DIR "
+                "to the directory that holds it."
+            )
+        if self._read_layout() is None:
+            raise TelemetryError(
+                f"The telemetry lake at {lake} has no lake.json, so its bucket layout is unknown; "
+                "run `portal seed --force` to rebuild it or restore lake.json from backup."
+            )
+        for cat in catalog.CATEGORIES:
+            path = lake / cat.table_name
+            if not (path / "_delta_log").is_dir():
+                raise TelemetryError(
+                    f"The telemetry table {cat.table_name!r} ({cat.name}) is missing from the lake at {lake}; "
+                    "restore it from backup or run `portal seed --force`."
+                )
+            try:
+                table = DeltaTable(path)
+                columns = {f.name for f in table.schema().fields}
+                partitions = list(table.metadata().partition_columns)
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                raise TelemetryError(
+                    f"The telemetry table {cat.table_name!r} at {path} is unreadable: its _delta_log is "
+                    f"damaged ({_first_line(exc)}). Restore {path / '_delta_log'} from backup or run "
+                    "`portal seed --force`."
+                ) from None
+            missing = [n for n in catalog.TABLE_SCHEMAS[cat.table_name].names if n not in columns]
+            if missing:
+                raise TelemetryError(
+                    f"The telemetry table {cat.table_name!r} lacks column(s) {', '.join(missing)}; "
+                    "it was written by something else. Rebuild it with `portal seed --force`."
+                )
+            if partitions != [PARTITION_COLUMN]:
+                raise TelemetryError(
+                    f"The telemetry table {cat.table_name!r} is partitioned by {partitions or 'nothing'} "
+                    f"instead of [{PARTITION_COLUMN!r}]; rebuild it with `portal seed --force`."
+                )
+
+    # ---- reading one subject -------------------------------------------
+
+    def _snapshot(self, table_name: str) -> _Snapshot:
+        path = self.table_dir(table_name)
+        try:
+            latest = _latest_version(path)
+        except FileNotFoundError:
+            raise TelemetryError(
+                f"The telemetry table {table_name!r} is missing from the lake at {self.lake_dir}; "
+                "run `portal seed` or set PORTAL_DATA_DIR to the directory that holds it."
+            ) from None
+        with self._lock:
+            cached = self._snapshots.get(table_name)
+            if cached is not None and cached.version >= latest:
+                return cached
+        snapshot = self._load_snapshot(table_name, path)
+        with self._lock:
+            self._snapshots[table_name] = snapshot
+            live = {f.path for s in self._snapshots.values() for files in s.files.values() for f in files}
+            for stale in [p for p in self._footers if p not in live]:
+                del self._footers[stale]
+        return snapshot
+
+    def _load_snapshot(self, table_name: str, path: Path) -> _Snapshot:
+        for attempt in range(3):
+            try:
+                table = DeltaTable(path)
+                features = set(table.protocol().reader_features or ())
+                actions = pa.table(table.get_add_actions(flatten=True))
+                break
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                if attempt < 2:  # an erasure may have cleaned the log between its listing and its reading
+                    continue
+                raise TelemetryError(
+                    f"The telemetry table {table_name!r} at {path} is unreadable ({_first_line(exc)}); "
+                    "run `portal seed --force` or restore its _delta_log from backup."
+                ) from None
+        files: dict[int, list[_File]] = {}
+        rows = actions.select([c for c in ("path", "partition.bucket", "min.subject_id", "max.subject_id")
+                               if c in actions.column_names]).to_pylist()
+        for row in rows:
+            rel = row["path"]
+            full = rel if os.path.isabs(rel) else str(path / _unquote(rel))
+            bucket = int(row["partition.bucket"])
+            files.setdefault(bucket, []).append(_File(full, row.get("min.subject_id"), row.get("max.subject_id")))
+        return _Snapshot(
+            version=table.version(),
+            direct=not (features & _FEATURES_NEEDING_DELTA_READER),
+            files={b: tuple(fs) for b, fs in files.items()},
+            table=table,
+        )
+
+    def _footer(self, path: str) -> _Footer:
+        footer = self._footers.get(path)
+        if footer is None:
+            metadata = pq.read_metadata(path)
+            footer = _Footer(metadata, _subject_ranges(metadata))
+            with self._lock:
+                self._footers[path] = footer
+        return footer
+
+    def _subject_rows(self, table_name: str, subject_id: str, columns: Iterable[str] | None = None) -> pa.Table:
+        """The subject's rows of one table as Arrow, with the requested columns in schema order."""
+        schema = table_schema(table_name)
+        wanted = list(columns) if columns is not None else schema.names
+        unknown = [c for c in wanted if c not in schema.names]
+        if unknown:
+            raise TelemetryError(f"table {table_name!r} has no column(s) {', '.join(unknown)}")
+        out_schema = pa.schema([schema.field(c) for c in schema.names if c in wanted])
+        try:
+            return self._read_subject(table_name, subject_id, out_schema)
+        except FileNotFoundError:
+            # A vacuum removed files of the version we had cached; read the newest one.
+            with self._lock:
+                self._snapshots.pop(table_name, None)
+            return self._read_subject(table_name, subject_id, out_schema)
+
+    def _read_subject(self, table_name: str, subject_id: str, out_schema: pa.Schema) -> pa.Table:
+        snapshot = self._snapshot(table_name)
+        bucket = self.bucket_of(subject_id)
+        if not snapshot.direct:
+            frame = (pl.scan_delta(snapshot.table)
+                     .filter((pl.col(PARTITION_COLUMN) == bucket) & (pl.col("subject_id") == subject_id))
+                     .select(out_schema.names).collect())
+            return frame.to_arrow().cast(out_schema)
+        file_columns = [n for n in out_schema.names if n != PARTITION_COLUMN]
+        read_columns = file_columns if "subject_id" in file_columns else ["subject_id", *file_columns]
+        read_types = [table_schema(table_name).field(n).type for n in read_columns]
+        pieces = []
+        for file in snapshot.files.get(bucket, ()):
+            if not _may_hold(subject_id, file.min_subject, file.max_subject):
+                continue
+            footer = self._footer(file.path)
+            groups = [i for i, (lo, hi) in enumerate(footer.subject_ranges) if _may_hold(subject_id, lo, hi)]
+            if not groups:
+                continue
+            # Opened per read and closed at once: a handle kept open would keep a vacuumed file readable.
+            with pq.ParquetFile(file.path, metadata=footer.metadata) as parquet:
+                part = parquet.read_row_groups(groups, columns=read_columns, use_threads=False)
+            if part.schema.types != read_types:  # files an erasure rewrote hold string_view, which cannot be filtered
+                part = part.cast(pa.schema([table_schema(table_name).field(n) for n in read_columns]))
+            pieces.append(part.filter(pc.equal(part["subject_id"], subject_id)).select(file_columns))
+        arrays = {}
+        for name in file_columns:
+            kind = out_schema.field(name).type
+            chunks = [c for p in pieces for c in p[name].cast(kind).chunks]
+            arrays[name] = pa.chunked_array(chunks, type=kind)
+        rows = sum(p.num_rows for p in pieces)
+        if PARTITION_COLUMN in out_schema.names:
+            arrays[PARTITION_COLUMN] = pa.chunked_array([pa.array(np.full(rows, bucket, dtype=np.int32))])
+        return pa.table([arrays[n] for n in out_schema.names], schema=out_schema)
+
+    def scan(self, table_name: str, subject_id: str) -> pl.LazyFrame:
+        """Every row of ``subject_id`` in one table (all schema columns), as a LazyFrame.
+
+        The rows are read eagerly (one person is small) so that the pruning above
+        applies; the LazyFrame lets callers compose further filters and selections.
+        """
+        return cast(pl.DataFrame, pl.from_arrow(self._subject_rows(table_name, subject_id))).lazy()
+
+    def summary(self, subject_id: str) -> pl.DataFrame:
+        """One row per catalog category holding records about the subject:
+        ``category``, ``name``, ``records``, ``first_ts``, ``last_ts``."""
+        keys, names, counts, firsts, lasts = [], [], [], [], []
+        for cat in catalog.CATEGORIES:
+            ts = self._subject_rows(cat.table_name, subject_id, [cat.time_column])[cat.time_column]
+            if len(ts) == 0:
+                continue
+            bounds = pc.min_max(ts)
+            keys.append(cat.key)
+            names.append(cat.name)
+            counts.append(len(ts))
+            firsts.append(bounds["min"].as_py())
+            lasts.append(bounds["max"].as_py())
+        return pl.DataFrame(
+            {"category": keys, "name": names, "records": counts, "first_ts": firsts, "last_ts": lasts},
+            schema={"category": pl.String, "name": pl.String, "records": pl.Int64,
+                    "first_ts": pl.Datetime("us", "UTC"), "last_ts": pl.Datetime("us", "UTC")},
+        )
+
+    def daily_volume(self, subject_id: str) -> pl.DataFrame:
+        """Records per UTC day and category for the subject: ``day``, ``category``, ``records``."""
+        frames = []
+        for cat in catalog.CATEGORIES:
+            ts = self._subject_rows(cat.table_name, subject_id, [cat.time_column])[cat.time_column]
+            if len(ts) == 0:
+                continue
+            frames.append(
+                cast(pl.DataFrame, pl.from_arrow(pa.table({"ts": ts})))  # a table gives a frame
+                .group_by(pl.col("ts").dt.date().alias("day"))
+                .agg(pl.len().cast(pl.Int64).alias("records"))
+                .with_columns(pl.lit(cat.key).alias("category"))
+            )
+        if not frames:
+            return pl.DataFrame(schema={"day": pl.Date, "category": pl.String, "records": pl.Int64})
+        return pl.concat(frames).select("day", "category", "records").sort("day", "category")
+
+    def records(self, subject_id: str, category_key: str, offset: int = 0,
+                limit: int | None = None) -> tuple[pl.DataFrame, int]:
+        """A page of the subject's records in one category, newest first, and the total count.
+
+        ``limit`` defaults to ``settings.page_size``. The partition column is left out:
+        it is storage layout, not data about the person.
+        """
+        cat = catalog.category(category_key)
+        if offset < 0:
+            raise TelemetryError(f"offset must not be negative (got {offset})")
+        limit = self.settings.page_size if limit is None else limit
+        if limit < 0:
+            raise TelemetryError(f"limit must not be negative (got {limit})")
+        columns = [n for n in table_schema(cat.table_name).names if n != PARTITION_COLUMN]
+        rows = self._subject_rows(cat.table_name, subject_id, columns)
+        total = rows.num_rows
+        if total == 0:
+            return cast(pl.DataFrame, pl.from_arrow(rows)), 0
+        order = pc.sort_indices(rows, sort_keys=[(cat.time_column, "descending")])
+        page = rows.take(order.slice(offset, limit))
+        return cast(pl.DataFrame, pl.from_arrow(page)), total
+
+
+    # ---- erasure -----------------------------------------------------------
+
+    def version(self, table_name: str) -> int:
+        """The table's latest Delta version (-1 when it has no commit yet)."""
+        try:
+            return _latest_version(self.table_dir(table_name))
+        except FileNotFoundError:
+            return -1
+
+    def count(self, table_name: str, subject_id: str) -> int:
+        """Rows of ``subject_id`` in the latest version of one table."""
+        return self._subject_rows(table_name, subject_id, ["ts"]).num_rows
+
+    def forget(self) -> None:
+        """Drop every cached file list and footer (they name files erasure may have removed)."""
+        with self._lock:
+            self._snapshots.clear()
+            self._footers.clear()
+
+    def erase_subject(self, table_name: str, subject_id: str) -> Erased:
+        """Delete every row of ``subject_id`` from one table, vacuum so no older version keeps them, and
+        clean the Delta log so no entry names the subject (:func:`portal.lake.delta_log.clean`).
+
+        Idempotent: run again after a crash at any point, it deletes what is left
+        (nothing, if the delete had committed), vacuums and cleans the log again.
+        """
+        path = self.table_dir(table_name)
+        column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
+        predicate = f"{PARTITION_COLUMN} = {self.bucket_of(subject_id)} AND {column} = {_sql_string(subject_id)}"
+        with self._write_lock(table_name):
+            try:
+                table = DeltaTable(path)
+                before = table.version()
+                metrics = table.delete(predicate, writer_properties=_writer_properties())
+                removed = int(metrics.get("num_deleted_rows", 0))
+                files = self._vacuum(table)
+                log_removed = self._clean_log(table, path, subject_id)
+                after = table.version()
+            except TelemetryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                raise TelemetryError(f"erasing from {table_name!r} at {path} failed: {_first_line(exc)}") from None
+            finally:
+                self.forget()
+        return Erased(table_name, removed, before, after, files, log_removed)
+
+    @staticmethod
+    def _vacuum(table: DeltaTable) -> int:
+        return len(table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
+
+    @staticmethod
+    def _clean_log(table: DeltaTable, path: Path, subject_id: str) -> int:
+        return delta_log.clean(table, path, subject_id)
+
+    def rows_on_disk(self, table_name: str, subject_id: str) -> OnDisk:
+        """Rows of ``subject_id`` in *every* Parquet data file under the table directory.
+
+        Referenced or not: a file an older version or a crashed writer left
+        behind counts too. Row groups whose ``subject_id`` statistics exclude the
+        subject are skipped (min/max are bounds even when a writer truncates
+        them); files without statistics are read. The Delta log is not data and
+        is not scanned here; :meth:`log_mentions` searches it.
+        """
+        root = self.table_dir(table_name)
+        column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
+        scanned, rows, holding = 0, 0, []
+        for directory, subdirs, names in os.walk(root):
+            subdirs[:] = [d for d in subdirs if not (directory == str(root) and d == "_delta_log")]
+            for name in sorted(n for n in names if n.endswith(".parquet")):
+                found = _subject_rows_in_file(os.path.join(directory, name), column, subject_id, table_name)
+                scanned += 1
+                if found:
+                    rows += found
+                    holding.append(os.path.relpath(os.path.join(directory, name), root))
+        return OnDisk(table_name, scanned, rows, tuple(holding))
+
+    def log_mentions(self, table_name: str, subject_id: str) -> InLog:
+        """Every file under the table's ``_delta_log`` that still names ``subject_id``
+        (file statistics, a delete predicate, ...), checkpoints included."""
+        try:
+            scanned, naming = delta_log.files_naming(self.table_dir(table_name), subject_id)
+        except delta_log.LogError as exc:
+            raise TelemetryError(f"cannot verify {table_name!r}: {exc}") from None
+        return InLog(table_name, scanned, naming)
+
+
+@dataclass(frozen=True)
+class Erased:
+    table_name: str
+    rows_removed: int
+    version_before: int
+    version_after: int
+    files_vacuumed: int
+    log_entries_removed: int = 0
+
+
+@dataclass(frozen=True)
+class OnDisk:
+    table_name: str
+    files_scanned: int
+    rows: int
+    files_with_rows: tuple[str, ...]  # relative to the table directory
+
+
+@dataclass(frozen=True)
+class InLog:
+    table_name: str
+    files_scanned: int
+    files_naming: tuple[str, ...]  # relative to the table directory, e.g. "_delta_log/00000000000000000003.json"
+
+
+def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: str) -> int:
+    try:
+        with pq.ParquetFile(path) as parquet:
+            metadata = parquet.metadata
+            if column not in metadata.schema.names:
+                return 0
+            index = metadata.schema.names.index(column)
+            groups = []
+            for i in range(metadata.num_row_groups):
+                stats = metadata.row_group(i).column(index).statistics
+                if stats is None or not stats.has_min_max or stats.min <= subject_id <= stats.max:
+                    groups.append(i)
+            if not groups:
+                return 0
+            values = parquet.read_row_groups(groups, columns=[column], use_threads=False)[column]
+    except (OSError, pa.ArrowException) as exc:
+        raise TelemetryError(
+            f"cannot verify {table_name!r}: the file {path} is unreadable ({_first_line(exc)})"
+        ) from None
+    return int(pc.sum(pc.equal(values, pa.scalar(subject_id, values.type))).as_py() or 0)  # string_view too
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal for a delta-rs predicate; quotes doubled, control characters refused."""
+    if any(ord(c) < 32 for c in value):
+        raise TelemetryError(f"subject id {value!r} contains control characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _writer_properties() -> WriterProperties:
+    return WriterProperties(max_row_group_size=ROW_GROUP_ROWS, compression="ZSTD")
+
+
+# ---- validation and layout of appended data ------------------------------
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _unquote(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path)
+
+
+def _as_arrow(table_name: str, data: Any) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    try:
+        return pa.table(data)
+    except (TypeError, ValueError, pa.ArrowInvalid) as exc:
+        raise TelemetryError(
+            f"data for {table_name!r} must be a table (pyarrow, polars, or a dict of columns): {exc}"
+        ) from None
+
+
+def _compatible(source: pa.DataType, target: pa.DataType) -> bool:
+    if pa.types.is_dictionary(source):
+        source = source.value_type
+    if source == target:
+        return True
+    if pa.types.is_string(target):
+        return pa.types.is_string(source) or pa.types.is_large_string(source) or pa.types.is_string_view(source)
+    if pa.types.is_integer(target):
+        return pa.types.is_integer(source)
+    if pa.types.is_floating(target):
+        return pa.types.is_floating(source) or pa.types.is_integer(source)
+    if pa.types.is_timestamp(target):
+        return pa.types.is_timestamp(source) and source.tz is not None
+    return False
+
+
+def _conform(table_name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Check columns and types against the catalog schema and cast losslessly; no partial writes."""
+    expected = [f for f in schema if f.name != PARTITION_COLUMN]
+    names = table.column_names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise TelemetryError(f"data for {table_name!r} has duplicate column(s): {', '.join(dupes)}")
+    missing = [f.name for f in expected if f.name not in names]
+    extra = [n for n in names if n not in schema.names]
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected column(s) {', '.join(extra)}")
+        raise TelemetryError(
+            f"data for {table_name!r} does not match its schema: {'; '.join(problems)}. "
+            f"Expected columns: {', '.join(f.name for f in expected)}."
+        )
+    columns = []
+    for field in expected:
+        column = table[field.name]
+        if not _compatible(column.type, field.type):
+            hint = " (timestamps must be timezone-aware, e.g. UTC)" if pa.types.is_timestamp(column.type) else ""
+            raise TelemetryError(
+                f"column {field.name!r} of {table_name!r} must be {field.type}, got {column.type}{hint}"
+            )
+        try:
+            columns.append(column.cast(field.type, safe=True))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise TelemetryError(
+                f"column {field.name!r} of {table_name!r} has values that do not fit {field.type}: {_first_line(exc)}"
+            ) from None
+    result = pa.table(columns, schema=pa.schema(expected))
+    for required in ("subject_id", "ts"):
+        nulls = result[required].null_count
+        if nulls:
+            raise TelemetryError(f"column {required!r} of {table_name!r} has {nulls} empty value(s); every row needs one")
+    if result.num_rows and pc.any(pc.equal(result["subject_id"], "")).as_py():
+        raise TelemetryError(f"column 'subject_id' of {table_name!r} has empty strings; every row needs a subject")
+    return result
+
+
+def _bucketed_and_sorted(table: pa.Table, buckets: int, schema: pa.Schema) -> pa.Table:
+    """Add ``bucket`` and order rows by (bucket, subject_id, ts).
+
+    Works on the distinct subjects only (a few thousand) and a numpy lexsort of
+    integer keys, because sorting 10M+ rows on a string column in Arrow is slow.
+    Already ordered input, as the demo generator writes it, is not re-sorted.
+    """
+    encoded = pc.dictionary_encode(table["subject_id"]).combine_chunks()
+    dictionary = encoded.dictionary
+    indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    subject_bucket = np.fromiter((bucket_for(s, buckets) for s in dictionary.to_pylist()),
+                                 dtype=np.int64, count=len(dictionary))
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    rank[pc.sort_indices(dictionary).to_numpy()] = np.arange(len(dictionary))
+    key = subject_bucket[indices] * len(dictionary) + rank[indices]
+    ts = table["ts"].combine_chunks().cast(pa.int64()).to_numpy()
+    bucket = subject_bucket[indices].astype(np.int32)
+    same = key[1:] == key[:-1]
+    ordered = bool(np.all(key[1:] >= key[:-1]) and np.all(~same | (ts[1:] >= ts[:-1])))
+    table = table.append_column(PARTITION_COLUMN, pa.array(bucket, type=pa.int32())).select(schema.names)
+    if ordered:
+        return table
+    return table.take(pa.array(np.lexsort((ts, key))))

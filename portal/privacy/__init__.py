@@ -1,0 +1,1 @@
+"""Privacy requests and their state machine, deadlines, erasure (plan, steps, verification), receipts, objections, copies."""

@@ -1,0 +1,198 @@
+"""The tables of a person's copy besides the telemetry: reads, requests, objections, datasets, models.
+
+Each table keys its rows by stable codes (category key, purpose code, action, actor kind, request status,
+flag code) and puts the label a person reads beside each code, so that a program joins on the code and a
+person reads the label. Every column has a meaning (:func:`meaning`), which the copy's manifest lists
+with the column's type for every file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from portal.audit import access_log
+from portal.core import catalog
+from portal.lineage import openlineage as lineage
+from portal.privacy import optout, privacy_requests, request_views
+from portal.privacy.request_states import STATUS_WORDS, SUBJECT
+
+FLAG_CODES = {access_log.NO_PURPOSE: "no_purpose", access_log.ROLE_NOT_ALLOWED: "role_not_allowed",
+              access_log.OVER_EXPOSURE: "over_exposure"}
+_UTC = pl.Datetime("us", "UTC")
+
+# file stem -> column -> (type, meaning)
+TABLES: dict[str, dict[str, tuple[pl.DataType | type[pl.DataType], str]]] = {
+    "access_events": {
+        "event_id": (pl.String, "The read's id in the company's access log."),
+        "occurred_at": (_UTC, "When your data was read (UTC)."),
+        "category_key": (pl.String, "The category read, as its catalog key (see manifest.json, categories)."),
+        "category": (pl.String, "The category's name."),
+        "action": (pl.String, "What was done: view, query, export, train or delete."),
+        "record_count": (pl.Int64, "How many of your records were read."),
+        "purpose_code": (pl.String, "The registered purpose the reader gave, as its code; empty when none was given."),
+        "purpose": (pl.String, "The purpose's name, or \"none given\"."),
+        "justification": (pl.String, "The reader's own words for why, if any."),
+        "actor_kind": (pl.String, "Who read: person or service."),
+        "actor": (pl.String, "The reader, named as the company names readers to you (a name, or team and role)."),
+        "actor_team": (pl.String, "The reader's team."),
+        "actor_role": (pl.String, "The reader's role, as the access policy knows it."),
+        "source_system": (pl.String, "The system in which the read happened."),
+        "query_id": (pl.String, "The reader's query or run id, if recorded."),
+        "flag_codes": (pl.String, "Why the read was flagged, as codes separated by commas: no_purpose, "
+                                  "role_not_allowed, over_exposure; empty when it was not flagged."),
+        "flags": (pl.String, "The same flags as short labels."),
+        "flagged_because": (pl.String, "Why the read was flagged, in full sentences."),
+    },
+    "privacy_requests": {
+        "request_id": (pl.String, "The request's id."),
+        "kind": (pl.String, "erasure, objection or access (a copy)."),
+        "kind_words": (pl.String, "The kind in words."),
+        "scope_words": (pl.String, "What the request covers, in words."),
+        "category_keys": (pl.String, "The categories named, as catalog keys separated by commas; empty: all."),
+        "purpose_code": (pl.String, "For an objection to a purpose: the purpose's code."),
+        "purpose": (pl.String, "The purpose's name."),
+        "channel": (pl.String, "How it was received: portal, email or letter."),
+        "details": (pl.String, "What you wrote with the request, if anything."),
+        "received_at": (_UTC, "When it was received (UTC)."),
+        "deadline": (pl.Date, "The deadline under GDPR Art. 12(3)."),
+        "extended_deadline": (pl.Date, "The extended deadline, if the privacy office extended it."),
+        "extension_reason": (pl.String, "The privacy office's reason for the extension."),
+        "status": (pl.String, "submitted, in_review, approved, executing, completed, rejected or withdrawn."),
+        "status_words": (pl.String, "The status in words."),
+        "decision_reason": (pl.String, "The privacy office's reason for approving or rejecting it."),
+        "updated_at": (_UTC, "When its status last changed (UTC)."),
+    },
+    "request_history": {
+        "request_id": (pl.String, "The request (see privacy_requests)."),
+        "at": (_UTC, "When it happened (UTC)."),
+        "event": (pl.String, "filed, transition (a change of status) or extended (of the deadline)."),
+        "from_status": (pl.String, "The status before, as a code; empty when the request was filed."),
+        "to_status": (pl.String, "The status after, as a code."),
+        "what_happened": (pl.String, "What happened, in words."),
+        "by_role": (pl.String, "Who acted: subject (you), privacy_office or executor (the portal itself)."),
+        "by": (pl.String, "Who acted, in words; people appear only by role."),
+        "reason": (pl.String, "The reason recorded with it."),
+    },
+    "objections": {
+        "objection_id": (pl.String, "The objection's id."),
+        "request_id": (pl.String, "The objection request that recorded it (see privacy_requests)."),
+        "purpose_code": (pl.String, "The purpose objected to, as its code; empty for an objection to a category."),
+        "purpose": (pl.String, "The purpose's name."),
+        "category_key": (pl.String, "The category objected to, as its catalog key; empty for a purpose."),
+        "category": (pl.String, "The category's name."),
+        "effective_at": (_UTC, "Since when it applies (UTC): datasets built after it leave you out."),
+        "in_words": (pl.String, "The objection in words."),
+    },
+    "dataset_memberships": {
+        "dataset": (pl.String, "The training dataset's name."),
+        "version": (pl.String, "The dataset's version."),
+        "created_at": (_UTC, "When that version was built (UTC)."),
+        "purpose_code": (pl.String, "The purpose it was built for, as its code."),
+        "purpose": (pl.String, "The purpose's name."),
+        "owner": (pl.String, "The team that owns the dataset."),
+        "status": (pl.String, "The dataset's status as a code, e.g. active, rebuild_pending, rebuild_required."),
+        "status_words": (pl.String, "The status in words."),
+        "category_key": (pl.String, "The category of your records in it, as its catalog key."),
+        "category": (pl.String, "The category's name."),
+        "your_records": (pl.Int64, "How many of your records of that category it holds."),
+        "models_trained_on_it": (pl.String, "Models trained on it, as \"name version\" separated by commas."),
+    },
+    "models": {
+        "model": (pl.String, "The model's name."),
+        "version": (pl.String, "The model's version."),
+        "trained_at": (_UTC, "When it was trained (UTC)."),
+        "owner": (pl.String, "The team that owns it."),
+        "trained_on": (pl.String, "Your datasets it was trained on, as \"name version\" separated by commas."),
+    },
+}
+
+
+def meaning(stem: str, column: str) -> str:
+    """What ``column`` of the copy's file ``stem`` (e.g. ``telemetry/chat_messages``) means."""
+    found = TABLES.get(stem, {}).get(column)
+    if found is not None:
+        return found[1]
+    return catalog.COLUMN_MEANINGS.get(column) or catalog.COLUMN_LABELS.get(column, column)
+
+
+def type_name(dtype: pl.DataType) -> str:
+    """A column's type as the manifest names it."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp (UTC)" if dtype.time_zone == "UTC" else "timestamp"
+    if dtype == pl.String:
+        return "string"
+    return str(dtype).lower()
+
+
+def _frame(stem: str, rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={name: dtype for name, (dtype, _) in TABLES[stem].items()})
+
+
+def _purpose_name(code: str | None) -> str | None:
+    purpose = catalog.PURPOSE_BY_CODE.get(code) if code else None
+    return purpose.name if purpose else code
+
+
+def _category_name(key: str | None) -> str | None:
+    cat = catalog.CATEGORY_BY_KEY.get(key) if key else None
+    return cat.name if cat else key
+
+
+def access_events(events: list[access_log.AccessEvent]) -> pl.DataFrame:
+    return _frame("access_events", [{
+        "event_id": e.event_id, "occurred_at": e.occurred_at, "category_key": e.category_key, "category": e.category,
+        "action": e.action, "record_count": e.record_count, "purpose_code": e.purpose_code, "purpose": e.purpose,
+        "justification": e.justification, "actor_kind": e.actor_kind, "actor": e.actor, "actor_team": e.actor_team,
+        "actor_role": e.actor_role, "source_system": e.source_system, "query_id": e.query_id,
+        "flag_codes": ",".join(FLAG_CODES.get(label, label) for label in e.flag_labels),
+        "flags": ", ".join(e.flag_labels), "flagged_because": " ".join(e.flags),
+    } for e in events])
+
+
+def privacy_requests_frame(held: list[tuple[privacy_requests.Request, list]]) -> pl.DataFrame:
+    return _frame("privacy_requests", [{
+        "request_id": r.request_id, "kind": r.kind.value, "kind_words": request_views.KIND_WORDS[r.kind],
+        "scope_words": r.scope, "category_keys": ",".join(r.categories or ()), "purpose_code": r.purpose_code,
+        "purpose": _purpose_name(r.purpose_code), "channel": r.channel, "details": r.details,
+        "received_at": r.received_at, "deadline": r.deadline, "extended_deadline": r.extended_deadline,
+        "extension_reason": r.extension_reason, "status": r.status.value, "status_words": STATUS_WORDS[r.status],
+        "decision_reason": r.decision_reason, "updated_at": r.updated_at,
+    } for r, _ in held])
+
+
+def request_history(held: list[tuple[privacy_requests.Request, list[privacy_requests.HistoryEntry]]]) -> pl.DataFrame:
+    # actor_ref (a pseudonym or service id) is left out: the history shows people by role only.
+    return _frame("request_history", [{
+        "request_id": r.request_id, "at": e.at, "event": e.event,
+        "from_status": e.from_status.value if e.from_status else None, "to_status": e.to_status.value,
+        "what_happened": request_views.event_words(e), "by_role": e.actor_role,
+        "by": request_views.actor_words(e.actor_role, SUBJECT), "reason": e.reason,
+    } for r, entries in held for e in entries])
+
+
+def objections(found: list[optout.Objection]) -> pl.DataFrame:
+    return _frame("objections", [{
+        "objection_id": o.objection_id, "request_id": o.request_id, "purpose_code": o.purpose_code,
+        "purpose": _purpose_name(o.purpose_code), "category_key": o.category_key,
+        "category": _category_name(o.category_key), "effective_at": o.effective_at, "in_words": o.words,
+    } for o in found])
+
+
+def dataset_memberships(held: lineage.Lineage, keys: Mapping[str, str] | None = None) -> pl.DataFrame:
+    # A membership names its category by name (lineage shows names); the catalog gives the key back.
+    keys = keys or {c.name: c.key for c in catalog.CATEGORIES}
+    return _frame("dataset_memberships", [{
+        "dataset": u.name, "version": u.version, "created_at": u.created_at, "purpose_code": u.purpose_code,
+        "purpose": u.purpose, "owner": u.owner, "status": u.status, "status_words": u.status_words,
+        "category_key": keys.get(name, name), "category": name, "your_records": n,
+        "models_trained_on_it": ", ".join(u.models),
+    } for u in held.datasets for name, n in u.records])
+
+
+def models(held: lineage.Lineage) -> pl.DataFrame:
+    return _frame("models", [{
+        "model": m.name, "version": m.version, "trained_at": m.trained_at, "owner": m.owner,
+        "trained_on": ", ".join(m.datasets),
+    } for m in held.models])

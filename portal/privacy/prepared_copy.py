@@ -1,0 +1,72 @@
+"""A copy the My copy page prepared: can it still be downloaded, and if not, why, in words.
+
+A prepared copy waits in the copies directory (:func:`portal.privacy.export.copies_dir`)
+for an hour. An erasure deletes every prepared copy of the person at once,
+possibly while their page still offers it; the page asks here instead of
+offering a download that would fail without a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from portal.audit import access_log
+from portal.core import catalog, db
+from portal.privacy.erasure_plan import CACHE
+from portal.identity.principal import Principal
+from portal.privacy.request_states import Kind
+from portal.lake.telemetry import TelemetryStore
+
+
+@dataclass(frozen=True)
+class OfferedCopy:
+    """Whether a copy prepared earlier can still be downloaded and, if not, why, in words."""
+
+    available: bool
+    erasure_request: str | None = None  # the erasure that removed it
+    erased_at: datetime | None = None
+    still_held: tuple[tuple[str, int], ...] = ()  # (category name, records) kept after the erasure
+
+    def sentence(self) -> str:
+        if self.available:
+            return "Your copy is ready."
+        if self.erased_at is None:
+            return ("Your copy is no longer on the server: copies are deleted within an hour, and when you prepare "
+                    "a new one. Prepare a new copy to download one.")
+        head = (f"Your copy was removed from the server because your data was erased on {self.erased_at.day} "
+                f"{self.erased_at:%b %Y} (request {self.erasure_request}), so it can no longer be downloaded.")
+        if not self.still_held:
+            return head + (" No telemetry about you is left to copy: a new copy would hold only your employee "
+                           "record and your privacy requests.")
+        kept = ", ".join(f"{name} ({n:,} record{'s' if n != 1 else ''})" for name, n in self.still_held)
+        return head + (f" What is still kept about you can go in a new copy: {kept}, with your employee record "
+                       "and your privacy requests. Prepare a new copy to download it.")
+
+
+def offered(engine: Engine, store: TelemetryStore, principal: Principal, path: Path,
+            prepared_at: datetime) -> OfferedCopy:
+    """What the signed-in person can do with their own copy at ``path``, prepared at ``prepared_at``."""
+    employee_id = access_log.own_subject(principal, "export:own")
+    path = Path(path)
+    if path.name.startswith(f"copy-{employee_id}-self-") and path.is_file():
+        return OfferedCopy(True)
+    s, r = db.erasure_steps.c, db.privacy_requests.c
+    with engine.connect() as conn:
+        # The caches step is the one that deletes the person's prepared copies.
+        erased = conn.execute(
+            sa.select(s.request_id, s.done_at)
+            .select_from(db.erasure_steps.join(db.privacy_requests, s.request_id == r.request_id))
+            .where(r.employee_id == employee_id, r.kind == Kind.ERASURE.value, s.store == CACHE,
+                   s.target == "caches", s.done_at >= access_log.as_utc(prepared_at))
+            .order_by(s.done_at.desc()).limit(1)).first()
+    if erased is None:
+        return OfferedCopy(False)
+    held = tuple((catalog.CATEGORY_BY_KEY[row["category"]].name if row["category"] in catalog.CATEGORY_BY_KEY
+                  else row["category"], int(row["records"]))
+                 for row in store.summary(employee_id).iter_rows(named=True) if int(row["records"]))
+    return OfferedCopy(False, erased.request_id, access_log.as_utc(erased.done_at), held)
