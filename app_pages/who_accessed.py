@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from portal.audit import access_log, log_integrity, unlinking
+from portal.audit import access_log, log_integrity
+from portal.privacy import unlinking
 from portal import charts
 from portal.audit.audit_log import AuditLog
 

@@ -18,15 +18,11 @@ from portal.demo.seed import DemoError
 from portal.lake.telemetry import TelemetryError
 from portal.core.settings import Settings, SettingsError, load_settings
 from portal.core.catalog import LONGEST_RETENTION_DAYS
-from portal.commands import int_between, not_utf8
+from portal.commands import CommandError, int_between, not_utf8
 
 
 # A demo company is for trying the portal and for benchmarks; the largest benchmark uses 5,000 people.
 MAX_SEED_EMPLOYEES = 100_000
-
-
-class CommandError(Exception):
-    """A problem the user can fix; printed without a traceback."""
 
 
 def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:

@@ -1073,7 +1073,7 @@ class AccessSummary:
 
 def summarize(events: list[AccessEvent], *, days: int = SUMMARY_DAYS, now: datetime | None = None,
               unlinked_at: datetime | None = None) -> AccessSummary:
-    """``unlinked_at``: when an erasure unlinked the person's earlier reads (:mod:`portal.audit.unlinking`)."""
+    """``unlinked_at``: when an erasure unlinked the person's earlier reads (:mod:`portal.privacy.unlinking`)."""
     since = as_utc(now or datetime.now(UTC)) - timedelta(days=days)
     unlinked_on = None
     if unlinked_at is not None and as_utc(unlinked_at) > since:

@@ -1,11 +1,15 @@
 """Sub-commands of the ``portal`` command, one module per area; each has ``register(subparsers)``.
 
 A command function takes ``(args, settings)`` and returns an exit code; it raises
-``portal.cli.CommandError`` for problems the user can fix.
+:class:`CommandError` for problems the user can fix.
 """
 
 import argparse
 from collections.abc import Callable
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
 
 
 def positive_int(value: str) -> int:

@@ -13,7 +13,7 @@ FORMATS = ("json", "csv")
 def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
     from portal.council import council_tables, works_council
-    from portal.cli import CommandError
+    from portal.commands import CommandError
     from portal.lake.telemetry import TelemetryError
 
     try:

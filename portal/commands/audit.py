@@ -19,7 +19,7 @@ def _log(settings: Settings):  # noqa: ANN202
 
 def _read(path: str, what: str) -> str:
     from portal.core import input_files
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     if not Path(path).exists():
         raise CommandError(f"{what} {path} does not exist")
@@ -31,7 +31,7 @@ def _read(path: str, what: str) -> str:
 
 def _cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     from portal.core import input_files
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     try:
         out = input_files.check_output(args.out, "--out") if args.out else None
@@ -69,7 +69,7 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from portal.audit.audit_log import AuditError
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     try:
         entry = _log(settings).show(args.index)
@@ -87,7 +87,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit.audit_log import AuditError, NotACheckpoint
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     try:
         result = _log(settings).consistency(_read(args.old, "checkpoint file"))
@@ -106,7 +106,7 @@ def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
 def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
     """The key to check bundles against, and where it came from: --key, or this deployment's log key."""
     from portal.audit import audit_log
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     if args.key:
         return _read(args.key, "key file").strip(), f"the key in {args.key}"
@@ -119,7 +119,7 @@ def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | Non
 
 def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit.audit_log import AuditError, NoPinnedKey, verify_bundle
-    from portal.cli import CommandError
+    from portal.commands import CommandError
     from portal.core.json_input import JsonTooDeep
 
     key, whose = _pinned_key(args, settings)
@@ -144,7 +144,7 @@ def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit import access_log, audit_log
     from portal import bootstrap
     from portal.privacy import export
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     if not args.reason.strip():
         raise CommandError("--reason must say why the bundle is made; the person will read it")

@@ -13,7 +13,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
     from portal.core import catalog, input_files
     from portal.privacy import export
-    from portal.cli import CommandError
+    from portal.commands import CommandError
     from portal.commands.ingest import checkpoint
 
     if not args.reason.strip():

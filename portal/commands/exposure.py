@@ -32,7 +32,7 @@ def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
 def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit import access_log
     from portal.council import grants
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     engine = _engine(settings)
     try:
@@ -47,7 +47,7 @@ def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
     from portal.council import exposure
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     engine = _engine(settings)
     try:
@@ -83,7 +83,7 @@ def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
 
 def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
     from portal.core import db
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     engine = db.make_engine(settings.resolved_database_url)
     try:

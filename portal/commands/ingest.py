@@ -11,7 +11,7 @@ from portal.commands import positive_int
 
 def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
     from portal.core import db
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     engine = db.make_engine(settings.resolved_database_url)
     try:
@@ -25,7 +25,7 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
 def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy Engine
     """Bring new access events into the tamper-evident log and sign a checkpoint over them."""
     from portal.audit import audit_log
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     try:
         log = audit_log.AuditLog(settings, engine)
@@ -39,7 +39,7 @@ def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy 
 
 def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit import access_log, log_origin
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     engine = _engine(settings)
     try:
@@ -58,7 +58,7 @@ def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from portal.audit import access_log
     from portal.lineage import openlineage as lineage
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     if args.events is None and not args.members:
         raise CommandError("give a run-events file, one or more --members manifests, or both")

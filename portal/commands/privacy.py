@@ -17,7 +17,7 @@ from portal.core.settings import Settings
 def _cmd_optouts_export(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
     from portal.privacy import export, optout
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     services = bootstrap.build(settings)
     try:
@@ -46,7 +46,7 @@ def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
     from portal.core import catalog
     from portal.privacy import optout
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     services = bootstrap.build(settings)
     try:
@@ -80,7 +80,7 @@ def _read_key(value: str) -> str:
 def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
     from portal.core import input_files, json_input
     from portal.privacy import receipts
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     path = Path(args.file)
     try:

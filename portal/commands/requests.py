@@ -52,7 +52,7 @@ def _print_json(value: Any) -> None:
 
 def _with_services(settings: Settings, work: Any) -> int:
     from portal import bootstrap
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     services = bootstrap.build(settings)
     try:
@@ -139,7 +139,7 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     from portal.privacy import privacy_requests
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     if not args.reason.strip():
         raise CommandError("--reason must say why; the employee reads it")
@@ -215,7 +215,7 @@ def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_receipt(args: argparse.Namespace, settings: Settings) -> int:
     from portal.privacy import receipts
-    from portal.cli import CommandError
+    from portal.commands import CommandError
 
     out = Path(args.out)
     if out.exists() and not args.force:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from portal.core import db
-from portal.identity.policy import PRIVACY_OFFICE
+from portal.core.roles import PRIVACY_OFFICE
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     @field_validator("role_groups")
     @classmethod
     def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
-        from portal.identity.policy import ASSIGNABLE_ROLES
+        from portal.core.roles import ASSIGNABLE_ROLES
 
         for group, role in value.items():
             if role not in ASSIGNABLE_ROLES:

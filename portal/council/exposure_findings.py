@@ -11,27 +11,15 @@ could turn the rest of its sentence around, so each sentence is passed through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import polars as pl
 
 from portal.core.exposure_policy import norm_role
 from portal.core.plain_text import clean
 
-if TYPE_CHECKING:
-    from portal.council.exposure import CategoryExposure, GrantRow
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way a category breaks its policy, in words. Serious: someone outside the allowed roles
-    read or could read; otherwise more principals than the maximum could read or did, or readers in a
-    scoped role read beyond what their relationship to the people explains."""
-
-    serious: bool
-    text: str
+from portal.council.exposure_model import CategoryExposure, GrantRow, Violation
 
 
 def days(weeks: list[date]) -> str:

@@ -18,21 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+# The roles live in core (the principal needs them too); the policy's callers read them here as well.
+from portal.core.roles import ASSIGNABLE_ROLES as ASSIGNABLE_ROLES
+from portal.core.roles import EMPLOYEE as EMPLOYEE
+from portal.core.roles import PRIVACY_OFFICE as PRIVACY_OFFICE
+from portal.core.roles import ROLE_LABELS as ROLE_LABELS
+from portal.core.roles import ROLES as ROLES
+from portal.core.roles import WORKS_COUNCIL as WORKS_COUNCIL
+
 if TYPE_CHECKING:
     from portal.identity.principal import Principal
 
-EMPLOYEE = "employee"
-WORKS_COUNCIL = "works_council"
-PRIVACY_OFFICE = "privacy_office"
-ROLES = frozenset({EMPLOYEE, WORKS_COUNCIL, PRIVACY_OFFICE})
-# Roles that come from the identity provider's groups; "employee" comes from having a record.
-ASSIGNABLE_ROLES = frozenset({WORKS_COUNCIL, PRIVACY_OFFICE})
-
-ROLE_LABELS = {
-    EMPLOYEE: "Employee",
-    WORKS_COUNCIL: "Works council",
-    PRIVACY_OFFICE: "Privacy office",
-}
 
 
 @dataclass(frozen=True)

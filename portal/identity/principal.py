@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from portal.identity.policy import EMPLOYEE
+from portal.core.roles import EMPLOYEE
 
 
 @dataclass(frozen=True)

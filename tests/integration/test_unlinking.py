@@ -6,7 +6,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from portal.audit import access_log, unlinking
+from portal.audit import access_log
+from portal.privacy import unlinking
 from portal.core import db
 from portal.privacy import erasure, privacy_requests
 from portal.identity.principal import Employee, Principal

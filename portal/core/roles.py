@@ -1,0 +1,15 @@
+"""The portal's roles: every signed-in person with a record is an employee; the identity provider's groups
+add the works council and the privacy office. What each role may do is :mod:`portal.identity.policy`."""
+
+EMPLOYEE = "employee"
+WORKS_COUNCIL = "works_council"
+PRIVACY_OFFICE = "privacy_office"
+ROLES = frozenset({EMPLOYEE, WORKS_COUNCIL, PRIVACY_OFFICE})
+# Roles that come from the identity provider's groups; "employee" comes from having a record.
+ASSIGNABLE_ROLES = frozenset({WORKS_COUNCIL, PRIVACY_OFFICE})
+
+ROLE_LABELS = {
+    EMPLOYEE: "Employee",
+    WORKS_COUNCIL: "Works council",
+    PRIVACY_OFFICE: "Privacy office",
+}
