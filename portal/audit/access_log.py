@@ -37,7 +37,6 @@ Flags, each said in words to the person (:func:`events_about`):
 from __future__ import annotations
 
 import os
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,6 +54,9 @@ from portal.identity.principal import Principal
 from portal.core.input_files import InputFileError, open_input, regular_size
 from portal.core.plain_text import clean
 from portal.identity.policy import PermissionDenied
+from portal.core.times import as_utc, utc_naive
+from portal.identity.directory import SubjectIndex, UnknownSubject
+from portal.identity.pseudonyms import pseudonym_of
 
 VIEW, QUERY, EXPORT, TRAIN, DELETE = "view", "query", "export", "train", "delete"
 ACTIONS = (VIEW, QUERY, EXPORT, TRAIN, DELETE)
@@ -168,71 +170,6 @@ class Problems:
     def raise_if_any(self, source: str) -> None:
         if self.items:
             raise IngestRejected(source, self.items, self.truncated)
-
-
-# ---- subjects and pseudonyms ---------------------------------------------
-
-
-class UnknownSubject(LookupError):
-    def __str__(self) -> str:
-        return f"no employee has the id, e-mail or OIDC subject {self.args[0]!r}"
-
-
-class SubjectIndex:
-    """Resolves an employee id, OIDC subject or e-mail (in that order) to an employee id,
-    and an employee id to their pseudonym, creating one on first use.
-
-    Loaded once per ingest: at company scale the directory is a few thousand rows,
-    and per-line queries would cost more than the whole ingest budget.
-    """
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._ids: dict[str, str] = {}
-        self._subs: dict[str, str] = {}
-        self._emails: dict[str, str] = {}
-        for emp, sub, email in conn.execute(
-                sa.select(db.employees.c.employee_id, db.employees.c.oidc_sub, db.employees.c.email)):
-            self._ids[emp] = emp
-            if sub:
-                self._subs[sub] = emp
-            self._emails[email.lower()] = emp
-        self._pseudonyms = dict(conn.execute(sa.select(db.pseudonyms.c.employee_id, db.pseudonyms.c.pseudonym)).all())
-
-    def employee_id(self, text: str) -> str | None:
-        return self._ids.get(text) or self._subs.get(text) or self._emails.get(text.strip().lower())
-
-    def pseudonym(self, employee_id: str) -> str:
-        found = self._pseudonyms.get(employee_id)
-        if found is None:
-            found = new_pseudonym(self._conn, employee_id)
-            self._pseudonyms[employee_id] = found
-        return found
-
-
-def new_pseudonym(conn: Connection, employee_id: str) -> str:
-    """Link a fresh random pseudonym to ``employee_id`` (the caller checked it has none)."""
-    pseudonym = secrets.token_hex(16)
-    conn.execute(sa.insert(db.pseudonyms).values(pseudonym=pseudonym, employee_id=employee_id))
-    return pseudonym
-
-
-def pseudonym_of(conn: Connection, employee_id: str, *, create: bool = False) -> str | None:
-    found = conn.execute(sa.select(db.pseudonyms.c.pseudonym)
-                         .where(db.pseudonyms.c.employee_id == employee_id)).scalar()
-    if found is None and create:
-        found = new_pseudonym(conn, employee_id)
-    return found
-
-
-def resolve_subject(conn: Connection, text: str) -> str:
-    """The employee id for an employee id, OIDC subject or e-mail; :class:`UnknownSubject` otherwise."""
-    e = db.employees.c
-    for condition in (e.employee_id == text, e.oidc_sub == text, sa.func.lower(e.email) == text.strip().lower()):
-        found = conn.execute(sa.select(e.employee_id).where(condition)).scalar()
-        if found is not None:
-            return found
-    raise UnknownSubject(text)
 
 
 # ---- reading input -------------------------------------------------------
@@ -443,18 +380,6 @@ class Fields:
 def quoted(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """UTC without tzinfo: what SQLite gives back, so stored and new values compare equal.
-
-    Only for comparing; values bound to queries are aware (:func:`as_utc`).
-    """
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # ---- ingest ----------------------------------------------------------------

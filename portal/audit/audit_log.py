@@ -29,6 +29,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.core.times import as_utc
+from portal.identity import pseudonyms
+from portal.identity import directory
 from portal.audit import checkpoint as cp
 from portal.core import db, json_input
 from portal.audit.merkle import MerkleTree, ProofError, RootBuilder, StateError, canonical_bytes, leaf_hash
@@ -63,7 +66,7 @@ def normalise_note(text: str) -> str:
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = as_utc(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -641,8 +644,8 @@ def subject_proof_bundle(log: "AuditLog", principal: object, subject: str, reaso
         raise AuditError("a reason is required: the person will read it next to this access")
     a = db.access_events.c
     with log.engine.begin() as conn:
-        employee_id = access_log.resolve_subject(conn, subject)
-        pseudonym = access_log.pseudonym_of(conn, employee_id, create=True)
+        employee_id = directory.resolve_subject(conn, subject)
+        pseudonym = pseudonyms.pseudonym_of(conn, employee_id, create=True)
         covered = conn.execute(sa.select(a.category_key, sa.func.count()).where(a.subject_pseudonym == pseudonym)
                                .group_by(a.category_key).order_by(a.category_key)).all()
         reads = [access_log.Read(category, int(count)) for category, count in covered]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from portal.identity import directory
 from portal.commands import log_index
 from portal.core.settings import Settings
 
@@ -141,7 +142,7 @@ def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import access_log, audit_log
+    from portal.audit import audit_log
     from portal import bootstrap
     from portal.privacy import export
     from portal.commands import CommandError
@@ -160,7 +161,7 @@ def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
         log = audit_log.AuditLog(settings, services.engine)
         try:
             result = audit_log.subject_proof_bundle(log, export.cli_principal(), args.subject, args.reason)
-        except (access_log.UnknownSubject, audit_log.AuditError, ValueError) as exc:
+        except (directory.UnknownSubject, audit_log.AuditError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         audit_log.write_private(out, result.text)
     finally:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from portal.identity import directory
 from portal.core.settings import Settings
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import access_log
     from portal import bootstrap
     from portal.core import catalog, input_files
     from portal.privacy import export
@@ -36,7 +36,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         print(report.describe())
         print(f"Recorded {len(report.event_ids)} access event(s) that the person sees, with your reason.")
         print(checkpoint(settings, services.engine))
-    except (export.ExportError, access_log.UnknownSubject) as exc:
+    except (export.ExportError, directory.UnknownSubject) as exc:
         raise CommandError(str(exc)) from None
     finally:
         services.engine.dispose()

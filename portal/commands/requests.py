@@ -12,18 +12,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from portal.identity import directory
 from portal.core.settings import Settings
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from portal.audit import access_log, checkpoint
+    from portal.audit import checkpoint
     from portal.core import catalog
     from portal.privacy import deadlines, erasure, optout, privacy_requests, receipts, request_states
     from portal.identity import policy
     from portal.lake import telemetry
 
     return (privacy_requests.RequestError, privacy_requests.RequestNotFound, request_states.TransitionError,
-            deadlines.DeadlineError, access_log.UnknownSubject, catalog.UnknownCategory, policy.PermissionDenied,
+            deadlines.DeadlineError, directory.UnknownSubject, catalog.UnknownCategory, policy.PermissionDenied,
             erasure.ErasureError, telemetry.TelemetryError, optout.OptOutError, receipts.ReceiptError,
             checkpoint.CheckpointError)
 

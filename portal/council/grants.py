@@ -36,7 +36,8 @@ from sqlalchemy.engine import Engine
 
 from portal.core import catalog, db
 from portal.core.input_files import InputFileError, read_bytes
-from portal.audit.access_log import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, as_utc, parse_object, read_lines, utc_naive
+from portal.audit.access_log import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, parse_object, read_lines
+from portal.core.times import as_utc, utc_naive
 
 KINDS = ("person", "group", "service")
 FIELDS = ("grant_id", "principal", "kind", "group", "member_count", "category", "granted_by", "granted_at",

@@ -51,7 +51,7 @@ from sqlalchemy.engine import Connection, Engine
 from portal.core import catalog, db
 from portal.privacy import optout, privacy_requests, receipts
 from portal.lake import volume_rollup
-from portal.audit.access_log import pseudonym_of
+from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.erasure_plan import (  # noqa: F401 - the plan is part of this module's interface
     CACHE, DATASET_STATUS_WORDS, EXPORT, KEPT, METADATA, REBUILD_PENDING, REBUILD_REQUIRED, TELEMETRY,
     UNTOUCHED_STATUSES, VERIFY, DatasetImpact, ErasurePlan, ModelImpact, TableImpact, plan, plan_kept,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import catalog, db
-from portal.audit.access_log import pseudonym_of
+from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.privacy_requests import Request
 from portal.privacy.request_states import Kind
 from portal.lake.telemetry import TelemetryStore

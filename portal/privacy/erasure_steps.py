@@ -23,9 +23,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.core.times import as_utc
 from portal.core import cache_epoch, catalog, db
 from portal.privacy import optout
-from portal.audit.access_log import pseudonym_of
+from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.erasure_plan import (
     CACHE, EXPORT, METADATA, TELEMETRY, DatasetImpact, ModelImpact, datasets_touched, models_of,
 )
@@ -52,7 +53,7 @@ def recorded_at(moment: datetime | None) -> Iterator[None]:
     if moment is None:
         yield
         return
-    token = _RECORDED_AT.set(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
+    token = _RECORDED_AT.set(as_utc(moment))
     try:
         yield
     finally:
@@ -62,7 +63,7 @@ def recorded_at(moment: datetime | None) -> Iterator[None]:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = as_utc(moment)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

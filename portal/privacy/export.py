@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.identity import directory
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal.privacy import copy_tables, optout, privacy_requests
@@ -258,7 +259,7 @@ class _Subject:
 def _subject(conn: Connection, employee_id: str) -> _Subject:
     row = conn.execute(sa.select(db.employees).where(db.employees.c.employee_id == employee_id)).first()
     if row is None:
-        raise access_log.UnknownSubject(employee_id)
+        raise directory.UnknownSubject(employee_id)
     return _Subject(row.employee_id, row.display_name, row.email, row.department, row.team, row.job_title,
                     row.hired_on)
 
@@ -477,8 +478,8 @@ def build_copy_for_subject(engine: Engine, store: TelemetryStore, principal: Pri
         raise ExportError(f"{destination} already exists; choose another file or overwrite it explicitly")
     with engine.connect() as conn:
         try:
-            employee_id = access_log.resolve_subject(conn, subject)
-        except access_log.UnknownSubject as exc:
+            employee_id = directory.resolve_subject(conn, subject)
+        except directory.UnknownSubject as exc:
             raise ExportError(str(exc)) from None
     report, tmp = _build(engine, store, employee_id, destination, naming=naming,
                          requested_by="by the privacy office on your behalf", progress=progress)

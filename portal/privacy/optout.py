@@ -28,13 +28,14 @@ import os
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.core.times import as_utc
 from portal.core import catalog, db
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure
@@ -150,16 +151,13 @@ def record_objections(conn: Connection, employee_id: str, request_id: str, purpo
     return [w[0] for w in wanted]
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
 
 def objections(conn: Connection, employee_id: str | None = None) -> list[Objection]:
     query = sa.select(db.objections).order_by(db.objections.c.effective_at, db.objections.c.objection_id)
     if employee_id is not None:
         query = query.where(db.objections.c.employee_id == employee_id)
     return [Objection(r.objection_id, r.employee_id, r.purpose_code, r.category_key, r.request_id,
-                      _as_utc(r.effective_at)) for r in conn.execute(query)]
+                      as_utc(r.effective_at)) for r in conn.execute(query)]
 
 
 def optout_frame(engine: Engine, principal: Principal) -> pl.DataFrame:
@@ -303,7 +301,7 @@ def check_dataset(engine: Engine, data_dir: str | os.PathLike, manifest: str | o
             if erased is None or in_scope is None or erased & set(in_scope):
                 what = "all telemetry" if erased is None else ", ".join(
                     catalog.category(c).name for c in sorted(erased))
-                reasons.append(f"erased ({what}) on {_as_utc(stone.erased_at):%Y-%m-%d}")
+                reasons.append(f"erased ({what}) on {as_utc(stone.erased_at):%Y-%m-%d}")
         if reasons:
             offenders.append(Offender(subject, tuple(reasons)))
     offenders.sort(key=lambda o: o.subject)

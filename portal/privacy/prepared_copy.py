@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from portal.core import times
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal.privacy.erasure_plan import CACHE
@@ -62,11 +63,11 @@ def offered(engine: Engine, store: TelemetryStore, principal: Principal, path: P
             sa.select(s.request_id, s.done_at)
             .select_from(db.erasure_steps.join(db.privacy_requests, s.request_id == r.request_id))
             .where(r.employee_id == employee_id, r.kind == Kind.ERASURE.value, s.store == CACHE,
-                   s.target == "caches", s.done_at >= access_log.as_utc(prepared_at))
+                   s.target == "caches", s.done_at >= times.as_utc(prepared_at))
             .order_by(s.done_at.desc()).limit(1)).first()
     if erased is None:
         return OfferedCopy(False)
     held = tuple((catalog.CATEGORY_BY_KEY[row["category"]].name if row["category"] in catalog.CATEGORY_BY_KEY
                   else row["category"], int(row["records"]))
                  for row in store.summary(employee_id).iter_rows(named=True) if int(row["records"]))
-    return OfferedCopy(False, erased.request_id, access_log.as_utc(erased.done_at), held)
+    return OfferedCopy(False, erased.request_id, times.as_utc(erased.done_at), held)

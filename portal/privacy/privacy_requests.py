@@ -16,8 +16,10 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.core.times import as_utc
 from portal.core import catalog, db
-from portal.audit.access_log import pseudonym_of, resolve_subject
+from portal.identity.pseudonyms import pseudonym_of
+from portal.identity.directory import resolve_subject
 from portal.privacy.deadlines import extended_deadline, initial_deadline
 from portal.identity.principal import Principal
 from portal.identity.policy import PRIVACY_OFFICE, PermissionDenied, ensure
@@ -106,18 +108,15 @@ class HistoryEntry:
     reason: str | None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
 
 def _row_to_request(row: sa.Row) -> Request:
     return Request(
         request_id=row.request_id, employee_id=row.employee_id, kind=Kind(row.kind),
         categories=tuple(json.loads(row.categories)) if row.categories else None,
         purpose_code=row.purpose_code, channel=row.channel, details=row.details,
-        received_at=_utc(row.received_at), deadline=row.deadline, extended_deadline=row.extended_deadline,
+        received_at=as_utc(row.received_at), deadline=row.deadline, extended_deadline=row.extended_deadline,
         extension_reason=row.extension_reason, status=Status(row.status), decision_reason=row.decision_reason,
-        updated_at=_utc(row.updated_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -181,7 +180,7 @@ def file_request(
     if details is not None and len(details) > MAX_DETAILS:
         raise RequestError(f"details are limited to {MAX_DETAILS} characters (got {len(details)})")
     cats, purpose = _validate_scope(kind_, categories, purpose)
-    now = _utc(now or datetime.now(UTC))
+    now = as_utc(now or datetime.now(UTC))
     with engine.begin() as conn:
         employee_id = resolve_subject(conn, subject)
         if principal.employee_id == employee_id:
@@ -256,13 +255,13 @@ def executor_transition(conn: Connection, request_id: str, target: Status, reaso
     nothing but starting and completing execution.
     """
     request = _load(conn, request_id, lock=True)
-    return _apply(conn, None, request, target, reason, _utc(now or datetime.now(UTC)))
+    return _apply(conn, None, request, target, reason, as_utc(now or datetime.now(UTC)))
 
 
 def transition(engine: Engine, principal: Principal, request_id: str, target: str | Status,
                reason: str | None = None, now: datetime | None = None) -> Request:
     """Move a request to ``target`` status, recording who, when and why."""
-    now = _utc(now or datetime.now(UTC))
+    now = as_utc(now or datetime.now(UTC))
     target = Status(target)
     with engine.begin() as conn:
         request = _load(conn, request_id, lock=True)
@@ -273,7 +272,7 @@ def transition(engine: Engine, principal: Principal, request_id: str, target: st
 def approve(engine: Engine, principal: Principal, request_id: str, reason: str | None = None,
             now: datetime | None = None) -> Request:
     """Approve, taking a submitted request through review first (both steps are recorded)."""
-    now = _utc(now or datetime.now(UTC))
+    now = as_utc(now or datetime.now(UTC))
     with engine.begin() as conn:
         request = _load(conn, request_id, lock=True)
         if request.status == Status.SUBMITTED:
@@ -284,7 +283,7 @@ def approve(engine: Engine, principal: Principal, request_id: str, reason: str |
 def extend(engine: Engine, principal: Principal, request_id: str, months: int, reason: str,
            now: datetime | None = None) -> Request:
     """The one extension GDPR Art. 12(3) allows, by 1 or 2 months, with a reason the employee sees."""
-    now = _utc(now or datetime.now(UTC))
+    now = as_utc(now or datetime.now(UTC))
     with engine.begin() as conn:
         request = _load(conn, request_id, lock=True)
         ensure(principal, "requests:decide")
@@ -343,7 +342,7 @@ def history(engine: Engine, principal: Principal, request_id: str) -> list[Histo
     with engine.connect() as conn:
         rows = conn.execute(sa.select(db.request_transitions).where(t.request_id == request_id).order_by(t.seq))
         return [
-            HistoryEntry(at=_utc(r.at), from_status=Status(r.from_status) if r.from_status else None,
+            HistoryEntry(at=as_utc(r.at), from_status=Status(r.from_status) if r.from_status else None,
                          to_status=Status(r.to_status), event=r.event, actor_role=r.actor_role,
                          actor_ref=r.actor_ref, reason=r.reason)
             for r in rows
@@ -361,7 +360,7 @@ def requests_with_history(conn: Connection, employee_id: str) -> list[tuple[Requ
         for r in conn.execute(sa.select(db.request_transitions).where(t.request_id.in_(list(entries)))
                               .order_by(t.seq)):
             entries[r.request_id].append(HistoryEntry(
-                at=_utc(r.at), from_status=Status(r.from_status) if r.from_status else None,
+                at=as_utc(r.at), from_status=Status(r.from_status) if r.from_status else None,
                 to_status=Status(r.to_status), event=r.event, actor_role=r.actor_role, actor_ref=r.actor_ref,
                 reason=r.reason))
     return [(r, entries[r.request_id]) for r in requests]

@@ -18,6 +18,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from portal.identity import directory
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal.identity.principal import Principal
@@ -76,8 +77,8 @@ def open_records(engine: Engine, store: TelemetryStore, principal: Principal, su
         raise SubjectLookupError("name the person: an employee id, e-mail or OIDC subject")
     with engine.connect() as conn:
         try:
-            employee_id = access_log.resolve_subject(conn, subject.strip())
-        except access_log.UnknownSubject as exc:
+            employee_id = directory.resolve_subject(conn, subject.strip())
+        except directory.UnknownSubject as exc:
             raise SubjectLookupError(str(exc)) from None
         name = cast(str, conn.execute(sa.select(db.employees.c.display_name)  # the employee was just resolved
                                       .where(db.employees.c.employee_id == employee_id)).scalar())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.audit import access_log
+from portal.identity import pseudonyms
 from portal import bootstrap
 from portal.core import catalog, db
 from portal.demo import seed as demo
@@ -150,7 +150,7 @@ def test_the_personas_never_ask_and_keep_all_their_data(company):
     with services.engine.connect() as conn:
         askers = set(conn.execute(sa.select(db.privacy_requests.c.employee_id)).scalars())
         for persona in PERSONAS:
-            assert access_log.pseudonym_of(conn, persona.employee_id)
+            assert pseudonyms.pseudonym_of(conn, persona.employee_id)
     assert not askers & {p.employee_id for p in PERSONAS}
     for persona in PERSONAS:
         assert store.summary(persona.employee_id).height == len(catalog.CATEGORIES), persona.sub

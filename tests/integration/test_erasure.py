@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
+from portal.identity import pseudonyms
 from portal.audit import access_log
 from portal import bootstrap
 from portal.core import cache_epoch, catalog, db
@@ -138,7 +139,7 @@ def test_erasure_leaves_no_row_of_the_person_in_any_file_on_disk_and_everyone_el
 
 def test_erasure_of_everything_unlinks_the_access_log_and_keeps_what_must_be_kept(company):
     with company.engine.connect() as conn:
-        old = access_log.pseudonym_of(conn, ALICE_ID)
+        old = pseudonyms.pseudonym_of(conn, ALICE_ID)
         events = conn.execute(sa.select(sa.func.count()).select_from(db.access_events)).scalar()
         assert access_log.events_for_subject(conn, ALICE_ID)
         memberships = conn.execute(sa.select(db.dataset_members.c.category_key)
@@ -147,7 +148,7 @@ def test_erasure_of_everything_unlinks_the_access_log_and_keeps_what_must_be_kep
     plan = erasure.plan(company.engine, company.store, privacy_requests.get(company.engine, company.priya, request_id))
     receipt = erasure.execute(company.engine, company.store, company.priya, request_id)
     with company.engine.connect() as conn:
-        fresh = access_log.pseudonym_of(conn, ALICE_ID)
+        fresh = pseudonyms.pseudonym_of(conn, ALICE_ID)
         assert fresh is not None and fresh != old
         assert conn.execute(sa.select(db.pseudonyms).where(db.pseudonyms.c.pseudonym == old)).first() is None
         assert conn.execute(sa.select(sa.func.count()).select_from(db.access_events)).scalar() == events
@@ -187,14 +188,14 @@ def test_the_plan_shows_what_will_be_touched_without_changing_anything(company):
 
 def test_erasing_one_category_leaves_the_others_and_the_link_to_the_access_log(company):
     with company.engine.connect() as conn:
-        link = access_log.pseudonym_of(conn, ALICE_ID)
+        link = pseudonyms.pseudonym_of(conn, ALICE_ID)
     others = {t: per_subject(company.lake, t).get(ALICE_ID) for t in ERASED_TABLES if t != "keystrokes"}
     request_id = company.approved(categories=[KEYSTROKES])
     erasure.execute(company.engine, company.store, company.priya, request_id)
     assert_erased_everywhere(company, ["keystrokes"])
     assert {t: per_subject(company.lake, t).get(ALICE_ID) for t in others} == others
     with company.engine.connect() as conn:
-        assert access_log.pseudonym_of(conn, ALICE_ID) == link
+        assert pseudonyms.pseudonym_of(conn, ALICE_ID) == link
         kinds = set(conn.execute(sa.select(db.dataset_members.c.category_key)
                                  .where(db.dataset_members.c.subject_pseudonym == link)).scalars())
         assert KEYSTROKES not in kinds and kinds
@@ -535,7 +536,7 @@ def test_after_erasing_everything_the_access_log_still_verifies_and_reads_person
     log = AuditLog(company.services.settings, company.engine)
     before = log.checkpoint()
     with company.engine.connect() as conn:
-        pseudonym = access_log.pseudonym_of(conn, ALICE_ID)
+        pseudonym = pseudonyms.pseudonym_of(conn, ALICE_ID)
     erasure.execute(company.engine, company.store, company.priya, company.approved())
     report = log.verify()
     assert report.ok, report.describe()

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.identity import pseudonyms
+from portal.identity import directory
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal.privacy import privacy_requests, request_views, subject_lookup
@@ -137,7 +139,7 @@ def test_the_privacy_office_files_a_request_that_arrived_by_letter_on_the_person
     (ALICE, "E00001", "erasure", {"channel": "pigeon"}, RequestError, "unknown channel 'pigeon'"),
     (ALICE, "E00001", "erasure", {"details": "x" * 4001}, RequestError, "limited to 4000 characters"),
     (ALICE, "E00002", "erasure", {}, PermissionDenied, "needs one of the roles privacy_office"),
-    (PRIYA, "nobody@example.com", "erasure", {}, access_log.UnknownSubject, "nobody@example.com"),
+    (PRIYA, "nobody@example.com", "erasure", {}, directory.UnknownSubject, "nobody@example.com"),
     (WANDA, "E00001", "erasure", {}, PermissionDenied, "Not allowed"),
 ], ids=["kind", "category", "performance erasure", "purpose on erasure", "empty objection",
         "performance objection", "performance purpose", "purpose", "access with categories", "channel", "details",
@@ -172,7 +174,7 @@ def test_every_transition_is_recorded_with_actor_time_and_reason_and_names_nobod
     assert [e.at for e in entries] == sorted(e.at for e in entries) and entries[-1].at == t + timedelta(hours=3)
     assert not {e.actor_ref for e in entries} & NAMES  # pseudonyms and service ids only
     with engine.connect() as conn:
-        assert entries[1].actor_ref == access_log.pseudonym_of(conn, "E00004")
+        assert entries[1].actor_ref == pseudonyms.pseudonym_of(conn, "E00004")
     assert entries[-1].actor_ref == privacy_requests.EXECUTOR_REF
 
 
