@@ -3,16 +3,17 @@
 import streamlit as st
 
 import ui
-from portal.audit import access_log, log_integrity
+from portal.audit import my_access
+from portal.audit import log_integrity
 from portal.privacy import unlinking
 from portal import charts
 from portal.audit.audit_log import AuditLog
 
 ctx = ui.require("access_log:read_own")
-events = access_log.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,
+events = my_access.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,
                                   max_principals=ctx.services.settings.max_principals)
 unlinked = unlinking.for_principal(ctx.services.engine, ctx.principal)
-summary = access_log.summarize(events, unlinked_at=unlinked.at if unlinked else None)
+summary = my_access.summarize(events, unlinked_at=unlinked.at if unlinked else None)
 
 st.title("Who accessed my data")
 st.markdown(f"#### {summary.sentence()}")
@@ -44,7 +45,7 @@ c2.metric("Services", summary.services)
 c3.metric("People", summary.people)
 c4.metric("Flagged reads (all time)", f"{sum(e.flagged for e in events):,}")
 
-options = access_log.filter_options(events)
+options = my_access.filter_options(events)
 f1, f2, f3, f4 = st.columns([3, 2, 3, 3])
 categories = f1.multiselect("Category", options.categories, placeholder="All categories", key="access-category")
 kinds = f2.multiselect("Reader", options.kinds, placeholder="Anyone", key="access-kind",
@@ -53,21 +54,21 @@ purposes = f3.multiselect("Stated purpose", options.purposes, placeholder="Any p
 period = f4.date_input("Between", value=(options.first_day, options.last_day), min_value=options.first_day,
                        max_value=options.last_day, key="access-period", format="DD.MM.YYYY")
 flagged_only = st.toggle("Only flagged reads", key="access-flagged")
-shown = access_log.filter_events(events, categories=categories, kinds=kinds, purposes=purposes, period=period,
+shown = my_access.filter_events(events, categories=categories, kinds=kinds, purposes=purposes, period=period,
                                  flagged_only=flagged_only)
 
 st.subheader("When your data was read")
-st.plotly_chart(charts.access_timeline(access_log.timeline_frame(shown)), width="stretch")
+st.plotly_chart(charts.access_timeline(my_access.timeline_frame(shown)), width="stretch")
 
 st.subheader(f"Every read ({len(shown):,} shown)")
 st.dataframe(
-    log_integrity.with_log_status(access_log.events_frame(shown), [e.event_id for e in shown], inclusion),
+    log_integrity.with_log_status(my_access.events_frame(shown), [e.event_id for e in shown], inclusion),
     hide_index=True,
     width="stretch",
     column_config={
         "When": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm", pinned=True),
-        "Flags": st.column_config.MultiselectColumn(options=access_log.FLAG_LABELS,
-                                                    color=list(access_log.FLAG_LABEL_COLOURS), width="medium"),
+        "Flags": st.column_config.MultiselectColumn(options=my_access.FLAG_LABELS,
+                                                    color=list(my_access.FLAG_LABEL_COLOURS), width="medium"),
         "Records": st.column_config.NumberColumn(format="localized"),
         "Flagged because": st.column_config.TextColumn(width="large"),
     },

@@ -60,7 +60,7 @@ def access_timeline(frame: pl.DataFrame) -> go.Figure:
     """One marker per read of the person's data: time across, category down, flagged reads in red.
 
     Columns: when, category, who, kind, records, purpose, action, flag, reason (see
-    ``access_log.timeline_frame``); categories are drawn top to bottom in the order
+    ``my_access.timeline_frame``); categories are drawn top to bottom in the order
     they first appear in the frame. Marker size grows with the log of the record
     count, so one bulk export does not drown out single reads.
     """

@@ -36,20 +36,19 @@ from portal.core import catalog, db
 from portal.audit.access_log import (
     CLOCK_SKEW,
     MAX_FILE_BYTES,
-    RETENTION_HORIZON,
     MAX_PROBLEMS,
+    RETENTION_HORIZON,
     Fields,
     Problems,
-    SubjectIndex,
     json_type,
-    quoted,
-    as_utc,
-    own_subject,
     parse_object,
-    pseudonym_of,
+    quoted,
     read_lines,
-    utc_naive,
 )
+from portal.audit.my_access import own_subject
+from portal.core.times import as_utc, utc_naive
+from portal.identity.directory import SubjectIndex
+from portal.identity.pseudonyms import pseudonym_of
 from portal.identity.principal import Principal
 from portal.core.input_files import InputFileError, open_input, regular_size
 

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from portal.audit import access_log
+from portal.audit import my_access
 from portal.core import catalog
 from portal.lineage import openlineage as lineage
 from portal.privacy import optout, privacy_requests, request_views
 from portal.privacy.request_states import STATUS_WORDS, SUBJECT
 
-FLAG_CODES = {access_log.NO_PURPOSE: "no_purpose", access_log.ROLE_NOT_ALLOWED: "role_not_allowed",
-              access_log.OVER_EXPOSURE: "over_exposure"}
+FLAG_CODES = {my_access.NO_PURPOSE: "no_purpose", my_access.ROLE_NOT_ALLOWED: "role_not_allowed",
+              my_access.OVER_EXPOSURE: "over_exposure"}
 _UTC = pl.Datetime("us", "UTC")
 
 # file stem -> column -> (type, meaning)
@@ -140,7 +140,7 @@ def _category_name(key: str | None) -> str | None:
     return cat.name if cat else key
 
 
-def access_events(events: list[access_log.AccessEvent]) -> pl.DataFrame:
+def access_events(events: list[my_access.AccessEvent]) -> pl.DataFrame:
     return _frame("access_events", [{
         "event_id": e.event_id, "occurred_at": e.occurred_at, "category_key": e.category_key, "category": e.category,
         "action": e.action, "record_count": e.record_count, "purpose_code": e.purpose_code, "purpose": e.purpose,

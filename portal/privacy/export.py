@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from portal.audit import my_access
 from portal.identity import directory
 from portal.audit import access_log
 from portal.core import catalog, db
@@ -271,7 +272,7 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
     report = progress or (lambda _f, _m: None)
     with engine.connect() as conn:
         subject = _subject(conn, employee_id)
-        events = access_log.events_for_subject(conn, employee_id, naming=naming,
+        events = my_access.events_for_subject(conn, employee_id, naming=naming,
                                                max_principals=store.settings.max_principals)
         held = lineage.lineage_for_subject(conn, employee_id)
         requests = privacy_requests.requests_with_history(conn, employee_id)
@@ -443,7 +444,7 @@ def build_my_copy(engine: Engine, store: TelemetryStore, principal: Principal, d
 
     Reading your own data is not logged as an access by someone else.
     """
-    employee_id = access_log.own_subject(principal, "export:own")
+    employee_id = my_access.own_subject(principal, "export:own")
     purge_copies(directory)
     destination = directory / f"copy-{employee_id}-self-{secrets.token_hex(8)}.zip"
     report, tmp = _build(engine, store, employee_id, destination, naming=naming,

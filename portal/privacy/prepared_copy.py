@@ -15,8 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from portal.audit import my_access
 from portal.core import times
-from portal.audit import access_log
 from portal.core import catalog, db
 from portal.privacy.erasure_plan import CACHE
 from portal.identity.principal import Principal
@@ -52,7 +52,7 @@ class OfferedCopy:
 def offered(engine: Engine, store: TelemetryStore, principal: Principal, path: Path,
             prepared_at: datetime) -> OfferedCopy:
     """What the signed-in person can do with their own copy at ``path``, prepared at ``prepared_at``."""
-    employee_id = access_log.own_subject(principal, "export:own")
+    employee_id = my_access.own_subject(principal, "export:own")
     path = Path(path)
     if path.name.startswith(f"copy-{employee_id}-self-") and path.is_file():
         return OfferedCopy(True)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import db
-from portal.audit.access_log import own_subject
+from portal.audit.my_access import own_subject
 from portal.core.times import as_utc
 from portal.privacy.erasure_plan import METADATA
 from portal.identity.principal import Principal

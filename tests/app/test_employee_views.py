@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal.audit import access_log
+from portal.audit import my_access
 from portal import bootstrap
 from portal.core import db
 from portal.demo import seed as demo
@@ -22,11 +22,11 @@ from tests.app.conftest import open_page, signed_in, texts
 WHO, WHERE, COPY = "app_pages/who_accessed.py", "app_pages/where_my_data_went.py", "app_pages/my_copy.py"
 
 
-def events_of(data_dir: Path, sub: str) -> list[access_log.AccessEvent]:
+def events_of(data_dir: Path, sub: str) -> list[my_access.AccessEvent]:
     services = bootstrap.build(load_settings(data_dir=data_dir))
     try:
         who = principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
-        return access_log.events_about(services.engine, who)
+        return my_access.events_about(services.engine, who)
     finally:
         services.engine.dispose()
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.audit import my_access
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal import cli
@@ -359,10 +360,10 @@ def test_a_privacy_office_read_is_logged_and_the_person_sees_it_with_the_justifi
     priya = principal("E00003", roles=(EMPLOYEE, PRIVACY_OFFICE))
     event_id = access_log.record_read(engine, priya, "E00001", CHAT, "legal.compliance", "Access request AR-7", 42)
     assert event_id is not None
-    seen = access_log.events_about(engine, principal("E00001"))
+    seen = my_access.events_about(engine, principal("E00001"))
     assert [(e.actor, e.actor_kind, e.actor_role, e.justification, e.record_count, e.flags) for e in seen] == [
         ("Priya Raman", "person", PRIVACY_OFFICE, "Access request AR-7", 42, ())]
-    assert access_log.events_about(engine, principal("E00002")) == []  # bob sees nothing of alice's
+    assert my_access.events_about(engine, principal("E00002")) == []  # bob sees nothing of alice's
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
@@ -412,7 +413,7 @@ def test_reads_without_a_purpose_and_from_roles_the_policy_does_not_allow_are_fl
     ingest(lite, lines(event(1, purpose=None),
                        event(2, category=TRANSCRIPTS, purpose="train_ai_system",
                              actor={**event()["actor"], "id": "svc:x", "role": "marketing"})))
-    flags = {e.event_id: e.flags for e in access_log.events_about(lite, principal("E00001"))}
+    flags = {e.event_id: e.flags for e in my_access.events_about(lite, principal("E00001"))}
     assert flags["ev-1"] == ("No registered purpose was given for this read.",)
     assert flags["ev-2"] == ("The reader's role (marketing) is not one the policy allows to read meeting "
                              "transcription.",)
@@ -429,7 +430,7 @@ def test_person_reads_in_a_week_with_more_readers_than_the_category_allows_are_f
     at_limit.append(event(2, time="2026-11-12T10:00:00Z", category=TRANSCRIPTS, actor=person_reader(11),
                           purpose="essential.service.collaboration"))
     ingest(lite, lines(*over, *at_limit))
-    flags = {e.event_id: e.flags for e in access_log.events_about(lite, principal("E00001"))}
+    flags = {e.event_id: e.flags for e in my_access.events_about(lite, principal("E00001"))}
     assert any(f.startswith(f"Part of an over-exposure episode: {limit + 1} different people read other people's "
                             "meeting transcription in the week of 02 Nov 2026") for f in flags["ev-1"])
     assert not any("over-exposure" in f for f in flags["ev-2"])
@@ -441,7 +442,7 @@ def test_people_reading_their_own_data_do_not_count_as_readers_of_other_peoples(
                  subject=f"E{n:05d}") for n in range(10, 10 + limit + 5)]
     ingest(lite, lines(*own, event(1, time="2026-11-04T09:00:00Z", category=TRANSCRIPTS,
                                    actor=person_reader(30, "ml-platform"), purpose="train_ai_system")))
-    seen = access_log.events_about(lite, principal("E00001"))
+    seen = my_access.events_about(lite, principal("E00001"))
     assert [e.flags for e in seen] == [()]
 
 
@@ -450,7 +451,7 @@ def test_services_are_never_part_of_an_over_exposure_episode(lite):
     ingest(lite, lines(*_reads_of_others(range(10, 10 + limit + 3), "2026-11-04"),
                        event(1, time="2026-11-04T11:00:00Z", category=TRANSCRIPTS,
                              actor={**event()["actor"], "role": "ml-platform"}, purpose="train_ai_system")))
-    assert [e.flags for e in access_log.events_about(lite, principal("E00001"))] == [()]
+    assert [e.flags for e in my_access.events_about(lite, principal("E00001"))] == [()]
 
 
 def _performance_reads(pairs: list[tuple[int, str]], role: str, day: str = "2026-11-04") -> list[dict]:
@@ -464,9 +465,9 @@ def test_a_company_limit_decides_which_weeks_a_person_sees_as_over_exposure(lite
     # Six HR business partners read colleagues' performance records in one week; one of them reads alice's.
     ingest(lite, lines(*_performance_reads([(n, f"E{n + 10:05d}") for n in range(10, 16)] + [(10, "E00001")],
                                            "hr-business-partners")))
-    assert all(not e.flags for e in access_log.events_about(lite, principal("E00001")))
-    [seen] = access_log.events_about(lite, principal("E00001"), max_principals={"performance": 5})
-    assert seen.flag_labels == (access_log.OVER_EXPOSURE,)
+    assert all(not e.flags for e in my_access.events_about(lite, principal("E00001")))
+    [seen] = my_access.events_about(lite, principal("E00001"), max_principals={"performance": 5})
+    assert seen.flag_labels == (my_access.OVER_EXPOSURE,)
     assert seen.flags[0].startswith("Part of an over-exposure episode: 6 different people read other people's "
                                     "performance records in the week of 02 Nov 2026, more than the 5")
 
@@ -475,7 +476,7 @@ def test_line_managers_reading_their_own_reports_are_not_counted_against_the_lim
     # Ten line managers, each reading one report (one of them alice), under a company limit of five.
     pairs = [(n, f"E{n + 10:05d}") for n in range(11, 20)] + [(10, "E00001")]
     ingest(lite, lines(*_performance_reads(pairs, "line-managers")))
-    [seen] = access_log.events_about(lite, principal("E00001"), max_principals={"performance": 5})
+    [seen] = my_access.events_about(lite, principal("E00001"), max_principals={"performance": 5})
     assert seen.flags == ()
 
 
@@ -483,8 +484,8 @@ def test_a_line_manager_reading_more_people_than_a_span_of_control_is_flagged_to
     span = catalog.category(PERFORMANCE).scoped_roles[0].people_per_reader
     pairs = [(10, f"E{n:05d}") for n in range(11, 11 + span)] + [(10, "E00001")]
     ingest(lite, lines(*_performance_reads(pairs, "line-managers")))
-    [seen] = access_log.events_about(lite, principal("E00001"))
-    assert seen.flag_labels == (access_log.OVER_EXPOSURE,)
+    [seen] = my_access.events_about(lite, principal("E00001"))
+    assert seen.flag_labels == (my_access.OVER_EXPOSURE,)
     assert seen.flags == (f"Part of an over-exposure episode: this reader, in the role line-managers, read the "
                           f"performance records of {span + 1} different people in the week of 02 Nov 2026; the "
                           f"role may read only their direct reports, at most {span} people a week.",)
@@ -494,8 +495,8 @@ def test_more_line_managers_reading_one_person_than_the_role_allows_is_flagged(l
     allowed = catalog.category(PERFORMANCE).scoped_roles[0].readers_per_person
     ingest(lite, lines(*_performance_reads([(n, "E00001") for n in range(10, 10 + allowed)], "line-managers"),
                        *_performance_reads([(n, "E00002") for n in range(10, 11 + allowed)], "line-managers")))
-    assert all(not e.flags for e in access_log.events_about(lite, principal("E00001")))
-    seen = access_log.events_about(lite, principal("E00002"))
+    assert all(not e.flags for e in my_access.events_about(lite, principal("E00001")))
+    seen = my_access.events_about(lite, principal("E00002"))
     assert len(seen) == allowed + 1
     assert all(e.flags == (f"Part of an over-exposure episode: {allowed + 1} different people in the role "
                            f"line-managers read your performance records in the week of 02 Nov 2026, more than "
@@ -505,14 +506,14 @@ def test_more_line_managers_reading_one_person_than_the_role_allows_is_flagged(l
 
 def test_a_person_who_reads_their_own_data_does_not_appear_as_someone_else(lite):
     ingest(lite, lines(event(1, actor={**person_reader(1), "employee": "alice@example.com"})))
-    assert access_log.events_about(lite, principal("E00001")) == []
+    assert my_access.events_about(lite, principal("E00001")) == []
 
 
 def test_team_role_naming_hides_the_names_of_people_but_not_of_services(lite):
     ingest(lite, lines(event(1), event(2, actor=person_reader(14, "security-operations"))))
-    shown = {e.event_id: e.actor for e in access_log.events_about(lite, principal("E00001"), naming="team_role")}
+    shown = {e.event_id: e.actor for e in my_access.events_about(lite, principal("E00001"), naming="team_role")}
     assert shown == {"ev-1": "Security SIEM", "ev-2": "Someone in Platform (security-operations)"}
-    names = {e.event_id: e.actor for e in access_log.events_about(lite, principal("E00001"), naming="names")}
+    names = {e.event_id: e.actor for e in my_access.events_about(lite, principal("E00001"), naming="names")}
     assert names["ev-2"] == "Colleague 14"
 
 
@@ -520,24 +521,24 @@ def test_the_summary_says_in_one_sentence_who_read_and_how_many_reads_lacked_a_p
     ingest(lite, lines(event(1, purpose=None), event(2), event(3, actor=person_reader(15, "security-operations")),
                        event(4, actor={**event()["actor"], "id": "svc:other", "name": "Other"}, purpose=None),
                        event(5, time="2026-01-02T10:00:00Z")))
-    summary = access_log.summarize(access_log.events_about(lite, principal("E00001")), now=NOW)
+    summary = my_access.summarize(my_access.events_about(lite, principal("E00001")), now=NOW)
     assert summary.sentence() == ("In the last 90 days, 2 services and 1 person read your data (4 reads); "
                                   "2 reads had no registered purpose.")
-    assert access_log.summarize([], now=NOW).sentence() == "In the last 90 days, nobody but you read your data."
+    assert my_access.summarize([], now=NOW).sentence() == "In the last 90 days, nobody but you read your data."
 
 
 def test_another_persons_events_are_never_shown(lite):
     ingest(lite, lines(event(1, subject="E00002"), event(2, subject="E00001")))
-    assert [e.event_id for e in access_log.events_about(lite, principal("E00001"))] == ["ev-2"]
-    assert [e.event_id for e in access_log.events_about(lite, principal("E00002"))] == ["ev-1"]
+    assert [e.event_id for e in my_access.events_about(lite, principal("E00001"))] == ["ev-2"]
+    assert [e.event_id for e in my_access.events_about(lite, principal("E00002"))] == ["ev-1"]
 
 
 def test_filters_narrow_by_category_reader_kind_purpose_and_days(lite):
     ingest(lite, lines(event(1), event(2, category=CHAT, purpose="legal.compliance",
                                        actor=person_reader(16, "compliance")),
                        event(3, time="2026-11-01T10:00:00Z")))
-    events = access_log.events_about(lite, principal("E00001"))
-    pick = lambda **kw: sorted(e.event_id for e in access_log.filter_events(events, **kw))  # noqa: E731
+    events = my_access.events_about(lite, principal("E00001"))
+    pick = lambda **kw: sorted(e.event_id for e in my_access.filter_events(events, **kw))  # noqa: E731
     assert pick(categories=["Chat messages"]) == ["ev-2"]
     assert pick(kinds=["service"]) == ["ev-1", "ev-3"]
     assert pick(purposes=["Legal compliance"]) == ["ev-2"]

@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
+from portal.audit import my_access
 from portal.identity import pseudonyms
-from portal.audit import access_log
 from portal import bootstrap
 from portal.core import cache_epoch, catalog, db
 from portal.demo import seed as demo
@@ -141,7 +141,7 @@ def test_erasure_of_everything_unlinks_the_access_log_and_keeps_what_must_be_kep
     with company.engine.connect() as conn:
         old = pseudonyms.pseudonym_of(conn, ALICE_ID)
         events = conn.execute(sa.select(sa.func.count()).select_from(db.access_events)).scalar()
-        assert access_log.events_for_subject(conn, ALICE_ID)
+        assert my_access.events_for_subject(conn, ALICE_ID)
         memberships = conn.execute(sa.select(db.dataset_members.c.category_key)
                                    .where(db.dataset_members.c.subject_pseudonym == old)).scalars().all()
     request_id = company.approved()
@@ -152,7 +152,7 @@ def test_erasure_of_everything_unlinks_the_access_log_and_keeps_what_must_be_kep
         assert fresh is not None and fresh != old
         assert conn.execute(sa.select(db.pseudonyms).where(db.pseudonyms.c.pseudonym == old)).first() is None
         assert conn.execute(sa.select(sa.func.count()).select_from(db.access_events)).scalar() == events
-        assert access_log.events_for_subject(conn, ALICE_ID) == []  # the entries stay, pointing to nobody
+        assert my_access.events_for_subject(conn, ALICE_ID) == []  # the entries stay, pointing to nobody
         assert conn.execute(sa.select(sa.func.count()).where(db.access_events.c.subject_pseudonym == old)).scalar()
         left = conn.execute(sa.select(db.dataset_members.c.category_key).where(
             db.dataset_members.c.subject_pseudonym.in_([old, fresh]))).scalars().all()
@@ -503,7 +503,7 @@ def test_an_access_request_produces_the_copy_and_its_receipt_states_the_sha256(c
     records = receipt.document["stores"]["copy"]["records"]
     assert records[KEYSTROKES] == per_subject(company.lake, "keystrokes")[ALICE_ID]
     assert receipt.document["verification"]["copy"] == {"sha256_matches": True}
-    seen = access_log.events_about(company.engine, company.alice)
+    seen = my_access.events_about(company.engine, company.alice)
     assert any(e.justification == f"access request {request_id}" and e.action == "export" for e in seen)
 
 
@@ -523,7 +523,7 @@ def test_erasure_with_the_metadata_db_on_postgresql(tmp_path):
             assert found.status(request_id) == Status.COMPLETED and receipts.verify(receipt.text)
             assert_erased_everywhere(found)
             with found.engine.connect() as conn:
-                assert access_log.events_for_subject(conn, ALICE_ID) == []
+                assert my_access.events_for_subject(conn, ALICE_ID) == []
         finally:
             found.engine.dispose()
     finally:

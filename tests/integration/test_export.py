@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from portal.audit import my_access
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal import cli
@@ -337,12 +338,12 @@ def test_the_privacy_office_export_is_an_access_event_the_person_sees(tmp_path, 
     assert cli.main(["export", "alice@example.com", "--out", str(out), "--reason", "Access request AR-2026-17"]) == 0
     printed = capsys.readouterr().out
     assert "Recorded 6 access event(s)" in printed and "signed log checkpoint" in printed
-    seen = access_log.events_about(engine, principal(ALICE))
+    seen = my_access.events_about(engine, principal(ALICE))
     assert {(e.actor, e.actor_kind, e.action, e.justification) for e in seen} == {
         ("Portal command line (privacy office)", "service", "export", "Access request AR-2026-17")}
     assert {e.category_key: e.record_count for e in seen}["user.content.private.chat"] == 3
     assert {e.category_key for e in seen} == set(catalog.CATEGORY_BY_KEY)
-    assert access_log.events_about(engine, principal("E00002")) == []
+    assert my_access.events_about(engine, principal("E00002")) == []
     with zipfile.ZipFile(out) as archive:
         assert len(copy_rows(archive, "chat_messages")) == 3
 

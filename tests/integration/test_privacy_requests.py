@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.audit import my_access
 from portal.identity import pseudonyms
 from portal.identity import directory
-from portal.audit import access_log
 from portal.core import catalog, db
 from portal.privacy import privacy_requests, request_views, subject_lookup
 from portal.privacy.deadlines import DeadlineError
@@ -357,7 +357,7 @@ def test_a_subject_lookup_without_a_justification_shows_and_records_nothing(engi
     with pytest.raises(PermissionDenied):
         subject_lookup.open_records(engine, store, WANDA, "alice", KEYSTROKES, "PRIV-1234")
     with engine.connect() as conn:
-        assert access_log.events_for_subject(conn, "E00001") == []
+        assert my_access.events_for_subject(conn, "E00001") == []
 
 
 def test_a_subject_lookup_with_a_justification_is_an_access_event_the_person_sees(engine, tmp_path):
@@ -377,8 +377,8 @@ def test_a_subject_lookup_with_a_justification_is_an_access_event_the_person_see
     found = subject_lookup.open_records(engine, store, PRIYA, "alice@example.com", KEYSTROKES,
                                         f"checking scope of {request.request_id.lower()}", limit=5)
     assert (found.person, found.total, found.records.height) == ("Alice Lindqvist (E00001)", 7, 5)
-    [event] = access_log.events_about(engine, ALICE)
+    [event] = my_access.events_about(engine, ALICE)
     assert (event.event_id, event.actor, event.category_key, event.record_count, event.action) == (
         found.event_id, "Priya Raman", KEYSTROKES, 5, "view")
     assert event.justification == f"checking scope of {request.request_id.lower()}"
-    assert access_log.events_about(engine, BOB) == []
+    assert my_access.events_about(engine, BOB) == []

@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from portal.audit import access_log
+from portal.audit import my_access
 from portal.privacy import unlinking
 from portal.core import db
 from portal.privacy import erasure, privacy_requests
@@ -22,7 +22,7 @@ def test_an_erasure_of_everything_is_found_as_the_unlinking_of_the_persons_reads
     found = unlinking.for_principal(company.engine, company.alice)
     assert found is not None and found.request_id == request_id
     assert request_id in found.sentence() and "pseudonym" in found.sentence()
-    summary = access_log.summarize(access_log.events_about(company.engine, company.alice), unlinked_at=found.at)
+    summary = my_access.summarize(my_access.events_about(company.engine, company.alice), unlinked_at=found.at)
     assert summary.unlinked_on == found.at.date() and "unlinked" in summary.sentence()
     assert "nobody but you" not in summary.sentence()
 
