@@ -78,7 +78,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.council import aggregates, exposure_findings, grants
-from portal.core import catalog, db, exposure_policy
+from portal.core import caches, catalog, db, exposure_policy
 from portal.identity import policy
 from portal.council.exposure_model import CategoryExposure, Exposure, GrantRow
 from portal.identity.principal import Principal
@@ -286,6 +286,14 @@ def _publish_subjects(engine: Engine, k: int, epsilon: float | None) -> dict[tup
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[str, Exposure]] = {}
+
+
+def _forget(settings: Settings | None) -> None:
+    with _lock:
+        _cache.clear()
+
+
+caches.register("exposure", "the exposure report (counts of readers and of people read)", _forget)
 
 
 def _state(engine: Engine, settings: Settings) -> str:

@@ -67,7 +67,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.council import aggregates, releases
-from portal.core import catalog, db
+from portal.core import caches, catalog, db
 from portal.identity import policy
 from portal.lake import volume_rollup
 from portal.identity.principal import Principal
@@ -137,13 +137,21 @@ def _cached(settings: Settings, name: str, key: str, dims: Sequence[str],
 
 def forget_cached_copies(settings: Settings | None = None) -> None:
     """Drop the in-memory rollups and releases; with ``settings``, also the stored releases of its
-    data directory, and prune its stored rollups to the data files that still exist. Erasure calls
-    this after vacuuming, so that no copy of an erased person's data outlives it."""
+    data directory, and prune its stored rollups to the data files that still exist. Erasure does
+    this (through :mod:`portal.core.caches`) after vacuuming, so that no copy of an erased person's
+    data outlives it."""
     if settings is None:
         volume_rollup.forget()
     else:
         volume_rollup.forget(settings.data_dir, settings.lake_dir)
+    _forget_releases(settings)
+
+
+def _forget_releases(settings: Settings | None) -> None:
     releases.forget(Path(settings.data_dir) if settings is not None else None, (COLLECTION, ACCESS, REQUESTS))
+
+
+caches.register("releases", "the works council's releases (in memory and stored)", _forget_releases)
 
 
 # ---- publishing ---------------------------------------------------------------

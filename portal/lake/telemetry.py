@@ -67,7 +67,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
-from portal.core import catalog, file_modes
+from portal.core import caches, catalog, file_modes
 from portal.lake import delta_log
 from portal.core.settings import Settings
 
@@ -170,6 +170,7 @@ class TelemetryStore:
         self._snapshots: dict[str, _Snapshot] = {}
         self._footers: dict[str, _Footer] = {}
         self._layout: tuple[int, dict[str, Any]] | None = None  # (mtime_ns of lake.json, content)
+        caches.hold(self, "telemetry store file lists and footers")
 
     # ---- layout ---------------------------------------------------------
 

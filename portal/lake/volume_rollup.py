@@ -52,7 +52,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from portal.core import catalog
+from portal.core import caches, catalog
 from portal.lake.telemetry import TelemetryError, TelemetryStore
 
 DAY_US = 86_400 * 1_000_000
@@ -94,6 +94,11 @@ def forget(data_dir: str | os.PathLike | None = None, lake_dir: str | os.PathLik
         _snapshots.clear()
         _files.clear()
     return prune_stored(data_dir, lake_dir) if data_dir is not None else 0
+
+
+caches.register(
+    "rollups", "weekly rollups per data file (in memory, and the stored ones of data files that are gone)",
+    lambda settings: forget() if settings is None else forget(settings.data_dir, settings.lake_dir))
 
 
 # ---- table versions and file lists ------------------------------------------

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core.times import as_utc
-from portal.core import cache_epoch, catalog, db
+from portal.core import cache_epoch, caches, catalog, db
 from portal.privacy import optout
 from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.erasure_plan import (
@@ -203,18 +203,14 @@ def _tombstone_step(r: Run) -> None:
 
 def _cache_step(r: Run) -> None:
     from portal.privacy import export
-    from portal.council import works_council
 
-    r.store.forget()
-    works_council.forget_cached_copies(r.store.settings)
+    cleared = caches.forget(r.store.settings)
     cache_epoch.bump(r.store.settings.data_dir)  # other processes (the portal) drop theirs too
     copies = export.purge_copies(export.copies_dir(r.data_dir), employee_id=r.request.employee_id)
     with r.engine.begin() as conn:
         open_step(conn, r.request.request_id, CACHE, "caches")
         finish_step(conn, r.request.request_id, CACHE, "caches", rows_removed=copies, detail={"cleared": [
-            "telemetry store file lists and footers",
-            "works council rollups (in memory and the stored ones of erased data files) and releases",
-            f"prepared copies of the person's data ({copies} file(s))"]})
+            *cleared, f"prepared copies of the person's data ({copies} file(s))"]})
 
 
 def _objections_step(r: Run) -> None:
