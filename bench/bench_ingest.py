@@ -27,6 +27,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from portal.audit import access_log  # noqa: E402
+
+from portal.core import line_input
 from portal.core import catalog, db
 
 EMPLOYEES = 5000
@@ -108,7 +110,7 @@ def run(url: str, events: int, repeat: int) -> None:
 def _rejected(engine: sa.Engine, path: pathlib.Path) -> str:
     try:
         access_log.ingest_access(engine, path)
-    except access_log.IngestRejected as exc:
+    except line_input.IngestRejected as exc:
         return f"rejected: {exc.problems[0]}"
     return "unexpectedly accepted"
 

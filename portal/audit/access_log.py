@@ -37,21 +37,35 @@ Flags, each said in words to the person (:func:`portal.audit.my_access.events_ab
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import catalog, db, json_input
+from portal.core import catalog, db
 from portal.identity import policy
 from portal.identity.principal import Principal
-from portal.core.input_files import InputFileError, open_input, regular_size
+from portal.core.line_input import (
+    CLOCK_SKEW,
+    MAX_FILE_BYTES,
+    MAX_INT32,
+    MAX_LINE_BYTES,
+    MAX_PROBLEMS,
+    RETENTION_HORIZON,
+    Fields,
+    Problems,
+    Source,
+    json_type,
+    parse_object,
+    quoted,
+    read_lines,
+    source_name,
+)
 from portal.core.times import as_utc, utc_naive
 from portal.identity.directory import SubjectIndex, UnknownSubject
 from portal.identity.pseudonyms import pseudonym_of
@@ -61,18 +75,9 @@ ACTIONS = (VIEW, QUERY, EXPORT, TRAIN, DELETE)
 PERSON, SERVICE = "person", "service"
 ACTOR_KINDS = (PERSON, SERVICE)
 
-MAX_LINE_BYTES = 16 * 1024
-MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_PROBLEMS = 100
-# Collectors' clocks drift; an event a few minutes "ahead" is not a lie about the future.
-CLOCK_SKEW = timedelta(minutes=5)
-# No event may be older than the catalog's longest retention: a date outside every period the portal keeps
-# is a mistake, and one in year 1 would stretch each timeline and weekly table over two thousand years.
-RETENTION_HORIZON = timedelta(days=catalog.LONGEST_RETENTION_DAYS)
 SUMMARY_DAYS = 90
 PORTAL_SOURCE = "Telemetry transparency portal"
 _CHUNK = 5000
-_MAX_INT32 = 2**31 - 1
 
 LINE_FORMAT = """\
 One JSON object per line:
@@ -92,39 +97,7 @@ One JSON object per line:
 """
 
 
-# ---- problems and reports ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one line of input: where, which field, and what."""
-
-    line: int
-    field: str | None
-    message: str
-    file: str | None = None  # set when one ingest reads several files
-    unit: str = "line"  # "row" for Parquet, which has no lines
-
-    def __str__(self) -> str:
-        where = f"{self.unit} {self.line}" if self.line else "input"
-        if self.file:
-            where = f"{self.file} {where}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class IngestRejected(ValueError):
-    """The input had problems; nothing was written. ``problems`` lists them in input order."""
-
-    def __init__(self, source: str, problems: list[Problem], truncated: bool = False) -> None:
-        self.source = source
-        self.problems = tuple(problems)
-        self.truncated = truncated
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        more = f" (stopped after the first {len(self.problems)}; there may be more)" if self.truncated else ""
-        head = f"{len(self.problems)} problem(s) in {self.source}{more}; nothing was written:"
-        return "\n  ".join([head, *(str(p) for p in self.problems)])
+# ---- the ingest's report ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -141,243 +114,6 @@ class IngestReport:
         return (f"{self.source}: {self.lines:,} line(s) read, {self.added:,} access event(s) added, "
                 f"{self.already_present:,} already present, {self.actors_added:,} new actor(s) "
                 f"({self.seconds:.2f}s{rate}).")
-
-
-class Problems:
-    """Collects problems up to a limit; the ingest stops reading once it is full."""
-
-    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
-        self.limit = limit
-        self.items: list[Problem] = []
-        self.truncated = False
-
-    def add(self, line: int, field: str | None, message: str, *, file: str | None = None,
-            unit: str = "line") -> None:
-        if len(self.items) >= self.limit:
-            self.truncated = True
-            return
-        self.items.append(Problem(line, field, message, file, unit))
-
-    @property
-    def full(self) -> bool:
-        return len(self.items) >= self.limit
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self, source: str) -> None:
-        if self.items:
-            raise IngestRejected(source, self.items, self.truncated)
-
-
-# ---- reading input -------------------------------------------------------
-
-
-Source = str | os.PathLike | Iterable[str | bytes]
-
-
-def _source_name(source: Source) -> str:
-    return str(source) if isinstance(source, str | os.PathLike) else "input"
-
-
-def read_lines(source: Source, problems: Problems, *, max_line_bytes: int = MAX_LINE_BYTES,
-               max_file_bytes: int = MAX_FILE_BYTES) -> Iterator[tuple[int, str]]:
-    """(line number, text) for each non-blank line; size and encoding problems go to ``problems``.
-
-    A file is read with bounded ``readline`` calls, so one enormous line cannot
-    exhaust memory before it is rejected; bytes are counted while reading, so a pipe
-    or a device (whose size ``stat`` does not know) stops at ``max_file_bytes`` too.
-    """
-    if isinstance(source, str | os.PathLike):
-        try:
-            handle = open_input(source)
-        except InputFileError as exc:
-            problems.add(0, None, str(exc))
-            return
-        with handle:
-            size = regular_size(handle)
-            if size is not None and size > max_file_bytes:
-                problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_file_bytes:,} "
-                                      "bytes; split it into smaller files")
-                return
-            yield from _decoded(_bounded_lines(handle, max_line_bytes, max_file_bytes), problems, max_line_bytes,
-                                max_file_bytes)
-    else:
-        yield from _decoded(((n, raw, 0) for n, raw in enumerate(source, 1)), problems,
-                            max_line_bytes, max_file_bytes)
-
-
-def _bounded_lines(handle: Any, limit: int, max_total: int) -> Iterator[tuple[int, bytes, int]]:
-    """(line number, bytes, bytes skipped): a line longer than ``limit`` comes back empty with its length,
-    counted up to just past ``max_total`` so that an endless line (``/dev/zero``) ends the input."""
-    number = consumed = 0
-    while consumed <= max_total:
-        raw = handle.readline(limit + 1)
-        if not raw:
-            return
-        number += 1
-        consumed += len(raw)
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            skipped = len(raw)
-            while consumed <= max_total:  # skip the rest of the oversized line without holding it
-                rest = handle.readline(1 << 16)
-                skipped += len(rest)
-                consumed += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield number, b"", skipped
-        else:
-            yield number, raw, 0
-
-
-def _decoded(lines: Iterable[tuple[int, str | bytes, int]], problems: Problems, max_line_bytes: int,
-             max_file_bytes: int) -> Iterator[tuple[int, str]]:
-    total = 0
-    for number, raw, skipped in lines:
-        if problems.full:
-            problems.truncated = True
-            return
-        size = skipped or (len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass")))
-        total += size
-        if total > max_file_bytes:
-            problems.add(number, None, f"the input passes the limit of {max_file_bytes:,} bytes here; "
-                                       "split it into smaller files")
-            return
-        if skipped or size > max_line_bytes + 2:  # +2: the line's own CR LF
-            problems.add(number, None, f"the line is longer than the limit of {max_line_bytes:,} bytes")
-            continue
-        if isinstance(raw, bytes):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                problems.add(number, None, f"is not valid UTF-8 (byte {exc.start + 1})")
-                continue
-        else:
-            text = raw
-        if number == 1:
-            text = text.removeprefix("\ufeff")
-        if text.strip():
-            yield number, text
-
-
-def parse_object(number: int, text: str, problems: Problems) -> dict | None:
-    try:
-        value = json_input.loads(text)
-    except json_input.JsonInputError as exc:
-        problems.add(number, None, str(exc))
-        return None
-    if not isinstance(value, dict):
-        problems.add(number, None, f"must be a JSON object, not {json_type(value)}")
-        return None
-    return value
-
-
-def json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
-
-
-class Fields:
-    """Typed getters over one parsed line that record a problem (with the field) instead of raising."""
-
-    def __init__(self, obj: dict, number: int, problems: Problems, prefix: str = "") -> None:
-        self.obj, self.number, self.problems, self.prefix = obj, number, problems, prefix
-        self.ok = True
-
-    def problem(self, name: str, message: str) -> None:
-        self.ok = False
-        self.problems.add(self.number, self.prefix + name, message)
-
-    def text(self, name: str, max_len: int, *, required: bool = True) -> str | None:
-        value = self.obj.get(name)
-        if value is None:
-            if required:
-                self.problem(name, "is missing" if name not in self.obj else "must not be null")
-            return None
-        if not isinstance(value, str):
-            self.problem(name, f"must be a string, not {json_type(value)}")
-            return None
-        if required and not value.strip():
-            self.problem(name, "must not be empty")
-            return None
-        if len(value) > max_len:
-            self.problem(name, f"is {len(value):,} characters long, more than the limit of {max_len:,}")
-            return None
-        if "\x00" in value:
-            # PostgreSQL cannot store NUL in text; refuse it everywhere so both stores hold the same.
-            self.problem(name, "contains a NUL character, which cannot be stored")
-            return None
-        return value
-
-    def choice(self, name: str, options: Iterable[str]) -> str | None:
-        value = self.text(name, 100)
-        options = tuple(options)
-        if value is not None and value not in options:
-            self.problem(name, f"{quoted(value)} is not one of {', '.join(options)}")
-            return None
-        return value
-
-    def count(self, name: str) -> int | None:
-        value = self.obj.get(name)
-        if name not in self.obj or value is None:
-            self.problem(name, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                self.problem(name, f"must be a whole number, not {json_type(value)} {quoted(value)}")
-                return None
-        if value < 0:
-            self.problem(name, f"must not be negative (got {value})")
-            return None
-        if value > _MAX_INT32:
-            self.problem(name, f"{value} is larger than the limit of {_MAX_INT32:,}")
-            return None
-        return value
-
-    def timestamp(self, name: str, now: datetime, *, earliest: datetime | None = None,
-                  too_old: str | None = None) -> datetime | None:
-        """The moment in UTC, at most :data:`CLOCK_SKEW` after ``now`` and not before ``earliest``
-        (default: the retention horizon before ``now``; ``too_old`` then says why, after the date)."""
-        value = self.text(name, 64)
-        if value is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.problem(name, f"{quoted(value)} is not an ISO 8601 timestamp such as 2025-03-01T09:30:00Z")
-            return None
-        if moment.tzinfo is None:
-            self.problem(name, f"{quoted(value)} has no time zone; add one, e.g. Z for UTC")
-            return None
-        if earliest is None:
-            earliest = now - RETENTION_HORIZON
-            too_old = (f"events older than {RETENTION_HORIZON.days:,} days (the catalog's longest retention) "
-                       "are refused")
-        try:
-            utc: datetime | None = moment.astimezone(UTC)
-        except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no UTC instant Python can hold
-            utc = None
-        if (utc is None and moment.year > now.year) or (utc is not None and utc > now + CLOCK_SKEW):
-            self.problem(name, f"{value} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ}; clocks may run at "
-                               f"most {CLOCK_SKEW.seconds // 60} minutes ahead)")
-            return None
-        if utc is None or utc < earliest:
-            self.problem(name, f"{value} is before {earliest:%Y-%m-%d %H:%M} UTC; {too_old or 'that is too early'}")
-            return None
-        return utc
-
-    def unknown(self, known: Iterable[str]) -> None:
-        extra = [k for k in self.obj if k not in known]
-        if extra:
-            self.problem(extra[0] if len(extra) == 1 else ", ".join(extra),
-                         "is not a known field" if len(extra) == 1 else "are not known fields")
-
-
-def quoted(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---- ingest ----------------------------------------------------------------
@@ -405,7 +141,7 @@ def ingest_access(engine: Engine, lines_or_path: Source, *, now: datetime | None
     """
     started = time.perf_counter()
     now = as_utc(now or datetime.now(UTC))
-    source = _source_name(lines_or_path)
+    source = source_name(lines_or_path)
     problems = Problems(max_problems)
     with engine.connect() as conn, conn.begin() as tx:
         if conn.dialect.name == "sqlite":
@@ -490,7 +226,7 @@ class _IngestState:
             get("purpose"), get("justification"), get("source_system"), get("record_count"), get("query_id"),
             get("time"))
         if not (_short(event_id, 64) and _short(source_system, 200) and type(count) is int
-                and 0 <= count <= _MAX_INT32 and category in catalog.CATEGORY_BY_KEY and action in _ACTION_SET
+                and 0 <= count <= MAX_INT32 and category in catalog.CATEGORY_BY_KEY and action in _ACTION_SET
                 and (purpose is None or purpose in catalog.PURPOSE_BY_CODE)
                 and (justification is None or (type(justification) is str and len(justification) <= 4000))
                 and (query_id is None or (type(query_id) is str and len(query_id) <= 100))

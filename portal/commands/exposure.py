@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from portal.core import line_input
 from portal.core.settings import Settings
 from portal.commands import positive_int
 
 
 def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
     """Arguments of the grants import, on a parser the caller created."""
-    from portal.audit import access_log
     from portal.council import grants
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -25,19 +25,18 @@ def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="grants as .jsonl or .csv")
     parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv"),
                         help="input format; auto (default) reads .csv files as CSV and anything else as JSON Lines")
-    parser.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
-                        help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+    parser.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
+                        help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
 
 
 def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import access_log
     from portal.council import grants
     from portal.commands import CommandError
 
     engine = _engine(settings)
     try:
         report = grants.ingest_grants(engine, args.file, fmt=args.format, max_problems=args.max_problems)
-    except access_log.IngestRejected as exc:
+    except line_input.IngestRejected as exc:
         raise CommandError(str(exc)) from None
     finally:
         engine.dispose()

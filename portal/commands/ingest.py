@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
+from portal.core import line_input
 from portal.core.settings import Settings
 from portal.commands import positive_int
 
@@ -48,7 +49,7 @@ def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
         print(report.describe())
         if not args.no_checkpoint:  # even with nothing added: an earlier run may have stopped before logging
             print(checkpoint(settings, engine))
-    except (access_log.IngestRejected, log_origin.OriginChanged) as exc:
+    except (line_input.IngestRejected, log_origin.OriginChanged) as exc:
         raise CommandError(str(exc)) from None
     finally:
         engine.dispose()
@@ -56,7 +57,6 @@ def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import access_log
     from portal.lineage import openlineage as lineage
     from portal.commands import CommandError
 
@@ -71,7 +71,7 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     try:
         report = lineage.ingest_lineage(engine, args.events, manifests, max_problems=args.max_problems)
-    except access_log.IngestRejected as exc:
+    except line_input.IngestRejected as exc:
         raise CommandError(str(exc)) from None
     finally:
         engine.dispose()
@@ -96,10 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "access", help="access events from a JSON Lines file", formatter_class=raw,
         description="Import access events (who read whose data) from JSON Lines.\n\n" + access_log.LINE_FORMAT
         + textwrap.dedent(f"""
-            Limits: {access_log.MAX_LINE_BYTES:,} bytes per line, {access_log.MAX_FILE_BYTES:,} bytes per file (a pipe
+            Limits: {line_input.MAX_LINE_BYTES:,} bytes per line, {line_input.MAX_FILE_BYTES:,} bytes per file (a pipe
             or device is counted while it is read), JSON nested at most {json_input.MAX_DEPTH} levels. An event's time
-            may be at most {access_log.CLOCK_SKEW.seconds // 60} minutes in the future (clock skew between collectors)
-            and no older than {access_log.RETENTION_HORIZON.days:,} days (the retention horizon: the catalog's
+            may be at most {line_input.CLOCK_SKEW.seconds // 60} minutes in the future (clock skew between collectors)
+            and no older than {line_input.RETENTION_HORIZON.days:,} days (the retention horizon: the catalog's
             longest retention).
 
             Example line:
@@ -110,8 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "action": "query", "purpose": "essential.service.security", "justification": "SEC-4411",
                "source_system": "Splunk", "record_count": 120, "query_id": "q-88123"}}"""))
     access.add_argument("file", metavar="FILE.jsonl", help="the events, one JSON object per line")
-    access.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
-                        help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+    access.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
+                        help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
     access.add_argument("--no-checkpoint", action="store_true",
                         help="do not sign a log checkpoint afterwards (for bulk loads; run "
                              "`portal audit checkpoint` when done)")
@@ -129,8 +129,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lin.add_argument("events", nargs="?", metavar="EVENTS.jsonl", help="OpenLineage run events, one per line")
     lin.add_argument("--members", action="append", default=[], metavar="NAME@VERSION=PATH",
                      help="a membership manifest (.csv or .parquet) for dataset NAME version VERSION; repeatable")
-    lin.add_argument("--max-problems", type=positive_int, default=access_log.MAX_PROBLEMS,
-                     help=f"stop after this many problems (default {access_log.MAX_PROBLEMS})")
+    lin.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
+                     help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
     lin.set_defaults(func=_cmd_lineage)
 
     from portal.commands.exposure import configure_ingest_grants, run_ingest_grants

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 
 from portal.core import catalog, db
 from portal.core.input_files import InputFileError, read_bytes
-from portal.audit.access_log import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, parse_object, read_lines
+from portal.core.line_input import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, parse_object, read_lines
 from portal.core.times import as_utc, utc_naive
 
 KINDS = ("person", "group", "service")
@@ -121,7 +121,7 @@ def ingest_grants(engine: Engine, source: str | os.PathLike | Iterable[str | byt
                   max_file_bytes: int = MAX_FILE_BYTES) -> GrantsReport:
     """Validate and store grants from JSON Lines or CSV (``fmt``: jsonl, csv, or by file suffix).
 
-    All or nothing: :class:`portal.audit.access_log.IngestRejected` lists every problem
+    All or nothing: :class:`portal.core.line_input.IngestRejected` lists every problem
     (line and field) and nothing is written.
     """
     started = time.perf_counter()

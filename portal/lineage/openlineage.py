@@ -33,7 +33,7 @@ from openlineage.client.facet_v2 import DatasetFacet, dataset_type_dataset, data
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import catalog, db
-from portal.audit.access_log import (
+from portal.core.line_input import (
     CLOCK_SKEW,
     MAX_FILE_BYTES,
     MAX_PROBLEMS,
@@ -562,7 +562,7 @@ def ingest_lineage(engine: Engine, events: str | Path | Iterable[str | bytes] | 
                    max_file_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> LineageReport:
     """Register datasets, models and memberships from run events and manifests, in one transaction.
 
-    Raises :class:`portal.audit.access_log.IngestRejected` listing every problem; then nothing is written.
+    Raises :class:`portal.core.line_input.IngestRejected` listing every problem; then nothing is written.
     """
     started = time.perf_counter()
     now = as_utc(now or datetime.now(UTC))

@@ -14,7 +14,7 @@ from portal.audit import my_access
 from portal.audit import access_log
 from portal.core import catalog, db
 from portal import cli
-from portal.audit.access_log import IngestRejected
+from portal.core.line_input import IngestRejected
 from portal.identity.principal import Employee, Principal
 from portal.identity.policy import EMPLOYEE, PRIVACY_OFFICE
 

@@ -12,12 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from portal.audit import access_log
+
+from portal.core import line_input
 from portal import bootstrap, cli
 from portal.core import catalog, db
 from portal.demo import seed as demo
 from portal.council import grants
 from portal.lineage import openlineage as lineage
-from portal.audit.access_log import IngestRejected
+from portal.core.line_input import IngestRejected
 from portal.core.settings import load_settings
 from tests.conftest import make_settings
 from tests.integration.test_access_log import event, lines, sqlite_engine
@@ -109,7 +111,7 @@ def test_an_event_at_the_end_of_time_is_refused_as_in_the_future_naming_the_line
 
 def test_events_are_accepted_within_the_retention_horizon_and_the_clock_skew_and_refused_just_outside(tmp_path):
     engine = sqlite_engine(tmp_path)
-    horizon, skew = access_log.RETENTION_HORIZON, access_log.CLOCK_SKEW
+    horizon, skew = line_input.RETENTION_HORIZON, line_input.CLOCK_SKEW
     assert horizon == timedelta(days=max(c.retention_days for c in catalog.CATEGORIES))
     inside = [event(1, time=(NOW - horizon + timedelta(minutes=1)).isoformat()),
               event(2, time=(NOW + skew - timedelta(seconds=1)).isoformat())]

@@ -15,7 +15,7 @@ from openlineage.client.serde import Serde
 from portal import charts, cli
 from portal.core import db
 from portal.lineage import openlineage as lineage
-from portal.audit.access_log import IngestRejected
+from portal.core.line_input import IngestRejected
 from portal.lineage.openlineage import Manifest, TelemetryPortalDatasetFacet
 from tests.integration.test_access_log import count, engine, lite, principal  # noqa: F401 - fixtures
 
