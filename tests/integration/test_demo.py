@@ -13,7 +13,7 @@ from deltalake import DeltaTable
 
 from portal.audit import access_log
 from portal.core import catalog, db
-from portal.demo import seed as demo
+from portal.demo import seed as demo, synthetic_access
 from portal.lake import volume_rollup
 from portal.demo.personas import PERSONAS
 from portal.core.settings import Settings
@@ -150,8 +150,8 @@ def test_the_over_exposure_episode_is_in_the_log(seeded_company):
             .join(db.actors, db.actors.c.actor_id == db.access_events.c.actor_id)
             .where(db.access_events.c.category_key == TRANSCRIPTS, db.actors.c.role.not_in(allowed)))])
         alice = conn.execute(sa.select(db.pseudonyms.c.pseudonym).where(db.pseudonyms.c.employee_id == "E00001")).scalar_one()
-        grant = conn.execute(sa.select(db.grants).where(db.grants.c.group_name == demo.EXPOSED_GROUP)).one()
-    assert set(reads["role"]) == {demo.EXPOSED_ROLE}
+        grant = conn.execute(sa.select(db.grants).where(db.grants.c.group_name == synthetic_access.EXPOSED_GROUP)).one()
+    assert set(reads["role"]) == {synthetic_access.EXPOSED_ROLE}
     assert set(reads["kind"]) == {"person"}
     assert reads["occurred_at"].max() - reads["occurred_at"].min() < timedelta(days=14)
     assert reads["subject_pseudonym"].n_unique() > 100

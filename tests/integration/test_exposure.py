@@ -15,8 +15,8 @@ from portal.audit import access_log
 from portal.council import aggregates, exposure, grants
 from portal.core import catalog, db
 from portal import charts, cli
-from portal.demo import seed as demo
-from portal.audit.access_log import IngestRejected
+from portal.demo import seed as demo, synthetic_access
+from portal.core.line_input import IngestRejected
 from portal.identity.principal import Employee, Principal
 from portal.identity.policy import PermissionDenied
 from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE, make_settings
@@ -45,13 +45,13 @@ def test_the_over_exposure_episode_is_the_one_breached_category_and_nothing_is_o
     assert report.over_maximum == []
     transcripts = report.categories[0]
     assert transcripts.key == TRANSCRIPTS and transcripts.verdict == "breach: role not allowed"
-    assert set(transcripts.outside_readers) == {demo.EXPOSED_ROLE}
-    assert transcripts.outside_readers[demo.EXPOSED_ROLE] >= 20
+    assert set(transcripts.outside_readers) == {synthetic_access.EXPOSED_ROLE}
+    assert transcripts.outside_readers[synthetic_access.EXPOSED_ROLE] >= 20
 
 
 def test_the_episode_weeks_have_more_readers_than_the_maximum_and_the_other_weeks_do_not(report, seeded_company):
     weekly = report.weekly.filter(pl.col("category") == TRANSCRIPTS).sort("week")
-    first, last = demo._episode_days(seeded_company.report.days)
+    first, last = synthetic_access.episode_days(seeded_company.report.days)
     start = seeded_company.report.start_date
     episode = {start + timedelta(days=d) - timedelta(days=(start + timedelta(days=d)).weekday())
                for d in range(first, last + 1)}
@@ -67,7 +67,7 @@ def test_the_episode_is_said_in_words_with_its_weeks_roles_grant_and_breadth(rep
     texts = [v.text for v in report.categories[0].violations if v.serious]
     assert any("people whose role the catalog does not allow read" in t and "in the role engineer" in t
                for t in texts)
-    assert any(f"group {demo.EXPOSED_GROUP}" in t and "does not allow the role" in t for t in texts)
+    assert any(f"group {synthetic_access.EXPOSED_GROUP}" in t and "does not allow the role" in t for t in texts)
     assert report.categories[0].peak_can_read > report.categories[0].max_principals
 
 
@@ -155,7 +155,7 @@ def test_the_demo_at_300_employees_has_one_breach_the_transcript_episode_and_not
     assert report.over_maximum == []
     assert {c.key for c in report.within_policy} == set(catalog.CATEGORY_BY_KEY) - {TRANSCRIPTS}
     transcripts = by_key(report, TRANSCRIPTS)
-    assert len(transcripts.weeks_over_max) == 2 and transcripts.outside_readers == {demo.EXPOSED_ROLE: 40}
+    assert len(transcripts.weeks_over_max) == 2 and transcripts.outside_readers == {synthetic_access.EXPOSED_ROLE: 40}
     others = report.weekly.filter(pl.col("category") != TRANSCRIPTS)
     assert others.filter((pl.col("readers") > pl.col("max")) | (pl.col("can_read") > pl.col("max"))).is_empty()
     assert not [v.text for c in report.categories if c.key != TRANSCRIPTS for v in c.violations]
@@ -198,7 +198,7 @@ def test_a_generous_company_limit_does_not_excuse_a_role_the_catalog_does_not_al
     transcripts = by_key(exposure.exposure_report(lenient, engine), TRANSCRIPTS)
     assert transcripts.weeks_over_max == () and transcripts.peak_can_read <= 5000
     assert transcripts.verdict == "breach: role not allowed"
-    assert any(f"group {demo.EXPOSED_GROUP}" in v.text for v in transcripts.violations if v.serious)
+    assert any(f"group {synthetic_access.EXPOSED_GROUP}" in v.text for v in transcripts.violations if v.serious)
 
 
 def test_a_bad_company_limit_stops_the_exposure_command_with_the_category_named(demo300, monkeypatch, capsys):
