@@ -16,9 +16,8 @@ import pandas  # noqa: F401 - imported before any session thread: plotly reads a
 import streamlit as st
 
 from portal import bootstrap
-from portal.core import cache_epoch
+from portal.core import cache_epoch, caches
 from portal.identity import policy, sessions
-from portal.council import works_council
 from portal.identity.principal import ClaimsError, Principal, principal_from_claims, session_expired
 from portal.core.settings import SettingsError, load_settings
 
@@ -48,9 +47,9 @@ def _open_services() -> bootstrap.Services:
     svc = _services()
     if _epochs.changed(svc.settings.data_dir):
         # An erasure ran (perhaps from the CLI): no cached copy may outlive it.
-        svc.store.forget()
-        works_council.forget_cached_copies()
+        caches.forget()
         st.cache_data.clear()
+    svc.housekeeping()  # people's own copies older than an hour go, whoever they belong to
     return svc
 
 

@@ -13,7 +13,7 @@ svc = ctx.services
 st.title("Council overview")
 try:
     with st.spinner("Counting what the telemetry tables hold…"):
-        data = works_council.overview(ctx.principal, svc.settings, svc.engine, svc.store)
+        data = svc.council_overview(ctx.principal)
 except (works_council.WorksCouncilError, TelemetryError) as exc:
     st.error(f"**These figures cannot be shown.** {exc}")
     st.stop()

@@ -16,7 +16,7 @@ st.caption("Per category: who *can* read it (grants), who *may* (the catalog's a
            "may read only their direct reports' records, are counted apart and checked per person and per "
            "manager. Readers are counted, never named.")
 try:
-    report = exposure.exposure(ctx.principal, svc.settings, svc.engine)
+    report = svc.exposure(ctx.principal)
 except ValueError as exc:
     st.error(f"**Exposure cannot be shown.** {exc}")
     st.stop()

@@ -3,13 +3,12 @@
 import streamlit as st
 
 import ui
-from portal.audit import log_integrity
 from portal.identity import policy
-from portal.audit.audit_log import AuditError, AuditLog, NotACheckpoint
+from portal.audit.audit_log import AuditError, NotACheckpoint
 from portal.core.plain_text import md
 
 ctx = ui.require("audit:witness")
-log = AuditLog(ctx.services.settings, ctx.services.engine)
+svc = ctx.services
 
 st.title("Access log integrity")
 st.markdown(
@@ -20,7 +19,7 @@ st.markdown(
     "without that proof failing."
 )
 
-pub = log_integrity.published(ctx.principal, log)
+pub = svc.published_log(ctx.principal)
 c1, c2 = st.columns(2)
 c1.metric("Entries in the log", f"{pub.checkpoint.size:,}")
 c2.metric("Checkpoints issued", f"{pub.issued:,}")
@@ -41,8 +40,8 @@ uploaded = st.file_uploader(
 if uploaded is not None:
     bar = st.progress(0.0, text="Recomputing every entry from the stored records ...")
     try:
-        result = log_integrity.check_stored_checkpoint(
-            ctx.principal, log, uploaded.getvalue(),
+        result = svc.check_stored_checkpoint(
+            ctx.principal, uploaded.getvalue(),
             progress=lambda done, total, label: bar.progress(min(done / max(total, 1), 1.0), label))
     except NotACheckpoint as exc:
         bar.empty()
@@ -67,8 +66,8 @@ if policy.allowed(ctx.principal, "audit:verify"):
     st.caption("Recomputes every entry from the stored rows and checks every checkpoint's signature and consistency.")
     if st.button("Verify everything", icon=":material/fact_check:"):
         bar = st.progress(0.0, text="Recomputing entries ...")
-        report = log_integrity.verify_everything(
-            ctx.principal, log, progress=lambda done, total, label: bar.progress(min(done / max(total, 1), 1.0), label)
+        report = svc.verify_log(
+            ctx.principal, progress=lambda done, total, label: bar.progress(min(done / max(total, 1), 1.0), label)
         )
         bar.empty()
         (st.success if report.ok else st.error)(report.describe())

@@ -6,14 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from portal.privacy import export, prepared_copy
+from portal.privacy import export
 
 CHECK_EVERY_SECONDS = 10
 
 ctx = ui.require("export:own")
-principal, settings = ctx.principal, ctx.services.settings
-copies = export.copies_dir(settings.data_dir)
-export.purge_copies(copies)  # own copies older than an hour, whoever they belong to
+svc, principal = ctx.services, ctx.principal
 
 st.title("My copy")
 st.markdown(
@@ -30,9 +28,7 @@ st.caption("This is your right of access (GDPR Art. 15) and to data portability 
 if st.button("Prepare my copy", type="primary", icon=":material/folder_zip:", key="copy-prepare"):
     prepared_at = datetime.now(UTC)
     bar = st.progress(0.0, text="Starting ...")
-    report = export.build_my_copy(
-        ctx.services.engine, ctx.services.store, principal, copies,
-        naming=settings.actor_naming, progress=lambda fraction, message: bar.progress(fraction, text=message))
+    report = svc.prepare_my_copy(principal, progress=lambda fraction, message: bar.progress(fraction, text=message))
     bar.empty()
     st.session_state["copy-ready"] = (principal.employee_id, str(report.path), report.bytes, report.total_records,
                                       prepared_at)
@@ -48,8 +44,8 @@ def offered_copy() -> None:
     if not mine:
         return
     _, path, size, records, prepared_at = mine
-    svc = ui.services()  # notices an erasure run by another process and drops its cached file lists
-    offer = prepared_copy.offered(svc.engine, svc.store, principal, Path(path), prepared_at)
+    current = ui.services()  # notices an erasure run by another process and drops its cached file lists
+    offer = current.offered_copy(principal, Path(path), prepared_at)
     if not offer.available:
         st.warning(offer.sentence(), icon=":material/delete_forever:")
         return

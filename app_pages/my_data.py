@@ -8,12 +8,12 @@ from portal.lake import my_data
 from portal.core.plain_text import md
 
 ctx = ui.require("telemetry:read_own")
-principal, store = ctx.principal, ctx.services.store
+svc, principal = ctx.services, ctx.principal
 
 st.title("My data")
 st.caption(f"Everything the company's telemetry systems hold about {md(principal.display_name)}.")
 
-items = my_data.holdings(principal, store)
+items = svc.holdings(principal)
 if not items:
     st.info("No telemetry is held about you. When a system starts recording you, it will appear here.")
     st.stop()
@@ -43,15 +43,16 @@ with st.expander("What each category means"):
         st.markdown(f"**{h.name}** (`{h.key}`): {h.description}")
 
 st.subheader("Records per day")
-st.plotly_chart(charts.daily_volume(my_data.daily_volume(principal, store)), width="stretch")
+st.plotly_chart(charts.daily_volume(svc.daily_volume(principal)), width="stretch")
 
 st.subheader("Recent records")
 names = {h.name: h.key for h in items}
 left, right = st.columns([3, 1])
 chosen = left.selectbox("Category", list(names), key="records-category")
-pages_total = my_data.records_page(principal, store, names[chosen], 1, ctx.services.settings.page_size).pages
-page = right.number_input(f"Page (of {pages_total:,})", min_value=1, max_value=pages_total, value=1, step=1,
-                          key=f"records-page-{names[chosen]}")
-result = my_data.records_page(principal, store, names[chosen], int(page), ctx.services.settings.page_size)
+page_key = f"records-page-{names[chosen]}"
+result = svc.records_page(principal, names[chosen], int(st.session_state.get(page_key, 1)))
+if st.session_state.get(page_key, 1) != result.page:
+    st.session_state[page_key] = result.page  # the records shrank (an erasure) since the page was chosen
+right.number_input(f"Page (of {result.pages:,})", min_value=1, max_value=result.pages, step=1, key=page_key)
 st.dataframe(result.frame, hide_index=True, width="stretch")
 st.caption(f"Page {result.page:,} of {result.pages:,} · {result.total:,} records in {chosen}, newest first.")

@@ -4,12 +4,12 @@ import streamlit as st
 
 import ui
 from portal.core import catalog
-from portal.privacy import privacy_requests, receipts, request_views
+from portal.privacy import privacy_requests, request_views
 from portal.core.plain_text import md
 from portal.privacy.request_states import SUBJECT, Status, TransitionError
 
 ctx = ui.require("requests:file_own")
-engine, principal = ctx.services.engine, ctx.principal
+svc, principal = ctx.services, ctx.principal
 
 st.title("My requests")
 st.markdown(
@@ -48,15 +48,14 @@ with st.expander("Make a request", expanded=False, icon=":material/edit_note:"):
             st.error("Choose at least one category to erase, or choose all your telemetry.")
         else:
             try:
-                filed = privacy_requests.file_request(engine, principal, principal.employee_id, kind,
-                                                      categories=categories, purpose=purpose,
-                                                      details=details.strip() or None)
+                filed = svc.file_my_request(principal, kind, categories=categories, purpose=purpose,
+                                            details=details.strip() or None)
                 st.success(f"Your request {filed.request_id} was received. The privacy office answers by "
                            f"{filed.due:%d %B %Y}.")
             except (privacy_requests.RequestError, catalog.UnknownCategory) as exc:
                 st.error(f"Your request was not sent: {exc}.")
 
-mine = privacy_requests.my_requests(engine, principal)
+mine = svc.my_requests(principal)
 st.subheader("Your requests")
 if not mine:
     st.info("You have made no requests yet. When you do, you can follow each one here: its status, its deadline, "
@@ -76,7 +75,7 @@ for request in mine:
         if request.status == Status.REJECTED and request.decision_reason:
             st.warning(f"The privacy office's reason: {md(request.decision_reason)}")
         with st.expander("What happened so far"):
-            st.dataframe(request_views.history_frame(privacy_requests.history(engine, principal, request.request_id),
+            st.dataframe(request_views.history_frame(svc.request_history(principal, request.request_id),
                                                      SUBJECT),
                          hide_index=True, width="stretch",
                          column_config={"When": st.column_config.DatetimeColumn("When (UTC)",
@@ -85,13 +84,11 @@ for request in mine:
         if withdrawable and st.button("Withdraw this request", key=f"withdraw-{request.request_id}",
                                       icon=":material/undo:"):
             try:
-                privacy_requests.transition(engine, principal, request.request_id, Status.WITHDRAWN,
-                                            "withdrawn by the employee")
+                svc.withdraw(principal, request.request_id)
                 st.rerun()
             except TransitionError as exc:
                 st.error(f"The request was not withdrawn: {exc}.")
-        receipt = receipts.for_request(engine, principal, request.request_id) \
-            if request.status == Status.COMPLETED else None
+        receipt = svc.receipt(principal, request.request_id) if request.status == Status.COMPLETED else None
         if receipt is not None:
             st.markdown(request_views.receipt_summary(receipt.document))
             st.download_button("Download the signed receipt", data=receipt.text, file_name=receipt.file_name(),

@@ -3,14 +3,14 @@
 import streamlit as st
 
 import ui
-from portal.privacy import erasure, privacy_requests, receipts, request_views
+from portal.privacy import privacy_requests, request_views
 from portal.identity import policy
 from portal.privacy.deadlines import DeadlineError
 from portal.core.plain_text import clean, md
 from portal.privacy.request_states import OFFICE, Status, TransitionError
 
 ctx = ui.require("requests:read_all")
-engine, store, principal = ctx.services.engine, ctx.services.store, ctx.principal
+svc, principal = ctx.services, ctx.principal
 today = request_views.utc_today()
 
 st.title("Request queue")
@@ -18,8 +18,7 @@ st.caption("Erasure, objection and copy requests, soonest deadline first. A requ
            "of receipt; one extension by up to two months is allowed, with a reason the employee sees.")
 
 show_closed = st.toggle("Show closed requests too", key="queue-closed")
-items = request_views.queue(engine, principal, today, include_closed=show_closed,
-                            keep=st.session_state.get("queue-open"))
+items = svc.queue(principal, today, include_closed=show_closed, keep=st.session_state.get("queue-open"))
 open_items = [i for i in items if i.request.status in request_views.OPEN]
 c1, c2, c3 = st.columns(3)
 c1.metric("Open requests", len(open_items))
@@ -44,10 +43,10 @@ st.dataframe(
 labels = {i.request.request_id: clean(f"{i.request.request_id} · {request_views.KIND_WORDS[i.request.kind]} · "
                                       f"{i.request.employee_id} · due {i.request.due:%d %b %Y}") for i in items}
 chosen = st.selectbox("Open a request", list(labels), format_func=labels.get, key="queue-open")
-request = privacy_requests.get(engine, principal, chosen)
+request = svc.request(principal, chosen)
 
 st.subheader(f"{request_views.title(request)} · {chosen}")
-st.markdown(f"**Person:** {md(request_views.subject_name(engine, principal, chosen))} · **Received** "
+st.markdown(f"**Person:** {md(svc.subject_name(principal, chosen))} · **Received** "
             f"{request.received_at:%d %b %Y} by {request.channel} · **Status:** {request_views.status_words(request)} "
             f"· **Deadline:** {request_views.deadline_words(request, today)}")
 if request.details:
@@ -56,18 +55,18 @@ if request.details:
 extension = request_views.extension_words(request)
 if extension:
     st.info(md(extension), icon=":material/schedule:")
-problem = erasure.last_error(engine, principal, chosen)
+problem = svc.last_error(principal, chosen)
 if problem and request.status == Status.EXECUTING:
     st.warning(f"**The last attempt did not finish:** {md(problem)}")
 
-receipt = receipts.for_request(engine, principal, chosen) if request.status == Status.COMPLETED else None
+receipt = svc.receipt(principal, chosen) if request.status == Status.COMPLETED else None
 if receipt is not None:
-    st.success(f"Completed and verified in every store. Receipt issued {receipt.document['times']['issued_at']}.")
+    st.success(f"Completed and verified in every store. Receipt issued {receipt.issued_at}.")
     st.markdown(request_views.receipt_summary(receipt.document))
     st.download_button("Download the signed receipt", data=receipt.text, file_name=receipt.file_name(),
                        mime="application/json", on_click="ignore", key=f"queue-receipt-{chosen}")
 elif request.status not in (Status.REJECTED, Status.WITHDRAWN):
-    found = erasure.plan(engine, store, request)
+    found = svc.erasure_plan(principal, chosen)
     st.markdown("##### What carrying it out will touch (nothing has changed yet)")
     st.dataframe(request_views.plan_tables_frame(found), hide_index=True, width="stretch",
                  column_config={"Rows": st.column_config.NumberColumn(format="localized")})
@@ -88,14 +87,14 @@ if request.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.APPROVED):
                          key=f"queue-months-{chosen}", disabled=request.extended_deadline is not None)
     try:
         if request.status != Status.APPROVED and a.button("Approve", type="primary", key=f"queue-approve-{chosen}"):
-            privacy_requests.approve(engine, principal, chosen, reason.strip() or None)
+            svc.approve(principal, chosen, reason.strip() or None)
             st.rerun()
         if request.status != Status.APPROVED and r.button("Reject", key=f"queue-reject-{chosen}"):
-            privacy_requests.transition(engine, principal, chosen, Status.REJECTED, reason)
+            svc.reject(principal, chosen, reason)
             st.rerun()
         if e.button("Extend the deadline", key=f"queue-extend-{chosen}",
                     disabled=request.extended_deadline is not None):
-            privacy_requests.extend(engine, principal, chosen, months, reason)
+            svc.extend(principal, chosen, months, reason)
             st.rerun()
     except (TransitionError, DeadlineError, privacy_requests.RequestError) as exc:
         st.error(f"Nothing was changed: {md(exc)}.")
@@ -105,8 +104,7 @@ if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(prin
     if st.button(label, type="primary", icon=":material/play_arrow:", key=f"queue-run-{chosen}"):
         bar = st.progress(0.0, text="Starting ...")
         try:
-            erasure.execute(engine, store, principal, chosen,
-                            progress=lambda fraction, message: bar.progress(fraction, text=message))
+            svc.carry_out(principal, chosen, progress=lambda fraction, message: bar.progress(fraction, text=message))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded with the step and can be resumed
             st.error(f"Not completed: {md(exc)}")
         else:
@@ -114,6 +112,6 @@ if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(prin
             st.rerun()
 
 with st.expander("History"):
-    st.dataframe(request_views.history_frame(privacy_requests.history(engine, principal, chosen), OFFICE),
+    st.dataframe(request_views.history_frame(svc.request_history(principal, chosen), OFFICE),
                  hide_index=True, width="stretch",
                  column_config={"When": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm")})

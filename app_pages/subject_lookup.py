@@ -25,9 +25,7 @@ with st.form("lookup"):
 
 if submitted:
     try:
-        found = subject_lookup.open_records(ctx.services.engine, ctx.services.store, ctx.principal, subject,
-                                            choices[category], justification,
-                                            limit=ctx.services.settings.page_size)
+        found = ctx.services.open_records(ctx.principal, subject, choices[category], justification)
     except subject_lookup.SubjectLookupError as exc:
         st.error(f"Nothing was opened: {md(exc)}.")
     else:

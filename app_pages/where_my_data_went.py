@@ -7,7 +7,7 @@ from portal import charts
 from portal.lineage import openlineage as lineage
 
 ctx = ui.require("lineage:read_own")
-held = lineage.where_my_data_went(ctx.services.engine, ctx.principal)
+held = ctx.services.where_my_data_went(ctx.principal)
 
 st.title("Where my data went")
 st.markdown(f"#### {held.sentence()}")

@@ -3,41 +3,35 @@
 import streamlit as st
 
 import ui
-from portal.audit import my_access
-from portal.audit import log_integrity
-from portal.privacy import unlinking
 from portal import charts
-from portal.audit.audit_log import AuditLog
+from portal.audit import log_integrity, my_access
 
 ctx = ui.require("access_log:read_own")
-events = my_access.events_about(ctx.services.engine, ctx.principal, naming=ctx.services.settings.actor_naming,
-                                  max_principals=ctx.services.settings.max_principals)
-unlinked = unlinking.for_principal(ctx.services.engine, ctx.principal)
-summary = my_access.summarize(events, unlinked_at=unlinked.at if unlinked else None)
+svc, principal = ctx.services, ctx.principal
+reads = svc.reads_of_my_data(principal)
+events, summary, unlinked, inclusion = reads.events, reads.summary, reads.unlinked, reads.inclusion
 
 st.title("Who accessed my data")
 st.markdown(f"#### {summary.sentence()}")
 if unlinked is not None:
     st.info(unlinked.sentence(), icon=":material/link_off:")
-if not events:
+if not events or inclusion is None:
     if unlinked is None:
         st.info("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
                 "when, who, which data, how many records, and the purpose they gave.")
     st.stop()
 
-log = AuditLog(ctx.services.settings, ctx.services.engine)
-inclusion = log_integrity.inclusion_for(ctx.principal, log, [e.event_id for e in events])
 left, right = st.columns([4, 1], vertical_alignment="center")
 badge = left.error if inclusion.altered else left.success if inclusion.verified else left.info
 badge(inclusion.sentence(), icon=":material/gpp_bad:" if inclusion.altered else ":material/verified:")
 right.download_button(
-    "Proof bundle", log_integrity.my_proof_bundle(ctx.principal, log), file_name="my-access-log-proofs.json",
+    "Proof bundle", svc.my_proof_bundle(principal), file_name="my-access-log-proofs.json",
     mime="application/json", icon=":material/download:",
     help="Your log entries with RFC 6962 inclusion proofs and the signed checkpoint. See below how to check it.",
 )
 with st.expander("Check the proof bundle yourself"):
     st.markdown(log_integrity.OFFLINE_CHECK)
-    st.code(log_integrity.public_key(ctx.principal, log), language=None)
+    st.code(svc.log_public_key(principal), language=None)
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Reads in the last {summary.days} days", f"{summary.reads:,}")
@@ -62,7 +56,7 @@ st.plotly_chart(charts.access_timeline(my_access.timeline_frame(shown)), width="
 
 st.subheader(f"Every read ({len(shown):,} shown)")
 st.dataframe(
-    log_integrity.with_log_status(my_access.events_frame(shown), [e.event_id for e in shown], inclusion),
+    reads.table(shown),
     hide_index=True,
     width="stretch",
     column_config={

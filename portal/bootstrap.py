@@ -6,13 +6,18 @@ call it directly. Nothing here runs at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+# Imported for what they register in portal.core.caches: a process that opens the stores (and so can
+# erase) must know every copy erasure has to drop.
+import portal.council.exposure
+import portal.council.works_council
+import portal.lake.volume_rollup  # noqa: F401
 from portal.core import db, file_modes
 from portal.audit import log_origin
+from portal.audit.audit_log import AuditLog
+from portal.services import Services
 from portal.identity.principal import Directory, Employee
 from portal.core.settings import Settings
 from portal.lake.telemetry import TelemetryError, TelemetryStore
@@ -20,14 +25,6 @@ from portal.lake.telemetry import TelemetryError, TelemetryStore
 
 class BootstrapError(RuntimeError):
     """The portal cannot start; the message says what is wrong and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    engine: Engine
-    store: TelemetryStore
-    directory: Directory
 
 
 def _row_to_employee(row: sa.Row | None) -> Employee | None:
@@ -69,4 +66,5 @@ def build(settings: Settings) -> Services:
     except (db.DatabaseError, TelemetryError, log_origin.OriginChanged) as exc:
         engine.dispose()
         raise BootstrapError(str(exc)) from None
-    return Services(settings=settings, engine=engine, store=store, directory=employee_directory(engine))
+    return Services(settings=settings, engine=engine, store=store, directory=employee_directory(engine),
+                    log=AuditLog(settings, engine))

@@ -100,13 +100,17 @@ def daily_volume(principal: Principal, store: TelemetryStore) -> pl.DataFrame:
 def records_page(
     principal: Principal, store: TelemetryStore, category_key: str, page: int, page_size: int
 ) -> RecordsPage:
-    """One page of the principal's records in one category, newest first (page counts from 1)."""
+    """One page of the principal's records in one category, newest first (page counts from 1), with the
+    page count; a page past the last gives the last (the records may have shrunk since it was chosen)."""
     subject = _own_subject(principal)
     catalog.category(category_key)  # raises UnknownCategory with the known keys
     if page < 1:
         raise ValueError(f"page must be 1 or more (got {page})")
     frame, total = store.records(subject, category_key, offset=(page - 1) * page_size, limit=page_size)
     pages = max(1, math.ceil(total / page_size))
+    if page > pages:
+        page = pages
+        frame, total = store.records(subject, category_key, offset=(page - 1) * page_size, limit=page_size)
     visible = frame.drop([c for c in ("subject_id", "bucket") if c in frame.columns])
     visible = visible.rename({c: catalog.COLUMN_LABELS.get(c, c) for c in visible.columns})
     return RecordsPage(frame=visible, total=total, page=page, pages=pages)

@@ -61,6 +61,11 @@ class Receipt:
         return self.document["request_id"]
 
     @property
+    def issued_at(self) -> str:
+        """When the receipt was signed, as it states it (ISO 8601, UTC)."""
+        return self.document["times"]["issued_at"]
+
+    @property
     def public_key(self) -> str:
         return self.document["signature"]["public_key"]
 
