@@ -53,6 +53,13 @@ def login_screen() -> None:
     st.caption("You sign in with your company account. Nothing is shown before you do.")
 
 
+def groups_text(principal, *, quoted: bool = False) -> str:  # noqa: ANN001
+    """The groups that grant no role, as text (they come from the token), the first few and how many more."""
+    shown = ", ".join(f"“{md(g)}”" if quoted else md(g) for g in principal.unmapped_groups)
+    more = principal.unmapped_group_count - len(principal.unmapped_groups)
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
 def no_record_screen(principal) -> None:  # noqa: ANN001
     st.title("We have no record of you")
     st.warning(
@@ -61,9 +68,16 @@ def no_record_screen(principal) -> None:  # noqa: ANN001
         + ", but the company holds no employee record linked to this account. "
         "There is therefore no telemetry to show you, and this portal shows nobody else's data."
     )
+    if principal.withheld_roles:
+        # Roles are for people of the company: a guest account in a mapped group reads no council figures.
+        roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.withheld_roles))
+        st.info(
+            f"Your account's groups carry a portal role ({roles}), but the portal gives such roles only to "
+            "people the company holds an employee record for."
+        )
     if principal.unmapped_groups:
         st.info(
-            "Your account is in the group(s) " + ", ".join(f"“{md(g)}”" for g in principal.unmapped_groups)
+            "Your account is in the group(s) " + groups_text(principal, quoted=True)
             + ", which grant no portal role. An administrator maps groups to roles with PORTAL_ROLE_GROUPS."
         )
     st.markdown(
@@ -95,7 +109,7 @@ def sidebar(principal) -> None:  # noqa: ANN001
         roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.roles))
         st.caption(f"Signed in as {md(principal.email or principal.subject)} · {roles}")
         if principal.unmapped_groups:
-            st.caption("Groups without a portal role: " + ", ".join(md(g) for g in principal.unmapped_groups))
+            st.caption("Groups without a portal role: " + groups_text(principal))
         ui.logout_button(key="sidebar-logout")
 
 

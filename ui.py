@@ -11,15 +11,19 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
-from portal import bootstrap
 from portal.core import cache_epoch, caches
 from portal.identity import policy, sessions
-from portal.identity.principal import ClaimsError, Principal, principal_from_claims, session_expired
+from portal.core.plain_text import md
+from portal.identity.principal import ClaimRules, ClaimsError, Principal, principal_from_claims, session_expired
 from portal.core.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:  # the domain takes seconds to import; the sign-in screen of a fresh process needs none of it
+    from portal import bootstrap
 
 REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
 SIGNED_OUT = "You signed out of this session; sign in again."
@@ -37,6 +41,8 @@ class Context:
 
 @st.cache_resource(show_spinner="Opening the portal's stores ...")
 def _services() -> bootstrap.Services:
+    from portal import bootstrap
+
     return bootstrap.build(load_settings())
 
 
@@ -55,6 +61,8 @@ def _open_services() -> bootstrap.Services:
 
 def services() -> bootstrap.Services:
     """The stores, or a clear error page (never a traceback) when they cannot be opened."""
+    from portal import bootstrap
+
     try:
         return _open_services()
     except (SettingsError, bootstrap.BootstrapError) as exc:
@@ -71,12 +79,14 @@ def principal_with_pages() -> Principal | None:
     """
     if not st.user.is_logged_in:
         return None
+    from portal import bootstrap
+
     claims = st.user.to_dict()
     try:
         svc = _open_services()
         if sessions.is_revoked(svc.engine, claims):
             return None
-        principal = principal_from_claims(claims, svc.directory, svc.settings.role_groups)
+        principal = principal_from_claims(claims, svc.directory, ClaimRules.from_settings(svc.settings))
     except (SettingsError, bootstrap.BootstrapError, sessions.SessionStoreError, ClaimsError):
         return None
     if not principal.roles or is_expired(svc, principal):
@@ -123,9 +133,10 @@ def current_principal(svc: bootstrap.Services) -> Principal | None:
     if not st.user.is_logged_in:
         return None
     try:
-        return principal_from_claims(st.user.to_dict(), svc.directory, svc.settings.role_groups)
+        return principal_from_claims(st.user.to_dict(), svc.directory, ClaimRules.from_settings(svc.settings))
     except ClaimsError as exc:
-        st.error(f"**Your sign-in could not be used:** {exc}. Sign out and try again.")
+        # The message names claims (``_claim_names``, ``cognito:groups``) that Markdown would mangle.
+        st.error(f"**Your sign-in could not be used:** {md(str(exc))}. Sign out and try again.")
         logout_button()
         st.stop()
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from portal import charts
-from portal.council import council_tables, works_council
+from portal.council import council_tables, figures
 from portal.lake.telemetry import TelemetryError
 
 ctx = ui.require("aggregates:read")
@@ -14,7 +14,7 @@ st.title("Council overview")
 try:
     with st.spinner("Counting what the telemetry tables hold…"):
         data = svc.council_overview(ctx.principal)
-except (works_council.WorksCouncilError, TelemetryError) as exc:
+except (figures.WorksCouncilError, TelemetryError) as exc:
     st.error(f"**These figures cannot be shown.** {exc}")
     st.stop()
 
@@ -43,11 +43,11 @@ right.download_button("Download as CSV", council_tables.to_csv(cells, [*view, "p
 st.subheader("Who reads it")
 st.caption("Reads of people's data by others, by reader, purpose and category. A person reading their own "
            "data is not counted.")
-st.plotly_chart(charts.access_bars(council_tables.chart_frame(data.access, works_council.ACCESS_DIMENSIONS)),
+st.plotly_chart(charts.access_bars(council_tables.chart_frame(data.access, figures.ACCESS_DIMENSIONS)),
                 width="stretch")
-st.dataframe(council_tables.display_table(data.access, works_council.ACCESS_DIMENSIONS), hide_index=True,
+st.dataframe(council_tables.display_table(data.access, figures.ACCESS_DIMENSIONS), hide_index=True,
              width="stretch")
-st.caption(council_tables.hidden_summary(data.access, works_council.ACCESS_DIMENSIONS))
+st.caption(council_tables.hidden_summary(data.access, figures.ACCESS_DIMENSIONS))
 
 st.subheader("Objections and requests")
 if data.requests.empty:
@@ -60,5 +60,5 @@ else:
     by_status, by_deadline = st.columns(2)
     by_status.dataframe(council_tables.display_table(data.requests, ("kind", "status")), hide_index=True)
     by_deadline.dataframe(council_tables.display_table(data.requests, ("kind", "deadline")), hide_index=True)
-    if any(data.requests.view(v)["suppressed"].any() for v in works_council.REQUEST_VIEWS):
+    if any(data.requests.view(v)["suppressed"].any() for v in figures.REQUEST_VIEWS):
         st.caption(council_tables.hidden_reason(data.k))

@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from portal.identity import policy
-from portal.audit.audit_log import AuditError, NotACheckpoint
+from portal.audit.signed_log import AuditError, NotACheckpoint
 from portal.core.plain_text import md
 
 ctx = ui.require("audit:witness")

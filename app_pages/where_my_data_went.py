@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 from portal import charts
-from portal.lineage import openlineage as lineage
+from portal.lineage import my_lineage
 
 ctx = ui.require("lineage:read_own")
 held = ctx.services.where_my_data_went(ctx.principal)
@@ -16,12 +16,12 @@ if held.empty:
             "its purpose and every model trained on it appear here.")
     st.stop()
 
-st.plotly_chart(charts.lineage_sankey(lineage.flows(held)), width="stretch")
+st.plotly_chart(charts.lineage_sankey(my_lineage.flows(held)), width="stretch")
 st.caption("Widths are your records: from each category of your data, into dataset versions, into models.")
 
 st.subheader("Training datasets that include you")
 st.dataframe(
-    lineage.datasets_frame(held),
+    my_lineage.datasets_frame(held),
     hide_index=True,
     width="stretch",
     column_config={
@@ -32,7 +32,7 @@ st.dataframe(
 
 st.subheader("Models trained on them")
 if held.models:
-    st.dataframe(lineage.models_frame(held), hide_index=True, width="stretch",
+    st.dataframe(my_lineage.models_frame(held), hide_index=True, width="stretch",
                  column_config={"Trained": st.column_config.DatetimeColumn(format="D MMM YYYY")})
 else:
     st.info("No model has been trained on these datasets yet.")

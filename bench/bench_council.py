@@ -9,7 +9,7 @@ page and ``portal aggregates`` share:
   data file, with no rollup in memory or stored (``volume_rollup.weekly_records``
   right after the files were written by another engine);
 * lake scan, stored rollups: the same in a fresh process, from ``data_dir/rollups``;
-* publish: suppression of the whole family (``works_council.publish_collection``);
+* publish: suppression of the whole family (``figures.publish_collection``);
 * computed in a fresh process: the release computed from the stored rollups (the
   department join, publishing and storing the release), with nothing in memory and
   no stored release, as after a restart or a change of departments or k;
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal import bootstrap  # noqa: E402
 from portal.demo import seed as demo
-from portal.council import releases, works_council
+from portal.council import releases, figures
 from portal.lake import volume_rollup
 from portal.core.settings import Settings  # noqa: E402
 
@@ -92,7 +92,7 @@ def _request_history(engine) -> str:
 
 def _forget_everything(settings: Settings) -> None:
     """Nothing in memory, no stored release and no stored rollup: as if the files were just written."""
-    works_council.forget_cached_copies(settings)
+    figures.forget_cached_copies(settings)
     shutil.rmtree(volume_rollup.rollup_dir(settings.data_dir), ignore_errors=True)
 
 
@@ -113,12 +113,12 @@ def _drop_one_bucket(settings: Settings) -> None:
 _NEW_PROCESS = """
 import time
 from portal import bootstrap
-from portal.council import works_council
+from portal.council import figures
 from portal.core.settings import load_settings
 settings = load_settings()
 started = time.perf_counter()
 services = bootstrap.build(settings)
-works_council.collection_release(settings, services.engine, services.store)
+figures.collection_release(settings, services.engine, services.store)
 print(time.perf_counter() - started)
 """
 
@@ -159,20 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     _, times = _timed(stored_scan, args.runs)
     _line("lake scan, stored rollups (fresh process)", times)
 
-    facts = works_council.collection_facts(store, works_council._departments(engine))  # noqa: SLF001
-    out, times = _timed(lambda: works_council.publish_collection(facts, settings.k_anonymity), args.runs)
+    facts = figures.collection_facts(store, figures._departments(engine))  # noqa: SLF001
+    out, times = _timed(lambda: figures.publish_collection(facts, settings.k_anonymity), args.runs)
     _line("publish the family", times, _hidden(out))
 
     def fresh_process():
-        works_council.forget_cached_copies(settings)  # memory, stored release; stored rollups stay
-        return works_council.collection_release(settings, engine, store)
+        figures.forget_cached_copies(settings)  # memory, stored release; stored rollups stay
+        return figures.collection_release(settings, engine, store)
 
     release, times = _timed(fresh_process, args.runs)
     _line("computed in a fresh process (stored rollups)", times, _hidden(release.views))
 
     def from_files():
         _forget_everything(settings)
-        return works_council.collection_release(settings, engine, store)
+        return figures.collection_release(settings, engine, store)
 
     _, times = _timed(from_files, args.runs)
     _line("computed from the data files (nothing stored)", times)
@@ -180,18 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     def after_ingest():
         _drop_one_bucket(settings)
         # The lake changed, so no release is current (a real append changes the version in the key).
-        releases.forget(Path(settings.data_dir), [works_council.COLLECTION])
-        return works_council.collection_release(settings, engine, store)
+        releases.forget(Path(settings.data_dir), [figures.COLLECTION])
+        return figures.collection_release(settings, engine, store)
 
     _, times = _timed(after_ingest, args.runs)
     _line("after an ingest (one bucket of one table new)", times)
 
-    _, times = _timed(lambda: works_council.collection_release(settings, engine, store), args.runs * 3)
+    _, times = _timed(lambda: figures.collection_release(settings, engine, store), args.runs * 3)
     _line("cached request (nothing changed)", times)
 
     def from_disk():
-        works_council.forget_cached_copies()  # memory only; the stored release stays
-        return works_council.collection_release(settings, engine, store)
+        figures.forget_cached_copies()  # memory only; the stored release stays
+        return figures.collection_release(settings, engine, store)
 
     _, times = _timed(from_disk, args.runs)
     _line("fresh process, stored release", times)
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def new_process() -> float:
         """The release in a new Python process from stored rollups, no stored release; imports excluded."""
-        works_council.forget_cached_copies(settings)
+        figures.forget_cached_copies(settings)
         done = subprocess.run([sys.executable, "-c", _NEW_PROCESS], env=env, cwd=ROOT, check=True,
                               capture_output=True, text=True)
         return float(done.stdout.strip())

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal.demo import devserver  # noqa: E402
-from portal.council import works_council
+from portal.council import figures
 from portal.core.settings import Settings  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--disable-sync", "--no-first-run"])
             for run in range(args.runs):
                 if args.forget:
-                    works_council.forget_cached_copies(settings)
+                    figures.forget_cached_copies(settings)
                 portal = devserver.start_portal(port, work / f"portal-{run}.log", env=env, secrets_file=secrets_file)
                 try:
                     collection, whole, summary = _one_run(browser, f"http://localhost:{port}")

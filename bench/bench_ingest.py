@@ -1,4 +1,4 @@
-"""Benchmark for portal.audit.access_log.ingest_access: access events per second into SQLite.
+"""Benchmark for portal.audit.access_events.ingest_access: access events per second into SQLite.
 
 Shape: a company of 5000 employees, 60 actors (services and people), events
 spread over every catalog category and action, subjects given as employee ids,
@@ -26,13 +26,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from portal.audit import access_log  # noqa: E402
+from portal.audit import access_events  # noqa: E402
 
 from portal.core import line_input
 from portal.core import catalog, db
 
 EMPLOYEES = 5000
-ACTIONS = access_log.ACTIONS
+ACTIONS = access_events.ACTIONS
 CATEGORIES = [c.key for c in catalog.CATEGORIES]
 PURPOSES = [p.code for p in catalog.PURPOSES]
 
@@ -93,10 +93,10 @@ def run(url: str, events: int, repeat: int) -> None:
             try:
                 company(engine)
                 first.append(timed(f"first ingest (run {r + 1})", events,
-                                   lambda e=engine: f"{access_log.ingest_access(e, path).added:,} added"))
+                                   lambda e=engine: f"{access_events.ingest_access(e, path).added:,} added"))
                 if r == repeat - 1:
                     timed("same file again (idempotent)", events,
-                          lambda e=engine: f"{access_log.ingest_access(e, path).already_present:,} already present")
+                          lambda e=engine: f"{access_events.ingest_access(e, path).already_present:,} already present")
                     timed("same file plus one bad last line (rolled back)", events + 1,
                           lambda e=engine: _rejected(e, bad))
             finally:
@@ -109,7 +109,7 @@ def run(url: str, events: int, repeat: int) -> None:
 
 def _rejected(engine: sa.Engine, path: pathlib.Path) -> str:
     try:
-        access_log.ingest_access(engine, path)
+        access_events.ingest_access(engine, path)
     except line_input.IngestRejected as exc:
         return f"rejected: {exc.problems[0]}"
     return "unexpectedly accepted"

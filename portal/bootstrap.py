@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 # Imported for what they register in portal.core.caches: a process that opens the stores (and so can
 # erase) must know every copy erasure has to drop.
 import portal.council.exposure
-import portal.council.works_council
+import portal.council.figures
 import portal.lake.volume_rollup  # noqa: F401
 from portal.core import db, file_modes
 from portal.audit import log_origin
-from portal.audit.audit_log import AuditLog
+from portal.audit.signed_log import AuditLog
 from portal.services import Services
 from portal.identity.principal import Directory, Employee
 from portal.core.settings import Settings
@@ -39,13 +39,16 @@ def _row_to_employee(row: sa.Row | None) -> Employee | None:
 def employee_directory(engine: Engine) -> Directory:
     """Look-ups of the employee record by OIDC subject and by (already verified) e-mail."""
 
-    def find(column: sa.ColumnElement, value: str) -> Employee | None:
+    def find(condition: sa.ColumnElement, value: str | None) -> Employee | None:
+        where = condition if value is None else condition == value
         with engine.connect() as conn:
-            return _row_to_employee(conn.execute(sa.select(db.employees).where(column == value)).first())
+            return _row_to_employee(conn.execute(sa.select(db.employees).where(where)).first())
 
     return Directory(
         by_subject=lambda sub: find(db.employees.c.oidc_sub, sub),
-        by_email=lambda email: find(sa.func.lower(db.employees.c.email), email.lower()),
+        # Only an address the directory vouches for (email_verified, default true) can match by e-mail.
+        by_email=lambda email: find(sa.and_(sa.func.lower(db.employees.c.email) == email.lower(),
+                                            db.employees.c.email_verified.is_(True)), None),
     )
 
 

@@ -23,16 +23,16 @@ import polars as pl
 from sqlalchemy.engine import Engine
 
 from portal.audit import log_integrity, my_access
-from portal.audit.audit_log import AuditLog, Consistency, VerifyReport
-from portal.audit.audit_log import Progress as LogProgress
+from portal.audit.signed_log import AuditLog, Consistency, VerifyReport
+from portal.audit.signed_log import Progress as LogProgress
 from portal.audit.my_access import AccessEvent, AccessSummary
 from portal.council import exposure as exposure_report
-from portal.council import works_council
+from portal.council import figures
 from portal.council.exposure_model import Exposure
 from portal.identity.policy import ensure
 from portal.identity.principal import Directory, Principal
 from portal.lake import my_data
-from portal.lineage import openlineage
+from portal.lineage import my_lineage
 from portal.privacy import erasure, export, prepared_copy, privacy_requests, receipts, request_views, subject_lookup
 from portal.privacy import unlinking
 from portal.privacy.erasure_plan import ErasurePlan
@@ -112,8 +112,8 @@ class Services:
     def log_public_key(self, principal: Principal) -> str:
         return log_integrity.public_key(principal, self.log)
 
-    def where_my_data_went(self, principal: Principal) -> openlineage.Lineage:
-        return openlineage.where_my_data_went(self.engine, principal)
+    def where_my_data_went(self, principal: Principal) -> my_lineage.Lineage:
+        return my_lineage.where_my_data_went(self.engine, principal)
 
     def prepare_my_copy(self, principal: Principal, progress: Progress | None = None) -> export.CopyReport:
         return export.build_my_copy(self.engine, self.store, principal, export.copies_dir(self.settings.data_dir),
@@ -181,8 +181,8 @@ class Services:
 
     # ---- the works council -----------------------------------------------
 
-    def council_overview(self, principal: Principal) -> works_council.Overview:
-        return works_council.overview(principal, self.settings, self.engine, self.store)
+    def council_overview(self, principal: Principal) -> figures.Overview:
+        return figures.overview(principal, self.settings, self.engine, self.store)
 
     def exposure(self, principal: Principal) -> Exposure:
         return exposure_report.exposure(principal, self.settings, self.engine)

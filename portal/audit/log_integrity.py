@@ -14,7 +14,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from portal.core import db
-from portal.audit.audit_log import AuditLog, Consistency, NotACheckpoint, Progress, VerifyReport
+from portal.audit.signed_log import AuditLog, Consistency, NotACheckpoint, Progress, VerifyReport
 from portal.audit.checkpoint import Checkpoint
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure

@@ -19,7 +19,7 @@ from portal.core.plain_text import clean
 from portal.identity.policy import PermissionDenied
 from portal.core.times import as_utc, utc_naive
 from portal.identity.pseudonyms import pseudonym_of
-from portal.audit.access_log import PERSON, SUMMARY_DAYS
+from portal.audit.access_events import PERSON, SUMMARY_DAYS
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,19 @@ def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "nam
     counted = {(r.category_key, start) for r, start in people if limits[r.category_key].scoped_role(r.role) is None}
     scoped = {(r.category_key, start, r.actor_id) for r, start in people
               if limits[r.category_key].scoped_role(r.role) is not None}
-    breadth = _Breadth(_weekly_readers(conn, counted, limits), *_scoped_breadth(conn, pseudonym, scoped, limits))
+    breadth = _Breadth(_weekly_readers(conn, counted, limits), *_scoped_breadth(conn, pseudonym, scoped, limits),
+                       line_manager=_line_manager(conn, employee_id))
     return [_event(r, breadth, limits, naming) for r in rows]
+
+
+def _line_manager(conn: Connection, employee_id: str) -> str | None:
+    """The pseudonym of the person's line manager as the company's directory names them ("" when the
+    directory names a manager who has no pseudonym yet; None when it names none)."""
+    e, p = db.employees.c, db.pseudonyms.c
+    manager = conn.execute(sa.select(e.manager_id).where(e.employee_id == employee_id)).scalar()
+    if manager is None:
+        return None
+    return conn.execute(sa.select(p.pseudonym).where(p.employee_id == manager)).scalar() or ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,7 @@ class _Breadth:
     readers: dict[tuple[str, datetime], int]  # (category, week) -> people counted against the limit
     people_read: dict[tuple[str, datetime, str], int]  # (category, week, scoped reader) -> people they read
     scoped_readers: dict[tuple[str, datetime], int]  # (category, week) -> scoped readers of this person
+    line_manager: str | None = None  # the person's line manager's pseudonym, from the directory
 
 
 def _someone_elses(e: Any, a: Any) -> sa.ColumnElement:
@@ -180,6 +192,10 @@ def _breadth_flags(r: Any, cat: catalog.Category, role: str, breadth: _Breadth,
                 f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the {limit.max_principals} "
                 "the policy allows."]
     flags = []
+    if (scope.directory_manager and breadth.line_manager is not None and r.actor_pseudonym is not None
+            and r.actor_pseudonym != breadth.line_manager):
+        flags.append(f"The reader, in the role {role}, may read only {scope.relation}, but the company's "
+                     "directory names someone else as your line manager.")
     read = breadth.people_read.get((r.category_key, start, r.actor_id), 0)
     if read > scope.people_per_reader:
         flags.append(f"Part of an over-exposure episode: this reader, in the role {role}, read the "

@@ -12,23 +12,23 @@ FORMATS = ("json", "csv")
 
 def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
-    from portal.council import council_tables, works_council
+    from portal.council import council_tables, figures
     from portal.commands import CommandError
     from portal.lake.telemetry import TelemetryError
 
     try:
-        view = works_council.collection_view(args.by, args.period)
-    except works_council.WorksCouncilError as exc:
+        view = figures.collection_view(args.by, args.period)
+    except figures.WorksCouncilError as exc:
         raise CommandError(str(exc)) from None
     services = bootstrap.build(settings)
     try:
-        release = works_council.collection_release(settings, services.engine, services.store)
-    except (works_council.WorksCouncilError, TelemetryError, ValueError) as exc:
+        release = figures.collection_release(settings, services.engine, services.store)
+    except (figures.WorksCouncilError, TelemetryError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     finally:
         services.engine.dispose()
     cells = council_tables.rows(release, view)
-    columns = [*view, "people", *works_council.MEASURES[works_council.COLLECTION]]
+    columns = [*view, "people", *figures.MEASURES[figures.COLLECTION]]
     text = council_tables.to_json(cells) + "\n" if args.format == "json" else council_tables.to_csv(cells, columns)
     sys.stdout.write(text)
     noise = f"; counts carry differential-privacy noise (epsilon {release.epsilon:g})" if release.noisy else ""
@@ -39,7 +39,7 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal.council import works_council
+    from portal.council import figures
 
     cmd = subparsers.add_parser(
         "aggregates", help="print the works council's collection figures (k-anonymous, as on the page)",
@@ -49,9 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "others, and numbers of people are rounded to a multiple of it. Hidden cells have empty people "
                     "and records; docs/council-privacy.md explains the model.")
     cmd.add_argument("--by", default="department,category", metavar="DIMENSIONS",
-                     help=f"comma-separated grouping, one or both of: {', '.join(works_council.BY_CHOICES)} "
+                     help=f"comma-separated grouping, one or both of: {', '.join(figures.BY_CHOICES)} "
                           "(default department,category)")
     cmd.add_argument("--period", default="all", metavar="PERIOD",
-                     help=f"{' | '.join(works_council.PERIODS)}: per ISO week, or the whole period (default all)")
+                     help=f"{' | '.join(figures.PERIODS)}: per ISO week, or the whole period (default all)")
     cmd.add_argument("--format", default="json", choices=FORMATS, help="json (default) or csv")
     cmd.set_defaults(func=_cmd_aggregates)

@@ -11,11 +11,11 @@ from portal.core.settings import Settings
 
 
 def _log(settings: Settings):  # noqa: ANN202
-    from portal.audit import audit_log
+    from portal.audit import signed_log
     from portal import bootstrap
 
     services = bootstrap.build(settings)
-    return audit_log.AuditLog(settings, services.engine)
+    return signed_log.AuditLog(settings, services.engine)
 
 
 def _read(path: str, what: str) -> str:
@@ -69,7 +69,7 @@ def _cmd_public_key(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from portal.audit.audit_log import AuditError
+    from portal.audit.signed_log import AuditError
     from portal.commands import CommandError
 
     try:
@@ -87,7 +87,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit.audit_log import AuditError, NotACheckpoint
+    from portal.audit.signed_log import AuditError, NotACheckpoint
     from portal.commands import CommandError
 
     try:
@@ -106,20 +106,20 @@ def _cmd_consistency(args: argparse.Namespace, settings: Settings) -> int:
 
 def _pinned_key(args: argparse.Namespace, settings: Settings) -> tuple[str | None, str]:
     """The key to check bundles against, and where it came from: --key, or this deployment's log key."""
-    from portal.audit import audit_log
+    from portal.audit import signed_log
     from portal.commands import CommandError
 
     if args.key:
         return _read(args.key, "key file").strip(), f"the key in {args.key}"
     try:
-        found = audit_log.deployment_verifier_key(settings)
-    except audit_log.AuditError as exc:
+        found = signed_log.deployment_verifier_key(settings)
+    except signed_log.AuditError as exc:
         raise CommandError(str(exc)) from None
     return found, "this deployment's log key"
 
 
 def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit.audit_log import AuditError, NoPinnedKey, verify_bundle
+    from portal.audit.signed_log import AuditError, NoPinnedKey, verify_bundle
     from portal.commands import CommandError
     from portal.core.json_input import JsonTooDeep
 
@@ -142,7 +142,7 @@ def _cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import audit_log
+    from portal.audit import signed_log
     from portal import bootstrap
     from portal.privacy import export
     from portal.commands import CommandError
@@ -158,12 +158,12 @@ def _cmd_proof(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{out.parent} is not a directory")
     services = bootstrap.build(settings)
     try:
-        log = audit_log.AuditLog(settings, services.engine)
+        log = signed_log.AuditLog(settings, services.engine)
         try:
-            result = audit_log.subject_proof_bundle(log, export.cli_principal(), args.subject, args.reason)
-        except (directory.UnknownSubject, audit_log.AuditError, ValueError) as exc:
+            result = signed_log.subject_proof_bundle(log, export.cli_principal(), args.subject, args.reason)
+        except (directory.UnknownSubject, signed_log.AuditError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        audit_log.write_private(out, result.text)
+        signed_log.write_private(out, result.text)
     finally:
         services.engine.dispose()
     print(f"Wrote the proof bundle of {result.entries:,} log entries about {args.subject} to {out} "

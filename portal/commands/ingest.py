@@ -1,9 +1,10 @@
-"""``portal ingest access`` and ``portal ingest lineage``: validated, all-or-nothing imports."""
+"""``portal ingest employees``, ``access``, ``lineage`` and ``grants``: validated, all-or-nothing imports."""
 
 from __future__ import annotations
 
 import argparse
 import textwrap
+from datetime import date
 
 from portal.core import line_input
 from portal.core.settings import Settings
@@ -25,27 +26,27 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
 
 def checkpoint(settings: Settings, engine) -> str:  # noqa: ANN001 - sqlalchemy Engine
     """Bring new access events into the tamper-evident log and sign a checkpoint over them."""
-    from portal.audit import audit_log
+    from portal.audit import signed_log
     from portal.commands import CommandError
 
     try:
-        log = audit_log.AuditLog(settings, engine)
+        log = signed_log.AuditLog(settings, engine)
         logged = log.sync()  # also rows an earlier run committed but was stopped before logging
         signed = log.checkpoint()
-    except (audit_log.AuditError, OSError) as exc:
+    except (signed_log.AuditError, OSError) as exc:
         raise CommandError(f"the events were added, but the log checkpoint failed ({exc}); "
                            "run `portal audit checkpoint` once the problem is fixed") from None
     return f"Logged {logged:,} new entries; signed log checkpoint over {signed.size:,} entries."
 
 
 def _cmd_access(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.audit import access_log, log_origin
+    from portal.audit import access_events, log_origin
     from portal.commands import CommandError
 
     engine = _engine(settings)
     try:
         log_origin.check(settings, engine)  # before anything is written: the log must still be able to sign
-        report = access_log.ingest_access(engine, args.file, max_problems=args.max_problems)
+        report = access_events.ingest_access(engine, args.file, max_problems=args.max_problems)
         print(report.describe())
         if not args.no_checkpoint:  # even with nothing added: an earlier run may have stopped before logging
             print(checkpoint(settings, engine))
@@ -79,22 +80,71 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2026-12-01") from None
+
+
+def _cmd_employees(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.commands import CommandError
+    from portal.identity import directory_ingest
+
+    engine = _engine(settings)
+    try:
+        report = directory_ingest.ingest_employees(engine, args.file, fmt=args.format, subject_from=args.subject_from,
+                                                   effective=args.effective, max_problems=args.max_problems)
+    except line_input.IngestRejected as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(report.describe())
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from portal.audit import access_log
+    from portal.audit import access_events
     from portal.core import json_input
     from portal.lineage import openlineage as lineage
 
     ingest = subparsers.add_parser(
-        "ingest", help="import access events, lineage or grants (validated; a bad line means nothing is written)",
-        description="Import access events, lineage or grants into the metadata DB. Every problem is reported with its "
-                    "line and field; any problem means nothing is written; importing the same data again adds "
-                    "nothing.")
+        "ingest", help="import the company's people, access events, lineage or grants (validated; a bad record "
+                       "means nothing is written)",
+        description="Import the company's directory, access events, lineage or grants into the metadata DB. Every "
+                    "problem is reported with its record or line and field; any problem means nothing is written; "
+                    "importing the same data again changes nothing.")
     kinds = ingest.add_subparsers(dest="kind", required=True, metavar="KIND")
     raw = argparse.RawDescriptionHelpFormatter
 
+    from portal.identity import directory_ingest
+
+    people = kinds.add_parser(
+        "employees", help="the company's people from the HR directory or identity provider (SCIM 2.0 JSON or CSV)",
+        formatter_class=raw,
+        description="Add and update the company's people. A person not in the file is left as they are; nobody is "
+                    "deleted (a leaver, active false, keeps every right to their data).\n\n"
+                    + directory_ingest.FORMAT_HELP + textwrap.dedent("""
+            Examples:
+              portal ingest employees users.scim.json
+              portal ingest employees people.csv --effective 2026-12-01
+              portal ingest employees users.jsonl --subject-from userName"""))
+    people.add_argument("file", metavar="FILE", help="a SCIM 2.0 export (.json, .jsonl) or a CSV file (.csv)")
+    people.add_argument("--format", choices=directory_ingest.FORMATS,
+                        help="the file's format (default: csv for .csv files, scim otherwise)")
+    people.add_argument("--subject-from", choices=directory_ingest.SUBJECT_FROM, default="externalId",
+                        help="the SCIM attribute that holds the identity provider's subject, matched against "
+                             "the claim in PORTAL_SUBJECT_CLAIM at sign-in (default externalId)")
+    people.add_argument("--effective", type=_date, metavar="YYYY-MM-DD",
+                        help="the day department and team changes take effect (default today, UTC)")
+    people.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
+                        help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
+    people.set_defaults(func=_cmd_employees)
+
+
     access = kinds.add_parser(
         "access", help="access events from a JSON Lines file", formatter_class=raw,
-        description="Import access events (who read whose data) from JSON Lines.\n\n" + access_log.LINE_FORMAT
+        description="Import access events (who read whose data) from JSON Lines.\n\n" + access_events.LINE_FORMAT
         + textwrap.dedent(f"""
             Limits: {line_input.MAX_LINE_BYTES:,} bytes per line, {line_input.MAX_FILE_BYTES:,} bytes per file (a pipe
             or device is counted while it is read), JSON nested at most {json_input.MAX_DEPTH} levels. An event's time

@@ -8,7 +8,7 @@ without settings and drops what it holds in memory.
 
 A context registers when its module is imported. The composition root (``portal.bootstrap``) imports
 every context that registers, so any process that opens the stores (the portal, the CLI, the tests
-that use ``bootstrap.build``) has the whole list; ``tests/unit/test_caches.py`` holds that to true.
+that use ``bootstrap.build``) has the whole list; ``tests/unit/core/test_caches.py`` holds that to true.
 Objects that cache per instance (the telemetry store's file lists) register with :func:`hold`.
 """
 

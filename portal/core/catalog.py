@@ -36,6 +36,9 @@ class ScopedRole:
     relation: str  # whose records, in words: "their direct reports"
     readers_per_person: int  # at most this many readers in the role read one person's records in a week
     people_per_reader: int  # one reader reads the records of at most this many people in a week
+    # True when the relationship is the directory's line manager: a reader the company's directory does not
+    # name as the person's manager is then flagged on that person's own view of their reads.
+    directory_manager: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ CATEGORIES: tuple[Category, ...] = (
         False, ("employment.performance_management", "train_ai_system"),
         ("hr-business-partners", "line-managers", PRIVACY_OFFICE), 30,
         # A line manager, a handover or a deputy: two per person a week; spans of control stay under 20.
-        scoped_roles=(ScopedRole("line-managers", "their direct reports", 2, 20),),
+        scoped_roles=(ScopedRole("line-managers", "their direct reports", 2, 20, directory_manager=True),),
     ),
 )
 

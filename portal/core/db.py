@@ -11,6 +11,8 @@ rows stay intact but no longer point to anyone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,7 +32,27 @@ employees = sa.Table(
     sa.Column("department", sa.String(100), nullable=False, index=True),
     sa.Column("team", sa.String(100), nullable=False),
     sa.Column("job_title", sa.String(100), nullable=False),
-    sa.Column("hired_on", sa.Date, nullable=False),
+    sa.Column("hired_on", sa.Date, nullable=True),  # the directory formats (SCIM, CSV) carry no hire date
+    # From the company's directory (portal ingest employees): whether the directory vouches for the e-mail,
+    # leavers (active false: they keep every right), the line manager, and the directory's own id (SCIM id).
+    sa.Column("email_verified", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("manager_id", sa.String(32), nullable=True, index=True),
+    sa.Column("directory_id", sa.String(255), nullable=True, unique=True),
+)
+
+# Department and team over time: a change takes effect on a date, so the council's weekly figures keep
+# each person in the department they were in that week. valid_from NULL: since the beginning; valid_to
+# NULL: still.
+employee_departments = sa.Table(
+    "employee_departments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("employee_id", sa.String(32), sa.ForeignKey("employees.employee_id"), nullable=False, index=True),
+    sa.Column("department", sa.String(100), nullable=False),
+    sa.Column("team", sa.String(100), nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=True),
+    sa.Column("valid_to", sa.Date, nullable=True),
 )
 
 # The one place where a pseudonym is linked to a person.
@@ -195,9 +217,35 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
+    with migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction for Alembic. On SQLite, foreign keys are off while it runs: a migration
+    that changes a column rebuilds its table (Alembic's batch mode), and SQLite would refuse to drop a table
+    other rows refer to. Every reference is checked before the transaction commits."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
+        conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise DatabaseError(f"the migration left {len(broken)} broken reference(s), e.g. {broken[0]}; "
+                                        "nothing was changed")
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def check_schema(engine: Engine) -> None:

@@ -2,7 +2,7 @@
 
 The model is explained in :mod:`portal.council.exposure`. This module holds the limits
 so that the exposure page and the flags on a person's own access log
-(:mod:`portal.audit.access_log`) apply the same ones:
+(:mod:`portal.audit.access_events`) apply the same ones:
 
 * ``max_principals`` per category, from the catalog, or the company's own
   figure from the setting ``PORTAL_MAX_PRINCIPALS`` (:func:`parse_max_principals`

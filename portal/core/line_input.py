@@ -1,7 +1,7 @@
 """Reading input that people and feeds send, line by line: bounded, decoded, parsed, and every problem
 named with its line (or row) and field, so that an ingest can refuse the whole input, all or nothing.
 
-Every ingest uses this: access events (:mod:`portal.audit.access_log`), grants
+Every ingest uses this: access events (:mod:`portal.audit.access_events`), grants
 (:mod:`portal.council.grants`), lineage (:mod:`portal.lineage.openlineage`). :class:`Problems` collects up
 to a limit; :class:`Fields` reads one parsed object with typed getters that record a problem instead of
 raising; :class:`IngestRejected` carries them all to the caller (exit 2 in the CLI).

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, cast
+from typing import Annotated, Literal, cast
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from portal.core import json_input
@@ -26,6 +27,14 @@ MIN_DP_EPSILON, MAX_DP_EPSILON = 0.01, 10.0
 MAX_SESSION_HOURS = 7 * 24.0
 _MAX_INT = {"k_anonymity": 1000, "telemetry_buckets": 1024, "page_size": 1000}
 DEFAULT_ROLE_GROUPS = {"works-council": "works_council", "privacy-office": "privacy_office"}
+# The ID-token claims whose values PORTAL_ROLE_GROUPS maps to roles (Keycloak, Okta: groups; Entra ID: groups and
+# app roles), and the bounds of that setting: a handful of claim names, each a name or a dotted path.
+DEFAULT_ROLE_CLAIMS = ("groups", "roles")
+MAX_ROLE_CLAIMS, MAX_CLAIM_NAME = 16, 200
+# Claims the person or an administrator can change (Entra ID's documentation says so of email, upn and
+# preferred_username): matching people by one would let a renamed or re-used account open someone else's record.
+MUTABLE_CLAIMS = frozenset({"email", "preferred_username", "upn", "unique_name", "name", "given_name",
+                            "family_name", "nickname"})
 # Shown when a setting that takes JSON is not JSON.
 _JSON_EXAMPLES = {"role_groups": '{"works-council": "works_council"}', "max_principals": '{"performance": 80}'}
 
@@ -55,10 +64,22 @@ class Settings(BaseSettings):
     max_session_hours: float = Field(
         8.0, description="Maximum age of a login session in hours; older sessions must sign in again."
     )
+    subject_claim: str = Field(
+        "sub",
+        description="The ID-token claim that identifies a person, matched against the directory's subject "
+        "(`employees.oidc_sub`): `sub`, or `oid` for Microsoft Entra ID. A token without it is refused.",
+    )
+    role_claims: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ROLE_CLAIMS),
+        description="ID-token claims whose values (group names, group ids, role names) PORTAL_ROLE_GROUPS maps "
+        "to roles: a JSON list or comma-separated names, e.g. `groups,roles,cognito:groups`; a dotted name is a "
+        "path into nested claims (`realm_access.roles`) when no claim has that exact name.",
+    )
     role_groups: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROLE_GROUPS),
-        description="JSON object mapping identity-provider group names (the `groups` claim) to portal roles "
-        "`works_council` or `privacy_office`.",
+        description="JSON object mapping identity-provider group names, group ids or role names (the values of "
+        "the PORTAL_ROLE_CLAIMS claims) to portal roles `works_council` or `privacy_office`; it extends the "
+        'defaults, and `""` switches a group off.',
     )
     actor_naming: Literal["names", "team_role"] = Field(
         "names", description="How people who read someone's data are shown to that person: `names` or `team_role` only."
@@ -137,17 +158,35 @@ class Settings(BaseSettings):
             raise ValueError(f"must be from 1 to {limit:,} (got {value})")
         return value
 
+    @field_validator("subject_claim")
+    @classmethod
+    def _a_stable_claim(cls, value: str) -> str:
+        name = _claim_name(value, "the subject claim", "sub")
+        if name in MUTABLE_CLAIMS:
+            raise ValueError(f"{name!r} is a claim that people or administrators can change, so it cannot identify "
+                             "a person; use the provider's stable identifier: sub, or oid for Microsoft Entra ID")
+        return name
+
+    @field_validator("role_claims", mode="before")
+    @classmethod
+    def _claim_names(cls, value: object) -> list[str]:
+        return parse_role_claims(value)
+
     @field_validator("role_groups")
     @classmethod
     def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        """The company's mapping over the defaults; a group mapped to "" grants nothing (a default switched off)."""
         from portal.core.roles import ASSIGNABLE_ROLES
 
         for group, role in value.items():
-            if role not in ASSIGNABLE_ROLES:
+            if not group.strip():
+                raise ValueError(f"a group name is empty (it maps to {role!r}); name the group, group id or role")
+            if role and role not in ASSIGNABLE_ROLES:
                 raise ValueError(
                     f"group {group!r} maps to unknown role {role!r}; known roles: {', '.join(sorted(ASSIGNABLE_ROLES))}"
+                    ', or "" to switch a group off'
                 )
-        return value
+        return {**DEFAULT_ROLE_GROUPS, **value}
 
     @field_validator("max_principals", mode="before")
     @classmethod
@@ -165,6 +204,43 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+
+def _claim_name(value: str, what: str, example: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError(f"{what} is empty; name a claim of the identity token, e.g. {example}")
+    if len(name) > MAX_CLAIM_NAME:
+        raise ValueError(f"{what} is {len(name):,} characters long; a claim name has at most {MAX_CLAIM_NAME}")
+    if any(c.isspace() for c in name):
+        raise ValueError(f"{what} {name!r} holds a space; separate claim names with commas, e.g. groups,roles")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError(f"{what} {name!r} holds a control character")
+    return name
+
+
+def parse_role_claims(value: object) -> list[str]:
+    """PORTAL_ROLE_CLAIMS as a list of claim names: a JSON list, or names separated by commas."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "{")):
+            try:
+                value = json_input.loads(text)
+            except json_input.JsonInputError as exc:
+                raise ValueError(f"starts like JSON but {exc}; write a JSON list of names or "
+                                 "comma-separated names, e.g. groups,roles") from None
+        else:
+            value = text.split(",") if text else []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError('must be claim names, as a JSON list or separated by commas, e.g. ["groups", "roles"] '
+                         "or groups,roles")
+    if not value:
+        raise ValueError("names no claim; name at least one, e.g. groups,roles (a claim the provider does not "
+                         "send grants nothing, so the default is harmless)")
+    if len(value) > MAX_ROLE_CLAIMS:
+        raise ValueError(f"names {len(value)} claims; at most {MAX_ROLE_CLAIMS}")
+    names = [_claim_name(v, f"claim name {i} of {len(value)}", "groups") for i, v in enumerate(value, start=1)]
+    return list(dict.fromkeys(names))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,7 +1,7 @@
 """How published works-council figures read: the command's JSON and CSV, the page's tables and labels.
 
 Everything here formats a :class:`portal.council.releases.Release` that
-:mod:`portal.council.works_council` has already suppressed (and noised); nothing here
+:mod:`portal.council.figures` has already suppressed (and noised); nothing here
 sees a person or an unpublished figure.
 """
 
@@ -19,7 +19,7 @@ import polars as pl
 from portal.core import catalog
 from portal.core.plain_text import neutralise_cell
 from portal.council.releases import Release
-from portal.council.works_council import MEASURES
+from portal.council.figures import MEASURES
 
 __all__ = ["rows", "to_json", "to_csv", "GROUPINGS", "hidden_label", "hidden_reason", "hidden_summary",
            "k_sentence", "noise_sentence", "label", "display_table", "chart_frame"]

@@ -8,7 +8,7 @@ Three things are compared per catalog category:
 * **may read**: the policy, below;
 * **did read**: distinct people (person-actors) who read *other* people's data
   of the category in a week (Monday 00:00 UTC to Monday), from ``access_events``.
-  This is the same count :mod:`portal.audit.access_log` uses to flag over-exposure to
+  This is the same count :mod:`portal.audit.access_events` uses to flag over-exposure to
   the person whose data was read. Services are counted separately: they are
   not people browsing colleagues' data.
 

@@ -42,9 +42,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from portal.core import catalog, db, file_modes
+from portal.identity.directory_ingest import Person, ingest_employees, scim_list
 from portal.lake import volume_rollup
 from portal.demo import demo_text as text
-from portal.audit.audit_log import AuditLog
+from portal.audit.signed_log import AuditLog
 from portal.demo.personas import PERSONAS
 from portal.core.settings import Settings
 from portal.lake.telemetry import TelemetryStore
@@ -126,13 +127,22 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict] | Iterator[li
     return written
 
 
-def _employee_rows(company: Company) -> tuple[list[dict], list[dict]]:
-    employees = [{"employee_id": company.ids[i], "oidc_sub": company.subs[i], "email": company.emails[i],
-                  "display_name": company.names[i], "department": text.DEPARTMENT_NAMES[company.dept[i]],
-                  "team": company.teams[company.team[i]], "job_title": company.titles[i],
-                  "hired_on": company.hired_on[i]} for i in range(company.n)]
-    pseudonyms = [{"pseudonym": company.pseudonyms[i], "employee_id": company.ids[i]} for i in range(company.n)]
-    return employees, pseudonyms
+def directory_file(settings: Settings, company: Company) -> Path:
+    """The company's directory as its identity provider would export it: a SCIM 2.0 ListResponse of Users
+    with the enterprise extension, written owner-only to ``directory/company.scim.json``."""
+    people = [Person(record=i + 1, employee_id=company.ids[i], email=company.emails[i], display_name=company.names[i],
+                     department=text.DEPARTMENT_NAMES[company.dept[i]], subject=company.subs[i],
+                     team=company.teams[company.team[i]], job_title=company.titles[i],
+                     manager=f"scim-{company.ids[company.manager[i]]}" if company.manager[i] >= 0 else None,
+                     directory_id=f"scim-{company.ids[i]}") for i in range(company.n)]
+    path = file_modes.private_dir(Path(settings.data_dir) / "directory") / "company.scim.json"
+    file_modes.private_file(path)
+    path.write_text(scim_list(people), encoding="utf-8")
+    return path
+
+
+def _pseudonym_rows(company: Company) -> list[dict]:
+    return [{"pseudonym": company.pseudonyms[i], "employee_id": company.ids[i]} for i in range(company.n)]
 
 
 def _write_metadata(conn: sa.Connection, world: World, counts: np.ndarray) -> dict[str, int]:
@@ -253,12 +263,12 @@ def _clear(settings: Settings) -> None:
     # The old company's lake, log, and every copy made of its people's data: prepared copies,
     # published council releases and stored rollups.
     for directory in (Path(settings.lake_dir), data_dir / "audit", data_dir / "copies", data_dir / "releases",
-                      data_dir / "rollups"):
+                      data_dir / "rollups", data_dir / "directory"):
         if directory.exists():
             shutil.rmtree(directory)
     engine = db.make_engine(settings.resolved_database_url)
     try:
-        with engine.begin() as conn:
+        with db.migration_connection(engine) as conn:
             if sa.inspect(conn).has_table("alembic_version"):
                 config = Config()
                 config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
@@ -298,10 +308,11 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         timings["schema"] = time.perf_counter() - started
         mark = time.perf_counter()
         world = make_world(seed, employees, days, end_date)
-        employee_rows, pseudonym_rows = _employee_rows(world.company)
+        # The company comes in the way a real one does: through the directory ingest, from a SCIM export.
+        directory = ingest_employees(engine, directory_file(settings, world.company), effective=end_date)
         with engine.begin() as conn:
-            db_rows = {"employees": _insert(conn, db.employees, employee_rows),
-                       "pseudonyms": _insert(conn, db.pseudonyms, pseudonym_rows)}
+            db_rows = {"employees": directory.added,
+                       "pseudonyms": _insert(conn, db.pseudonyms, _pseudonym_rows(world.company))}
         timings["company"] = time.perf_counter() - mark
         store = TelemetryStore(settings)
         store.create()
@@ -332,10 +343,10 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         mark = time.perf_counter()
         # Read every data file once now, and publish the council's releases, so that the Council
         # overview's first load reads stored figures instead of counting 100M rows and 1M reads.
-        from portal.council import works_council
+        from portal.council import figures
 
         volume_rollup.weekly_records(store)
-        works_council.publish_all(settings, engine, store)
+        figures.publish_all(settings, engine, store)
         timings["council figures"] = time.perf_counter() - mark
         database = engine.url.render_as_string(hide_password=True)
     finally:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,28 +44,15 @@ from portal.core.line_input import (
     quoted,
     read_lines,
 )
-from portal.audit.my_access import own_subject
 from portal.core.times import as_utc, utc_naive
 from portal.identity.directory import SubjectIndex
-from portal.identity.pseudonyms import pseudonym_of
-from portal.identity.principal import Principal
+from portal.lineage.my_lineage import STATUS_WORDS
 from portal.core.input_files import InputFileError, open_input, regular_size
 
 PORTAL_FACET = "telemetryPortal"
 MODEL_TYPE = "MODEL"
 MAX_LINE_BYTES = 1024 * 1024  # run events carry schemas and facets; far larger than access events
 
-# Dataset statuses and how they are said to a member of the dataset.
-STATUS_WORDS = {
-    "active": "in use",
-    "building": "being built",
-    "rebuild_pending": "to be rebuilt without you after your opt-out",
-    "rebuild_required": "must be rebuilt before the next training run",
-    "rebuilt": "rebuilt; the new version no longer includes the people who opted out",
-    "superseded": "superseded by a newer version",
-    "retired": "retired: no longer used for training",
-    "deleted": "deleted",
-}
 
 EVENTS_FORMAT = f"""\
 OpenLineage run events, one JSON object per line (https://openlineage.io/spec/2-0-2/OpenLineage.json).
@@ -609,157 +595,3 @@ def _ingest_manifest(conn: Connection, state: _LineageIngest, manifest: Manifest
         return 0, 0
     unit = "row" if manifest.path.suffix.lower() == ".parquet" else "line"
     return _write_members(conn, manifest, stored.dataset_id, rows, problems, unit)
-
-
-# ---- what a person sees ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DatasetUse:
-    """One dataset version that includes the person."""
-
-    dataset_id: str
-    name: str
-    version: str
-    created_at: datetime
-    purpose_code: str
-    purpose: str
-    owner: str
-    status: str
-    status_words: str
-    records: tuple[tuple[str, int], ...]  # (category name, records of the person)
-    models: tuple[str, ...]  # "name version" of models trained on it
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} {self.version}"
-
-    @property
-    def total_records(self) -> int:
-        return sum(n for _, n in self.records)
-
-
-@dataclass(frozen=True)
-class ModelUse:
-    model_id: str
-    name: str
-    version: str
-    trained_at: datetime
-    owner: str
-    datasets: tuple[str, ...]  # labels of the person's datasets it was trained on
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} {self.version}"
-
-
-@dataclass(frozen=True)
-class Lineage:
-    datasets: tuple[DatasetUse, ...]
-    models: tuple[ModelUse, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.datasets
-
-    def sentence(self) -> str:
-        if self.empty:
-            return "Your data is in no training dataset, and no model was trained on it."
-        n_d, n_m = len(self.datasets), len(self.models)
-        names = len({d.name for d in self.datasets})
-        head = (f"Your data is in {n_d} training dataset version{'s' if n_d != 1 else ''}"
-                + (f" ({names} dataset{'s' if names != 1 else ''})" if names != n_d else "")
-                + (f" and was used to train {n_m} model version{'s' if n_m != 1 else ''}." if n_m
-                   else "; no model has been trained on it yet."))
-        pending = [d for d in self.datasets if d.status == "rebuild_pending"]
-        if pending:
-            head += (f" {len(pending)} of these dataset versions {'is' if len(pending) == 1 else 'are'} "
-                     "to be rebuilt without you after your opt-out.")
-        return head
-
-
-def status_words(status: str) -> str:
-    return STATUS_WORDS.get(status, status.replace("_", " "))
-
-
-def where_my_data_went(engine: Engine, principal: Principal) -> Lineage:
-    """The datasets and models that include the signed-in person's data."""
-    subject = own_subject(principal, "lineage:read_own")
-    with engine.connect() as conn:
-        return lineage_for_subject(conn, subject)
-
-
-def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
-    """Lineage of one person, for callers that already checked policy."""
-    pseudonym = pseudonym_of(conn, employee_id)
-    if pseudonym is None:
-        return Lineage((), ())
-    d, m, md, mo = db.datasets.c, db.dataset_members.c, db.model_datasets.c, db.models.c
-    records: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for row in conn.execute(sa.select(m.dataset_id, m.category_key, m.record_count)
-                            .where(m.subject_pseudonym == pseudonym)):
-        cat = catalog.CATEGORY_BY_KEY.get(row.category_key)
-        records[row.dataset_id].append((cat.name if cat else row.category_key, int(row.record_count)))
-    if not records:
-        return Lineage((), ())
-    ids = sorted(records)
-    datasets = {r.dataset_id: r for r in conn.execute(sa.select(db.datasets).where(d.dataset_id.in_(ids)))}
-    trained: dict[str, list] = defaultdict(list)
-    model_rows = {}
-    for row in conn.execute(sa.select(md.dataset_id, db.models).join(db.models, md.model_id == mo.model_id)
-                            .where(md.dataset_id.in_(ids))):
-        trained[row.dataset_id].append(row)
-        model_rows[row.model_id] = row
-    order = {c.name: i for i, c in enumerate(catalog.CATEGORIES)}
-    uses = []
-    for dataset_id in ids:
-        ds = datasets[dataset_id]
-        purpose = catalog.PURPOSE_BY_CODE.get(ds.purpose_code)
-        models = sorted(trained.get(dataset_id, []), key=lambda r: (r.name, r.version))
-        uses.append(DatasetUse(
-            dataset_id=dataset_id, name=ds.name, version=ds.version, created_at=as_utc(ds.created_at),
-            purpose_code=ds.purpose_code, purpose=purpose.name if purpose else ds.purpose_code, owner=ds.owner,
-            status=ds.status, status_words=status_words(ds.status),
-            records=tuple(sorted(records[dataset_id], key=lambda r: order.get(r[0], 99))),
-            models=tuple(f"{r.name} {r.version}" for r in models)))
-    uses.sort(key=lambda u: (u.name, u.created_at))
-    labels = {u.dataset_id: u.label for u in uses}
-    model_uses = []
-    for model_id, row in model_rows.items():
-        mine = sorted(labels[r.dataset_id] for rs in trained.values() for r in rs if r.model_id == model_id)
-        model_uses.append(ModelUse(model_id, row.name, row.version, as_utc(row.trained_at), row.owner, tuple(mine)))
-    model_uses.sort(key=lambda u: (u.name, u.trained_at))
-    return Lineage(tuple(uses), tuple(model_uses))
-
-
-def datasets_frame(lineage: Lineage) -> pl.DataFrame:
-    return pl.DataFrame(
-        [{"Dataset": u.name, "Version": u.version, "Created": u.created_at, "Purpose": u.purpose,
-          "Owner": u.owner, "Status": u.status_words,
-          "Your records in it": ", ".join(f"{name}: {n:,}" for name, n in u.records),
-          "Models trained on it": ", ".join(u.models) or "none yet"} for u in lineage.datasets],
-        schema={"Dataset": pl.String, "Version": pl.String, "Created": pl.Datetime("us", "UTC"),
-                "Purpose": pl.String, "Owner": pl.String, "Status": pl.String, "Your records in it": pl.String,
-                "Models trained on it": pl.String},
-    )
-
-
-def models_frame(lineage: Lineage) -> pl.DataFrame:
-    return pl.DataFrame(
-        [{"Model": u.name, "Version": u.version, "Trained": u.trained_at, "Owner": u.owner,
-          "Trained on (your datasets)": ", ".join(u.datasets)} for u in lineage.models],
-        schema={"Model": pl.String, "Version": pl.String, "Trained": pl.Datetime("us", "UTC"), "Owner": pl.String,
-                "Trained on (your datasets)": pl.String},
-    )
-
-
-def flows(lineage: Lineage) -> pl.DataFrame:
-    """Links for the Sankey: category -> dataset version -> model, weighted by the person's records."""
-    rows = []
-    for u in lineage.datasets:
-        rows += [{"source": name, "target": u.label, "records": n, "stage": "category"} for name, n in u.records]
-        rows += [{"source": u.label, "target": model, "records": u.total_records, "stage": "dataset"}
-                 for model in u.models]
-    return pl.DataFrame(rows, schema={"source": pl.String, "target": pl.String, "records": pl.Int64,
-                                      "stage": pl.String})
-

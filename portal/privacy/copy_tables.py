@@ -14,7 +14,7 @@ import polars as pl
 
 from portal.audit import my_access
 from portal.core import catalog
-from portal.lineage import openlineage as lineage
+from portal.lineage import my_lineage
 from portal.privacy import optout, privacy_requests, request_views
 from portal.privacy.request_states import STATUS_WORDS, SUBJECT
 
@@ -180,7 +180,7 @@ def objections(found: list[optout.Objection]) -> pl.DataFrame:
     } for o in found])
 
 
-def dataset_memberships(held: lineage.Lineage, keys: Mapping[str, str] | None = None) -> pl.DataFrame:
+def dataset_memberships(held: my_lineage.Lineage, keys: Mapping[str, str] | None = None) -> pl.DataFrame:
     # A membership names its category by name (lineage shows names); the catalog gives the key back.
     keys = keys or {c.name: c.key for c in catalog.CATEGORIES}
     return _frame("dataset_memberships", [{
@@ -191,7 +191,7 @@ def dataset_memberships(held: lineage.Lineage, keys: Mapping[str, str] | None = 
     } for u in held.datasets for name, n in u.records])
 
 
-def models(held: lineage.Lineage) -> pl.DataFrame:
+def models(held: my_lineage.Lineage) -> pl.DataFrame:
     return _frame("models", [{
         "model": m.name, "version": m.version, "trained_at": m.trained_at, "owner": m.owner,
         "trained_on": ", ".join(m.datasets),

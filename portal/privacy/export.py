@@ -46,10 +46,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from portal.audit import my_access
 from portal.identity import directory
-from portal.audit import access_log
+from portal.audit import access_events
 from portal.core import catalog, db
 from portal.privacy import copy_tables, optout, privacy_requests
-from portal.lineage import openlineage as lineage
+from portal.lineage import my_lineage
 from portal.identity import policy
 from portal.identity.principal import Principal
 from portal.core.plain_text import FORMULA_PREFIXES, neutralise_cell  # noqa: F401 - the copy's rule, shared
@@ -274,7 +274,7 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
         subject = _subject(conn, employee_id)
         events = my_access.events_for_subject(conn, employee_id, naming=naming,
                                                max_principals=store.settings.max_principals)
-        held = lineage.lineage_for_subject(conn, employee_id)
+        held = my_lineage.lineage_for_subject(conn, employee_id)
         requests = privacy_requests.requests_with_history(conn, employee_id)
         objections = optout.objections(conn, employee_id)
     summary = {row["category"]: row for row in store.summary(employee_id).iter_rows(named=True)}
@@ -336,7 +336,7 @@ def _you(subject: _Subject) -> dict:
             "hired_on": subject.hired_on}
 
 
-def _manifest(subject: _Subject, records: dict[str, int], summary: dict, events: list, held: lineage.Lineage,
+def _manifest(subject: _Subject, records: dict[str, int], summary: dict, events: list, held: my_lineage.Lineage,
               requested_by: str, entries: dict[str, dict[str, Any]], *, requests: int, objections: int) -> dict:
     recipients: dict[str, dict] = {}
     for e in events:
@@ -486,9 +486,9 @@ def build_copy_for_subject(engine: Engine, store: TelemetryStore, principal: Pri
                          requested_by="by the privacy office on your behalf", progress=progress)
     try:
         run_id = f"export-{uuid.uuid4().hex[:12]}-by-{_operator()}"[:100]
-        reads = [access_log.Read(key, count) for key, count in report.records.items()]
+        reads = [access_events.Read(key, count) for key, count in report.records.items()]
         with engine.begin() as conn:
-            ids = access_log.record_reads(conn, principal, employee_id, reads, purpose, reason, access_log.EXPORT,
+            ids = access_events.record_reads(conn, principal, employee_id, reads, purpose, reason, access_events.EXPORT,
                                           query_id=run_id, now=now)
         tmp.replace(destination)
     except BaseException:

@@ -2,7 +2,7 @@
 
 Nothing is returned without a justification (a request id such as
 ``REQ-1A2B3C4D`` or a ticket reference). The read becomes an access event
-through :func:`portal.audit.access_log.record_read` before the records are handed
+through :func:`portal.audit.access_events.record_read` before the records are handed
 back, so the person sees it on "Who accessed my data", with the justification.
 A request id must name a request about that same person.
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.identity import directory
-from portal.audit import access_log
+from portal.audit import access_events
 from portal.core import catalog, db
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure
@@ -91,8 +91,8 @@ def open_records(engine: Engine, store: TelemetryStore, principal: Principal, su
             if about != employee_id:
                 raise SubjectLookupError(f"request {request_id.upper()} is about someone else, not {employee_id}")
     records, total = store.records(employee_id, cat.key, 0, limit)
-    event_id = access_log.record_read(engine, principal, employee_id, cat.key, PURPOSE, reason, records.height,
-                                      access_log.VIEW, query_id=f"lookup-{uuid.uuid4().hex[:12]}")
+    event_id = access_events.record_read(engine, principal, employee_id, cat.key, PURPOSE, reason, records.height,
+                                      access_events.VIEW, query_id=f"lookup-{uuid.uuid4().hex[:12]}")
     return Lookup(employee_id, name, cat.key, cat.name, reason, records, total, event_id)
 
 

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from portal import bootstrap
 from portal.demo import seed as demo
-from portal.identity.principal import principal_from_claims
+from portal.identity.principal import ClaimRules, principal_from_claims
 from portal.demo.personas import PERSONA_BY_SUB
 from portal.core.settings import load_settings
 
@@ -69,7 +69,7 @@ def services(app_data_dir):
 
 def who(services, sub):
     """The principal of a demo persona, as the portal derives it from the provider's claims."""
-    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
+    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, ClaimRules.from_settings(services.settings))
 
 
 def texts(at) -> str:

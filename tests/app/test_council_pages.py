@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.core import catalog, db
 from portal import cli
-from portal.council import works_council
+from portal.council import figures
 from portal.core.settings import load_settings
 from tests.app.conftest import signed_in
 
@@ -80,7 +80,7 @@ def test_the_command_prints_exactly_the_figures_of_the_page(app, app_data_dir, m
     at = opened(app, "wanda", OVERVIEW)
     table = at.dataframe[0].value
     monkeypatch.setenv("PORTAL_DATA_DIR", str(app_data_dir))
-    works_council.forget_cached_copies()  # as a separate process would: nothing in memory
+    figures.forget_cached_copies()  # as a separate process would: nothing in memory
     assert cli.main(["aggregates", "--by", "department,category", "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
 

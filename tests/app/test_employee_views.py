@@ -13,8 +13,8 @@ from portal.audit import my_access
 from portal import bootstrap
 from portal.core import db
 from portal.demo import seed as demo
-from portal.lineage import openlineage as lineage
-from portal.identity.principal import principal_from_claims
+from portal.lineage import my_lineage
+from portal.identity.principal import ClaimRules, principal_from_claims
 from portal.demo.personas import PERSONA_BY_SUB
 from portal.core.settings import load_settings
 from tests.app.conftest import open_page, signed_in, texts
@@ -25,7 +25,8 @@ WHO, WHERE, COPY = "app_pages/who_accessed.py", "app_pages/where_my_data_went.py
 def events_of(data_dir: Path, sub: str) -> list[my_access.AccessEvent]:
     services = bootstrap.build(load_settings(data_dir=data_dir))
     try:
-        who = principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
+        who = principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory,
+                                    ClaimRules.from_settings(services.settings))
         return my_access.events_about(services.engine, who)
     finally:
         services.engine.dispose()
@@ -131,7 +132,7 @@ def test_alice_sees_the_datasets_and_models_that_include_her_and_each_status_in_
     datasets, models = at.dataframe[0].value, at.dataframe[1].value
     assert len(datasets) >= 1 and len(models) >= 1
     # Colleagues' objections in the demo history have flagged datasets for rebuilding: still a status in words.
-    assert set(datasets["Status"]) <= set(lineage.STATUS_WORDS.values())
+    assert set(datasets["Status"]) <= set(my_lineage.STATUS_WORDS.values())
 
 
 def test_someone_in_no_dataset_sees_a_plain_empty_state(app, newcomer_dir, monkeypatch):

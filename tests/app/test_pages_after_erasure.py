@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.audit import access_log
+from portal.audit import access_events
 from portal.demo import seed as demo
 from portal.privacy import erasure, privacy_requests
 from portal.core.settings import load_settings
@@ -81,7 +81,7 @@ def test_after_erasing_everything_who_accessed_my_data_says_the_record_of_reads_
     assert request_id in shown and "pseudonym" in shown and "still in the signed log" in shown
     assert not at.dataframe
 
-    access_log.record_read(services.engine, who(services, "priya"), "E00001", "user.workplace.performance",
+    access_events.record_read(services.engine, who(services, "priya"), "E00001", "user.workplace.performance",
                            "legal.compliance", "audit of kept records", 2)
     at = open_page(app, "alice", WHO)
     assert at.markdown[0].value.startswith("#### Since your erasure on ")

@@ -22,8 +22,8 @@ from portal.demo import seed as demo
 from portal.council import grants
 from portal.lineage import openlineage as lineage
 from portal.privacy import privacy_requests
-from portal.audit.access_log import ingest_access
-from portal.identity.principal import principal_from_claims
+from portal.audit.access_events import ingest_access
+from portal.identity.principal import ClaimRules, principal_from_claims
 from portal.lineage.openlineage import Manifest
 from portal.demo.personas import PERSONA_BY_SUB
 from portal.core.plain_text import BIDI_CONTROLS
@@ -73,7 +73,7 @@ def app_data_dir(tmp_path_factory):
             department="Engineering", team="Payments Platform", job_title="Engineer", hired_on=date(2026, 1, 5)))
 
     def who(claims):
-        return principal_from_claims(claims, services.directory, services.settings.role_groups)
+        return principal_from_claims(claims, services.directory, ClaimRules.from_settings(services.settings))
 
     person, priya = who({"sub": HOSTILE_SUB}), who(PERSONA_BY_SUB["priya"].claims())
     erasure = privacy_requests.file_request(engine, person, HOSTILE_ID, "erasure", categories=[CHATS],

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.integration.test_demo_command import portal_demo, seeded
+from tests.integration.demo.test_demo_command import portal_demo, seeded
 
 
 def test_two_demos_on_other_ports_each_sign_alice_in_at_their_own_provider(browser, tmp_path):

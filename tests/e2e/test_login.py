@@ -46,7 +46,8 @@ def test_a_page_address_opened_first_on_a_freshly_started_portal_lists_no_page_e
     # to listing (and running, without app.py) every file of a folder named pages/.
     with running_portal(tmp_path, seed=11) as fresh_url:
         page.goto(f"{fresh_url}/request_queue")
-        expect(page.get_by_role("heading", name="Telemetry transparency portal")).to_be_visible()
+        # The first run of a fresh server imports Streamlit's and the app's modules: 6 to 8 s on this machine.
+        expect(page.get_by_role("heading", name="Telemetry transparency portal")).to_be_visible(timeout=30_000)
         expect_no_page_list(page)
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
 

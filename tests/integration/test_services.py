@@ -12,7 +12,7 @@ from portal import bootstrap
 from portal.demo import seed as demo
 from portal.demo.personas import PERSONA_BY_SUB
 from portal.identity.policy import PermissionDenied
-from portal.identity.principal import principal_from_claims
+from portal.identity.principal import ClaimRules, principal_from_claims
 from portal.privacy import export
 from portal.privacy.request_views import utc_today
 from tests.conftest import make_settings
@@ -30,7 +30,7 @@ def services(tmp_path_factory):
 
 
 def who(services, sub):
-    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, services.settings.role_groups)
+    return principal_from_claims(PERSONA_BY_SUB[sub].claims(), services.directory, ClaimRules.from_settings(services.settings))
 
 
 def test_a_page_of_records_carries_its_page_count_and_a_page_past_the_last_gives_the_last(services):

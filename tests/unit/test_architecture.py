@@ -101,3 +101,12 @@ def test_no_page_reaches_past_the_services_into_a_store():
                 raise AssertionError(f"{path.name}:{node.lineno}: a page uses .{node.attr}: {ast.unparse(node)}")
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "document":
                 raise AssertionError(f"{path.name}:{node.lineno}: a page reads a receipt's JSON: {ast.unparse(node)}")
+
+
+def test_the_tests_of_each_tier_mirror_the_contexts():
+    for tier in ("unit", "integration"):
+        folders = {p.name for p in (ROOT / "tests" / tier).iterdir() if p.is_dir() and p.name != "__pycache__"}
+        assert folders <= set(ORDER), f"tests/{tier} has folders that are not contexts: {folders - set(ORDER)}"
+        loose = {p.name for p in (ROOT / "tests" / tier).glob("test_*.py")}
+        # Only what is about the whole: the layout itself, the composition's services, Streamlit's config.
+        assert loose <= {"test_architecture.py", "test_services.py", "test_streamlit_config.py"}, loose
