@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import secrets
 import sys
 import tempfile
 import time
 from datetime import date
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -77,13 +80,23 @@ def run(url: str | None, n: int, work: pathlib.Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--postgres", help="also run against this (empty) PostgreSQL database URL")
+    parser.add_argument("--postgres", help="also run against this PostgreSQL database (in a schema of its own)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run(None, args.people, pathlib.Path(tmp))
-    if args.postgres:
-        with tempfile.TemporaryDirectory() as tmp:
-            run(args.postgres, args.people, pathlib.Path(tmp))
+    if args.postgres:  # in a schema of its own, dropped afterwards: the database may hold other data
+        schema = f"bench_{secrets.token_hex(6)}"
+        admin = sa.create_engine(args.postgres)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}options=-csearch_path%3D{schema}"
+                run(url, args.people, pathlib.Path(tmp))
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -568,16 +568,17 @@ def _write(conn: Connection, people: list[Person], managers: dict[str, str | Non
                      .values({c: sa.bindparam(c) for c in _COLUMNS}))
         for start in range(0, len(updates), 5000):
             conn.execute(statement, updates[start:start + 5000])
-    for p in moved_ids:
-        open_rows = conn.execute(sa.select(h.id, h.valid_from).where(h.employee_id == p.employee_id,
-                                                                     h.valid_to.is_(None))).all()
-        for row_id, valid_from in open_rows:
-            if valid_from is not None and valid_from >= effective:  # changed again on the same day: replace
-                conn.execute(sa.delete(db.employee_departments).where(h.id == row_id))
-            else:
-                conn.execute(sa.update(db.employee_departments).where(h.id == row_id).values(valid_to=effective))
-        conn.execute(sa.insert(db.employee_departments).values(
-            employee_id=p.employee_id, department=p.department, team=p.team, valid_from=effective, valid_to=None))
+    moved = [p.employee_id for p in moved_ids]
+    for start in range(0, len(moved), 500):
+        chunk = moved[start:start + 500]
+        current = sa.and_(h.employee_id.in_(chunk), h.valid_to.is_(None))
+        # Changed again on the same day (or dated later): the newer change replaces it.
+        conn.execute(sa.delete(db.employee_departments).where(current, h.valid_from >= effective))
+        conn.execute(sa.update(db.employee_departments).where(current).values(valid_to=effective))
+    if moved_ids:
+        _insert_many(conn, db.employee_departments, [
+            {"employee_id": p.employee_id, "department": p.department, "team": p.team, "valid_from": effective,
+             "valid_to": None} for p in moved_ids])
     unchanged = len(people) - len(added) - len(updates)
     return {"added": len(added), "updated": len(updates), "unchanged": unchanged, "leavers": left,
             "moved": len(moved_ids)}

@@ -73,6 +73,8 @@ def test_an_unknown_subject_sees_the_no_record_message_and_no_data(page, portal_
     expect(page.get_by_role("heading", name="We have no record of you")).to_be_visible()
     expect(page.get_by_text("Categories held")).to_have_count(0)
     expect(page.get_by_text("Records per day")).to_have_count(0)
+    expect(page.get_by_text("the company holds no employee record linked to this account")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()  # the whole screen has drawn
     shot(page, "unknown-subject")
 
 

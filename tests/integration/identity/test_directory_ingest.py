@@ -268,3 +268,12 @@ def test_an_address_the_directory_does_not_vouch_for_never_matches_a_sign_in_by_
     assert directory.by_email("Vouched@Example.com").employee_id == "E500"
     assert directory.by_email("unvouched@example.com") is None
     assert directory.by_subject("sub-501").employee_id == "E501"  # the subject still finds them
+
+
+def test_a_second_change_on_the_same_day_replaces_the_first(engine, tmp_path):
+    ingest_employees(engine, write(tmp_path, COMPANY))
+    for department in ("Marketing", "Legal"):
+        moved = listing(user("E101", "Jonas Berg", sub="00u-jonas", department=department, manager="E100"))
+        ingest_employees(engine, write(tmp_path, moved, f"{department}.json"), effective=date(2026, 11, 16))
+    assert history(engine, "E101") == [("Sales", "Sales", None, date(2026, 11, 16)),
+                                       ("Legal", "Legal", date(2026, 11, 16), None)]
