@@ -43,6 +43,7 @@ test-fast: install
 bench: install
 	$(PY) bench/bench_my_data.py --employees 5000 --days 365
 	$(PY) bench/bench_directory.py --people 100000
+	$(PY) bench/bench_intake.py --rows 2000000
 
 clean-data:
 	rm -rf var

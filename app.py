@@ -27,6 +27,7 @@ PAGES = [
     ("app_pages/council_overview.py", "Council overview", ":material/groups:", "aggregates:read"),
     ("app_pages/exposure.py", "Exposure", ":material/policy:", "exposure:read"),
     ("app_pages/request_queue.py", "Request queue", ":material/inbox:", "requests:read_all"),
+    ("app_pages/collectors.py", "Collectors", ":material/sensors:", "collectors:read"),
     ("app_pages/subject_lookup.py", "Subject lookup", ":material/person_search:", "subjects:lookup"),
     ("app_pages/log_integrity.py", "Access log integrity", ":material/verified:", "audit:witness"),
     ("app_pages/my_access.py", "What I can do here", ":material/badge:", "rights:read_own"),

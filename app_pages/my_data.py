@@ -4,11 +4,29 @@ import streamlit as st
 
 import ui
 from portal import charts
+from portal.collection import collector_views
 from portal.lake import my_data
 from portal.core.plain_text import md
 
 ctx = ui.require("telemetry:read_own")
 svc, principal = ctx.services, ctx.principal
+
+
+def collected_by() -> None:
+    """Per category, the systems on the collector register, under which agreement, and what the works council
+    decided: the register, not anyone's data."""
+    st.subheader("Which systems collect it")
+    st.caption("Every system that sends telemetry must be on the collector register, and may send nothing until "
+               "the works council approves it. The council's reasons are shown as it wrote them.")
+    for group in svc.collectors_of_my_categories(principal):
+        if not group.lines:
+            st.markdown(f"**{md(group.name)}**: {collector_views.NO_COLLECTOR}")
+            continue
+        lines = [f"- **{md(line.name)}**, "
+                 + (f"under the agreement {md(line.agreement)}" if line.agreement else "under no named agreement")
+                 + f": {md(line.words)}" for line in group.lines]
+        st.markdown(f"**{md(group.name)}**\n\n" + "\n".join(lines))
+
 
 st.title("My data")
 st.caption(f"Everything the company's telemetry systems hold about {md(principal.display_name)}.")
@@ -16,6 +34,7 @@ st.caption(f"Everything the company's telemetry systems hold about {md(principal
 items = svc.holdings(principal)
 if not items:
     st.info("No telemetry is held about you. When a system starts recording you, it will appear here.")
+    collected_by()
     st.stop()
 
 total = sum(h.records for h in items)
@@ -41,6 +60,7 @@ st.dataframe(
 with st.expander("What each category means"):
     for h in items:
         st.markdown(f"**{h.name}** (`{h.key}`): {h.description}")
+collected_by()
 
 st.subheader("Records per day")
 st.plotly_chart(charts.daily_volume(svc.daily_volume(principal)), width="stretch")

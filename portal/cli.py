@@ -15,9 +15,10 @@ from portal.core import file_modes
 from portal.bootstrap import BootstrapError
 from portal.core.db import DatabaseError
 from portal.demo.seed import DemoError
-from portal.lake.telemetry import TelemetryError
+from portal.lake.telemetry import TelemetryError, TelemetryStore
 from portal.core.settings import Settings, SettingsError, load_settings
-from portal.core.catalog import LONGEST_RETENTION_DAYS
+from portal.core import catalog
+from portal.core.catalog_file import CatalogError
 from portal.commands import CommandError, int_between, not_utf8
 
 
@@ -39,13 +40,20 @@ def _cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.core import catalog, db
+    from portal.core import db
 
     engine = db.make_engine(settings.resolved_database_url)
     db.migrate(engine)
     with engine.begin() as conn:
         catalog.sync(conn)
     print(f"Metadata DB at {engine.url.render_as_string(hide_password=True)} is up to date.")
+    store = TelemetryStore(settings)
+    if store.lake_dir.is_dir():
+        before = {c.table_name for c in catalog.CATEGORIES if (store.table_dir(c.table_name) / "_delta_log").is_dir()}
+        store.create()  # a table for every category the catalog has declared since
+        added = sorted({c.table_name for c in catalog.CATEGORIES} - before)
+        if added:
+            print(f"Created empty telemetry table(s) for newly declared categories: {', '.join(added)}.")
     return 0
 
 
@@ -59,7 +67,10 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules under portal/commands that add their own sub-commands through register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("ingest", "export", "aggregates", "exposure", "audit", "requests", "privacy")
+COMMAND_MODULES: tuple[str, ...] = (
+    "catalog", "ingest", "export", "aggregates", "exposure", "audit", "requests", "privacy", "collectors",
+    "lake", "retention",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,11 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(f"portal.commands.{name}").register(sub)
 
+    try:
+        longest = catalog.LONGEST_RETENTION_DAYS
+    except CatalogError:  # the settings say what is wrong with the catalog when the command runs
+        longest = 36_500
     seed = sub.add_parser("seed", help="generate a synthetic company's telemetry into PORTAL_DATA_DIR")
     seed.add_argument("--employees", type=int_between(1, MAX_SEED_EMPLOYEES), default=300,
                       help=f"number of employees (default 300, at most {MAX_SEED_EMPLOYEES:,})")
-    seed.add_argument("--days", type=int_between(1, LONGEST_RETENTION_DAYS, ", the catalog's longest retention"),
-                      default=90, help=f"days of history (default 90, at most {LONGEST_RETENTION_DAYS:,}: "
+    seed.add_argument("--days", type=int_between(1, longest, ", the catalog's longest retention"),
+                      default=90, help=f"days of history (default 90, at most {longest:,}: "
                                        "the catalog's longest retention)")
     seed.add_argument("--seed", type=int_between(0, 2**63 - 1), default=42,
                       help="random seed, 0 or more; same seed, same data (default 42)")
@@ -102,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return func(args, settings)
-    except (CommandError, SettingsError, BootstrapError, DatabaseError, TelemetryError, DemoError) as exc:
+    except (CommandError, SettingsError, BootstrapError, DatabaseError, TelemetryError, DemoError, CatalogError) as exc:
         print(f"portal {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

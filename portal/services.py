@@ -26,6 +26,8 @@ from portal.audit import log_integrity, my_access
 from portal.audit.signed_log import AuditLog, Consistency, VerifyReport
 from portal.audit.signed_log import Progress as LogProgress
 from portal.audit.my_access import AccessEvent, AccessSummary
+from portal.collection import collector_views, register, retention
+from portal.collection.register import Collector, CollectorDecision
 from portal.council import exposure as exposure_report
 from portal.council import figures
 from portal.council.exposure_model import Exposure
@@ -61,6 +63,15 @@ class ReadsOfMyData:
         if self.inclusion is None:
             return frame
         return log_integrity.with_log_status(frame, [e.event_id for e in shown], self.inclusion)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A collector after a registration or decision, and what stopped it reaching the signed log, if anything
+    (the change stands either way)."""
+
+    collector: Collector
+    log_problem: str | None
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,37 @@ class Services:
 
     def exposure(self, principal: Principal) -> Exposure:
         return exposure_report.exposure(principal, self.settings, self.engine)
+
+    # ---- the collector register --------------------------------------------
+
+    def collector_register(self, principal: Principal) -> list[Collector]:
+        return register.listed(self.engine, principal)
+
+    def collector_history(self, principal: Principal, name: str) -> list[CollectorDecision]:
+        return register.history(self.engine, principal, name)
+
+    def register_collector(self, principal: Principal, *, name: str, category_key: str, purposes: list[str],
+                           legal_basis: str, retention_days: int, agreement: str | None = None,
+                           description: str | None = None) -> Recorded:
+        found = register.register(self.engine, principal, name=name, category_key=category_key, purposes=purposes,
+                                  legal_basis=legal_basis, retention_days=retention_days, agreement=agreement,
+                                  description=description)
+        return Recorded(found, register.sign_decisions(self.log))
+
+    def decide_collector(self, principal: Principal, name: str, decision: str, reason: str) -> Recorded:
+        """The works council's decision, then signed into the tamper-evident log at once."""
+        found = register.decide(self.engine, principal, name, decision, reason)
+        return Recorded(found, register.sign_decisions(self.log))
+
+    def retention_last_runs(self, principal: Principal) -> list[retention.RetentionRun]:
+        """The latest retention run of each category (none when retention never ran)."""
+        ensure(principal, "collectors:read")
+        with self.engine.connect() as conn:
+            return retention.last_runs(conn)
+
+    def collectors_of_my_categories(self, principal: Principal) -> list[collector_views.CategoryCollectors]:
+        """Per category, which systems collect it: the register, not anyone's data."""
+        return collector_views.by_category(self.engine, principal)
 
     # ---- the access log ---------------------------------------------------
 

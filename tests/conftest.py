@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal.core import db
+from portal.core import catalog, db
 from portal.demo import seed as demo
 from portal.core.settings import Settings
 
@@ -27,6 +27,15 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEEDED_EMPLOYEES = 150
 SEEDED_DAYS = 21
 SEEDED_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def _catalog_in_force() -> Iterator[None]:
+    """A test that puts another catalog in force (PORTAL_CATALOG, catalog.activate) leaves the default behind."""
+    before = catalog.active()
+    yield
+    if catalog.active() is not before:
+        catalog.activate(before)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -56,7 +56,7 @@ from portal.core.line_input import (
     MAX_INT32,
     MAX_LINE_BYTES,
     MAX_PROBLEMS,
-    RETENTION_HORIZON,
+    retention_horizon,
     Fields,
     Problems,
     Source,
@@ -183,7 +183,7 @@ class _IngestState:
         self.actors: dict[str, Any] = {row.actor_id: row for row in conn.execute(sa.select(db.actors))}
         self.actor_seen: dict[str, dict] = {}  # actor id -> the actor object of a line that passed validation
         self.ingested_at = utc_naive(now)
-        self.latest, self.earliest = now + CLOCK_SKEW, now - RETENTION_HORIZON
+        self.latest, self.earliest = now + CLOCK_SKEW, now - retention_horizon()
         self.seen: dict[str, tuple[int, tuple]] = {}  # event id -> (line, content) within this input
         self.rows: list[tuple] = []
         self.lines: list[int] = []

@@ -1,6 +1,7 @@
-"""The tamper-evident access log: a Merkle tree over access events and request history.
+"""The tamper-evident access log: a Merkle tree over access events, request history and the collector
+register's decisions.
 
-Every row of ``access_events`` and ``request_transitions`` becomes one leaf, in
+Every row of ``access_events``, ``request_transitions`` and ``collector_decisions`` becomes one leaf, in
 the order it is synced into the log (:func:`AuditLog.sync`); ``log_entries``
 records which row sits at which leaf. The leaf's bytes are a canonical JSON
 encoding of the whole stored row, so changing any byte of it, deleting it,
@@ -90,9 +91,22 @@ def request_entry(row: sa.Row) -> dict:
     }
 
 
+def collector_entry(row: sa.Row) -> dict:
+    """The logged form of a collector's registration or a works council decision about it (by role and
+    pseudonym or service id, never a name)."""
+    return {
+        "log": "collector", "seq": row.seq, "collector": row.collector_name, "at": _iso(row.at),
+        "event": row.event, "actor_role": row.actor_role, "actor_ref": row.actor_ref, "reason": row.reason,
+    }
+
+
+# Each source: its table (with a ``seq`` column that only grows) and the encoder of its rows. Syncing,
+# verification, consistency and ``show`` go through this table; only proofs about a person's reads
+# (``check_events``, ``inclusion``, ``proof_bundle``) are about access events alone.
 SOURCES = {
     "access": (db.access_events, access_entry),
     "request": (db.request_transitions, request_entry),
+    "collector": (db.collector_decisions, collector_entry),
 }
 
 
@@ -208,7 +222,8 @@ class AuditLog:
         yield from conn.execute(query.execution_options(yield_per=SYNC_BATCH))
 
     def sync(self, progress: Progress | None = None) -> int:
-        """Append every access event and request transition not yet in the log; returns how many."""
+        """Append every access event, request transition and collector decision not yet in the log; returns
+        how many."""
         added = 0
         with self.engine.begin() as conn:
             start = conn.execute(sa.select(sa.func.count()).select_from(db.log_entries)).scalar() or 0

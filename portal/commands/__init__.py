@@ -6,6 +6,7 @@ A command function takes ``(args, settings)`` and returns an exit code; it raise
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 
 class CommandError(Exception):
@@ -62,3 +63,16 @@ def not_utf8(args: argparse.Namespace) -> str | None:
                 except UnicodeEncodeError:
                     return name
     return None
+
+
+def with_services(settings: Any, work: Callable[[Any], int], errors: tuple[type[Exception], ...]) -> int:
+    """Run ``work(services)`` on the portal's services; ``errors`` become :class:`CommandError` (exit 2)."""
+    from portal import bootstrap
+
+    services = bootstrap.build(settings)
+    try:
+        return work(services)
+    except errors as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.engine.dispose()

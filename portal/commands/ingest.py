@@ -62,16 +62,17 @@ def _cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from portal.commands import CommandError
 
     if args.events is None and not args.members:
-        raise CommandError("give a run-events file, one or more --members manifests, or both")
+        raise CommandError("give an OpenLineage events file, one or more --members manifests, or both")
     manifests = []
     for spec in args.members:
         try:
-            manifests.append(lineage.Manifest.parse(spec))
+            manifests.append(lineage.Manifest.parse(spec, args.namespace))
         except ValueError as exc:
             raise CommandError(f"--members {exc}") from None
     engine = _engine(settings)
     try:
-        report = lineage.ingest_lineage(engine, args.events, manifests, max_problems=args.max_problems)
+        report = lineage.ingest_lineage(engine, args.events, manifests, max_problems=args.max_problems,
+                                        training_namespaces=settings.lineage_training_namespaces)
     except line_input.IngestRejected as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -168,17 +169,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     access.set_defaults(func=_cmd_access)
 
     lin = kinds.add_parser(
-        "lineage", help="OpenLineage run events and dataset membership manifests", formatter_class=raw,
+        "lineage", help="an OpenLineage feed and dataset membership manifests", formatter_class=raw,
         description="Register training datasets, models and who is in each dataset.\n\n"
-        + lineage.EVENTS_FORMAT + "\n" + lineage.MANIFEST_FORMAT
+        + lineage.events_format() + "\n" + lineage.MANIFEST_FORMAT
         + textwrap.dedent("""
             Examples:
-              portal ingest lineage runs.jsonl
+              portal ingest lineage openlineage.jsonl
               portal ingest lineage runs.jsonl --members meeting-corpus@v3=members.csv
-              portal ingest lineage --members chat-intent@v1=members.parquet"""))
-    lin.add_argument("events", nargs="?", metavar="EVENTS.jsonl", help="OpenLineage run events, one per line")
+              portal ingest lineage --members chat-intent@v1=members.parquet --namespace s3://acme-training"""))
+    lin.add_argument("events", nargs="?", metavar="EVENTS.jsonl",
+                     help="OpenLineage events (run events, DatasetEvents, JobEvents), one per line")
     lin.add_argument("--members", action="append", default=[], metavar="NAME@VERSION=PATH",
                      help="a membership manifest (.csv or .parquet) for dataset NAME version VERSION; repeatable")
+    lin.add_argument("--namespace", metavar="NAMESPACE",
+                     help="the namespace of the --members datasets, needed when a name and version is registered "
+                          "in more than one (e.g. s3://acme-training)")
     lin.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
                      help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
     lin.set_defaults(func=_cmd_lineage)
@@ -189,3 +194,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     configure_ingest_grants(grants)
     grants.set_defaults(func=run_ingest_grants)
 
+    from portal.commands.telemetry_intake import add_telemetry_parser
+
+    add_telemetry_parser(kinds)

@@ -52,16 +52,9 @@ def _print_json(value: Any) -> None:
 
 
 def _with_services(settings: Settings, work: Any) -> int:
-    from portal import bootstrap
-    from portal.commands import CommandError
+    from portal.commands import with_services
 
-    services = bootstrap.build(settings)
-    try:
-        return work(services)
-    except _errors() as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        services.engine.dispose()
+    return with_services(settings, work, _errors())
 
 
 def _office() -> Any:

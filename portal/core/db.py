@@ -138,7 +138,10 @@ datasets = sa.Table(
     sa.Column("purpose_code", sa.String(100), sa.ForeignKey("purposes.code"), nullable=False),
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("status", sa.String(50), nullable=False),
-    sa.UniqueConstraint("name", "version"),
+    # The OpenLineage namespace (s3://bucket, postgres://host:5432, bigquery): with name and version, what
+    # identifies a dataset. "" for a dataset registered before 0009_lineage_namespace kept it.
+    sa.Column("namespace", sa.String(500), nullable=False, server_default=""),
+    sa.UniqueConstraint("namespace", "name", "version", name="uq_datasets_namespace_name_version"),
 )
 
 dataset_members = sa.Table(
@@ -349,13 +352,72 @@ receipts = sa.Table(
 )
 
 
+# The collector register: every system that sends telemetry, what it may send and why, and its status as
+# the works council decided it (pending -> approved <-> suspended). Decisions only grow and go into the
+# tamper-evident log (source "collector").
+collectors = sa.Table(
+    "collectors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("category_key", sa.String(100), nullable=False, index=True),
+    sa.Column("purposes", sa.String(1000), nullable=False),  # comma-separated purpose codes
+    sa.Column("legal_basis", sa.String(200), nullable=False),
+    sa.Column("retention_days", sa.Integer, nullable=False),
+    sa.Column("agreement", sa.String(200), nullable=True),  # the works agreement's reference
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | approved | suspended
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),  # first approval
+    sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=True),
+)
+
+collector_decisions = sa.Table(
+    "collector_decisions",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("collector_name", sa.String(100), sa.ForeignKey("collectors.name"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),  # registered | approved | suspended | resumed
+    sa.Column("actor_role", sa.String(30), nullable=False),  # privacy_office | works_council
+    sa.Column("actor_ref", sa.String(100), nullable=False),  # pseudonym or service id, never a name
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+# Telemetry batches taken in, by a hash of their rows: the same batch twice is stored once.
+intake_batches = sa.Table(
+    "intake_batches",
+    metadata,
+    sa.Column("batch_hash", sa.String(64), primary_key=True),
+    sa.Column("collector_name", sa.String(100), sa.ForeignKey("collectors.name"), nullable=False, index=True),
+    sa.Column("category_key", sa.String(100), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("skipped_objected", sa.BigInteger, nullable=False),  # rows not stored: the person objected
+    sa.Column("lake_version", sa.BigInteger, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Each `portal retention run`, one row per category: what was past retention and was deleted.
+retention_runs = sa.Table(
+    "retention_runs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("category_key", sa.String(100), primary_key=True),
+    sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rows_deleted", sa.BigInteger, nullable=False),
+    sa.Column("files_removed", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+
 # The tamper-evident log: which source row sits at which leaf of the Merkle tree,
 # and every signed checkpoint ever issued. Both only grow.
 log_entries = sa.Table(
     "log_entries",
     metadata,
     sa.Column("log_index", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("source", sa.String(20), nullable=False),  # access | request
+    sa.Column("source", sa.String(20), nullable=False),  # access | request | collector
     sa.Column("source_seq", sa.BigInteger, nullable=False),
     sa.Column("leaf_hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("source", "source_seq"),

@@ -41,7 +41,10 @@ def short_name(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-_BY_NAME = {**{short_name(c.key): c.key for c in catalog.CATEGORIES}, **{c.key: c.key for c in catalog.CATEGORIES}}
+def _by_name() -> dict[str, str]:
+    """Each category's key and the last part of it, to its key (the active catalog's)."""
+    cats = catalog.CATEGORIES
+    return {**{short_name(c.key): c.key for c in cats}, **{c.key: c.key for c in cats}}
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,9 @@ def parse_max_principals(value: object) -> dict[str, int]:
         raise ValueError(f"must be a JSON object of category to limit, e.g. {EXAMPLE}; "
                          f"got {type(value).__name__} {value!r}")
     out: dict[str, int] = {}
+    by_name = _by_name()
     for name, limit in value.items():
-        key = _BY_NAME.get(name) if isinstance(name, str) else None
+        key = by_name.get(name) if isinstance(name, str) else None
         if key is None:
             raise ValueError(f"unknown category {name!r}; known categories: {_known()}")
         if key in out:

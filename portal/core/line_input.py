@@ -26,7 +26,14 @@ MAX_INT32 = 2**31 - 1
 CLOCK_SKEW = timedelta(minutes=5)
 # No event may be older than the catalog's longest retention: a date outside every period the portal keeps
 # is a mistake, and one in year 1 would stretch each timeline and weekly table over two thousand years.
-RETENTION_HORIZON = timedelta(days=catalog.LONGEST_RETENTION_DAYS)
+def retention_horizon() -> timedelta:
+    return timedelta(days=catalog.LONGEST_RETENTION_DAYS)
+
+
+def __getattr__(name: str) -> timedelta:
+    if name == "RETENTION_HORIZON":  # the active catalog's, when it is asked for
+        return retention_horizon()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---- problems ------------------------------------------------------------
@@ -273,8 +280,9 @@ class Fields:
             self.problem(name, f"{quoted(value)} has no time zone; add one, e.g. Z for UTC")
             return None
         if earliest is None:
-            earliest = now - RETENTION_HORIZON
-            too_old = (f"events older than {RETENTION_HORIZON.days:,} days (the catalog's longest retention) "
+            horizon = retention_horizon()
+            earliest = now - horizon
+            too_old = (f"events older than {horizon.days:,} days (the catalog's longest retention) "
                        "are refused")
         try:
             utc: datetime | None = moment.astimezone(UTC)

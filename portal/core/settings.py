@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     telemetry_buckets: int = Field(
         32, description="Number of subject buckets (Delta partitions) used when a telemetry lake is first created."
     )
+    catalog: Path | None = Field(
+        None,
+        description="The telemetry catalog file (TOML): the categories the company records, their columns, purposes, "
+        "legal bases per purpose, retention and readers (docs/catalog.md). Empty: the six demo categories "
+        "(portal/core/catalog.toml). Checked at start; `portal catalog check FILE` checks one beforehand.",
+    )
     max_principals: dict[str, int] = Field(
         default_factory=dict,
         description="JSON object setting the company's own limit of principals (people and services) who may "
@@ -99,6 +105,32 @@ class Settings(BaseSettings):
         "telemetry-portal.example/access-log",
         description="Origin line of the access log's signed checkpoints; a unique name for this deployment's log.",
     )
+    lineage_training_namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="OpenLineage dataset namespaces that hold training data, as a JSON list or comma-separated, "
+        "e.g. `s3://acme-training,bigquery`: an output carrying the portal's facet in another namespace is "
+        "skipped as not training data. Empty: the facet alone decides, whatever the namespace.",
+    )
+
+    @field_validator("lineage_training_namespaces", mode="before")
+    @classmethod
+    def _namespaces(cls, value: object) -> list[str]:
+        # Matched exactly (s3://bucket, postgres://host:5432), as OpenLineage's naming spec writes namespaces.
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json_input.loads(text) if text.startswith(("[", "{")) else text.split(",") if text else []
+            except json_input.JsonInputError as exc:
+                raise ValueError(f"starts like JSON but {exc}; write a JSON list or comma-separated namespaces"
+                                 ) from None
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be namespaces, as a JSON list or separated by commas, e.g. "
+                             "s3://acme-training,bigquery")
+        names = [v.strip() for v in value if v.strip()]
+        for name in names:
+            if len(name) > 500 or any(unicodedata.category(c).startswith("C") for c in name):
+                raise ValueError(f"{name[:80]!r} is not a namespace: at most 500 characters, no control characters")
+        return list(dict.fromkeys(names))
 
     @field_validator("data_dir")
     @classmethod
@@ -188,11 +220,33 @@ class Settings(BaseSettings):
                 )
         return {**DEFAULT_ROLE_GROUPS, **value}
 
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _a_catalog(cls, value: object) -> Path | None:
+        """Read, check and put the catalog in force before the settings that name its categories."""
+        if value is None or not str(value).strip():
+            return None
+        value = Path(str(value).strip())
+        from portal.core import catalog, catalog_file
+
+        try:
+            loaded = catalog_file.load(value)
+        except catalog_file.CatalogError as exc:
+            raise ValueError(str(exc)) from None
+        if catalog.active() != loaded:
+            catalog.activate(loaded)
+        return value
+
     @field_validator("max_principals", mode="before")
     @classmethod
     def _known_categories(cls, value: object) -> dict[str, int]:
+        from portal.core import catalog, catalog_file
         from portal.core.exposure_policy import parse_max_principals
 
+        try:
+            catalog.active()
+        except catalog_file.CatalogError:
+            return {}  # the catalog's own error says why; limits of its categories cannot be checked without it
         return parse_max_principals(value)
 
     @cached_property

@@ -278,6 +278,20 @@ def _clear(settings: Settings) -> None:
         engine.dispose()
 
 
+def _demo_categories_declared() -> None:
+    """The demo company records the default catalog's six categories: a catalog file must declare each, with
+    the default's table and columns (it may declare more, which the demo leaves empty)."""
+    from portal.core import catalog_file
+
+    default = {c.key: c for c in catalog_file.load(catalog.DEFAULT_FILE).categories}
+    wrong = [key for key in CATEGORY_OF_TABLE.values()
+             if key not in catalog.CATEGORY_BY_KEY or catalog.category(key).schema != default[key].schema]
+    if wrong:
+        raise DemoError(f"the demo company records the default catalog's categories, but the catalog in force "
+                        f"({catalog.active().source}) lacks or changes {', '.join(wrong)}; seed the demo with "
+                        "the default catalog (unset PORTAL_CATALOG) or a catalog that extends it")
+
+
 # Owner-only whatever the caller's umask: seeding writes a whole company's personal data.
 @file_modes.owner_only()
 def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 42,
@@ -292,6 +306,7 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         raise DemoError(f"the demo company needs at least {len(PERSONAS)} employees (the personas), got {employees}")
     if days < 1:
         raise DemoError(f"days must be at least 1, got {days}")
+    _demo_categories_declared()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     file_modes.private_dir(settings.data_dir)
@@ -323,6 +338,10 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         mark = time.perf_counter()
         with engine.begin() as conn:
             db_rows |= _write_metadata(conn, world, counts)
+        from portal.demo import demo_collectors
+
+        # The systems that recorded it all, on the register the works council decided on before the first day.
+        db_rows["collectors"] = demo_collectors.register_collectors(engine, world.cal.dates[0])
         timings["metadata"] = time.perf_counter() - mark
         if progress:
             progress(1, 1, f"metadata: {sum(db_rows.values()):,} rows")

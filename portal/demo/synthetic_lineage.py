@@ -54,8 +54,9 @@ def make_lineage(world: World, cumulative: np.ndarray, log: EventLog, rng: np.ra
         for t, table in enumerate(tables):
             for e in np.nonzero(chosen & (counts[t] > 0))[0]:
                 rows.append((int(e), table, int(counts[t, e])))
-        datasets.append({"dataset_id": dataset_id, "name": name, "version": version,
-                         "created_at": at_time(world, day, 3 * 3600), "purpose_code": "train_ai_system",
+        datasets.append({"dataset_id": dataset_id, "namespace": "s3://ml-platform-training", "name": name,
+                         "version": version, "created_at": at_time(world, day, 3 * 3600),
+                         "purpose_code": "train_ai_system",
                          "owner": "ML Platform", "status": status})
         members += [{"dataset_id": dataset_id, "subject_pseudonym": company.pseudonyms[e],
                      "category_key": CATEGORY_OF_TABLE[t], "record_count": c} for e, t, c in rows]

@@ -15,16 +15,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portal.core import catalog
 from portal.demo import demo_text as text
 from portal.demo.company import Company, World, vocabulary
 from portal.demo.working_calendar import Calendar, months_of
 from portal.lake.telemetry import TelemetryStore, bucket_for
 
 ACTIVITY_TABLES = ("keystrokes", "mouse_activity", "app_usage")
-TABLES = tuple(c.table_name for c in catalog.CATEGORIES)
+# The demo company records the default catalog's six categories (portal/core/catalog.toml); a catalog file
+# of the company's own may declare more, which the demo leaves empty.
+CATEGORY_OF_TABLE = {
+    "keystrokes": "user.behavior.keystrokes", "mouse_activity": "user.behavior.mouse_movement",
+    "app_usage": "user.behavior.application_usage", "chat_messages": "user.content.private.chat",
+    "transcript_segments": "user.content.private.meeting_transcript",
+    "performance_records": "user.workplace.performance",
+}
+TABLES = tuple(CATEGORY_OF_TABLE)
 TABLE_INDEX = {t: i for i, t in enumerate(TABLES)}
-CATEGORY_OF_TABLE = {c.table_name: c.key for c in catalog.CATEGORIES}
 # Employee-days generated per Delta append: ~7M activity rows, about 1.3 GB at the peak.
 EMPLOYEE_DAYS_PER_CHUNK = 120_000
 WINDOW_US = 15 * 60 * 1_000_000

@@ -59,6 +59,12 @@ _ACTIONS = [
            frozenset({PRIVACY_OFFICE})),
     Action("lineage:manage", "Register datasets, versions, members and models.", frozenset({PRIVACY_OFFICE})),
     Action("audit:verify", "Recompute and verify the whole access log.", frozenset({PRIVACY_OFFICE})),
+    Action("collectors:read", "See the collector register: which systems collect what, why, for how long, and "
+           "the works council's decisions.", frozenset({WORKS_COUNCIL, PRIVACY_OFFICE})),
+    Action("collectors:register", "Register a collector: the category it sends, its purposes, legal basis and "
+           "retention.", frozenset({PRIVACY_OFFICE})),
+    Action("collectors:decide", "Approve, suspend or resume a collector, with a reason employees read.",
+           frozenset({WORKS_COUNCIL})),
 ]
 
 ACTIONS: dict[str, Action] = {a.name: a for a in _ACTIONS}

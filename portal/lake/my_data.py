@@ -34,6 +34,8 @@ class Holding:
     retention_days: int
     source_system: str
     objection_possible: bool
+    # (purpose name, its legal basis, whether you may object to it), in the catalog's order
+    uses: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def holdings(principal: Principal, store: TelemetryStore) -> list[Holding]:
                 purposes=tuple(catalog.PURPOSE_BY_CODE[p].name for p in cat.purposes),
                 legal_basis=cat.legal_basis, retention_days=cat.retention_days,
                 source_system=cat.source_system, objection_possible=cat.objection_possible,
+                uses=tuple((catalog.PURPOSE_BY_CODE[p].name, cat.legal_basis_for(p), p in cat.objectionable_purposes)
+                           for p in cat.purposes),
             )
         )
     order = {c.key: i for i, c in enumerate(catalog.CATEGORIES)}
@@ -80,13 +84,21 @@ def holdings_frame(items: list[Holding]) -> pl.DataFrame:
             "First record": [h.first_record for h in items],
             "Last record": [h.last_record for h in items],
             "Purposes": [", ".join(h.purposes) for h in items],
-            "Legal basis": [h.legal_basis for h in items],
+            # A legal basis belongs to a use: each purpose with its own.
+            "Legal basis": [_bases(h) for h in items],
             "Kept for": [f"{h.retention_days} days" for h in items],
             "Source system": [h.source_system for h in items],
-            "You can object": ["yes" if h.objection_possible else "no" for h in items],
+            "You can object to": [", ".join(name for name, _, open_ in h.uses if open_) or "no use" for h in items],
         },
         schema_overrides={"Records": pl.Int64},
     )
+
+
+def _bases(h: Holding) -> str:
+    """The legal basis, or each purpose's where they differ."""
+    if len({basis for _, basis, _ in h.uses}) <= 1:
+        return h.uses[0][1] if h.uses else h.legal_basis
+    return "; ".join(f"{name}: {basis}" for name, basis, _ in h.uses)
 
 
 def daily_volume(principal: Principal, store: TelemetryStore) -> pl.DataFrame:

@@ -45,6 +45,12 @@ otherwise delete the data files of an append that has written them but not yet
 committed, and an append racing the log cleanup would find the commits it
 checks for conflicts gone.
 Writers outside the portal must not write while an erasure runs.
+
+Intake (:meth:`TelemetryStore.append_once`) writes a batch and its id in one Delta
+commit: the id is a Delta app transaction (``txn``), which checkpoints and log
+cleanup keep for :data:`BATCH_ID_RETENTION`, so a batch whose commit landed is
+recognised and not written again. Retention (:meth:`TelemetryStore.delete_before`)
+deletes rows older than a cutoff, then vacuums and cleans the log as erasure does.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -65,11 +72,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 
 from portal.core import caches, catalog, file_modes
 from portal.lake import delta_log
 from portal.core.settings import Settings
+from portal.core.times import as_utc
 
 LAKE_FORMAT = 1
 PARTITION_COLUMN = "bucket"
@@ -78,6 +86,12 @@ PARTITION_COLUMN = "bucket"
 ROW_GROUP_ROWS = 16_384
 # Reader features that change which rows or columns a data file contributes.
 _FEATURES_NEEDING_DELTA_READER = {"deletionVectors", "columnMapping"}
+# How long a table remembers the id of a batch taken in (a Delta app transaction): a batch sent again within
+# this time is found in the table even when the metadata DB never recorded it (the intake died in between).
+BATCH_ID_RETENTION = {"delta.setTransactionRetentionDuration": "interval 30 days"}
+_BATCH_APP = "portal-intake:"
+# What retention's log cleanup is told to look for: no log entry can name it, so the cleanup adds no commit.
+_NOBODY = "\x00"
 
 
 class TelemetryError(ValueError):
@@ -220,15 +234,24 @@ class TelemetryStore:
         if not self._layout_path.exists():
             layout = {"format": LAKE_FORMAT, "buckets": self.settings.telemetry_buckets,
                       "bucket_hash": "crc32(utf8(subject_id)) % buckets", "partition_column": PARTITION_COLUMN}
-            tmp = self._layout_path.with_suffix(".json.tmp")
+            tmp = self._layout_path.with_name(f".lake.json.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(self._layout_path)  # atomic: readers never see half a layout
+            try:
+                os.link(tmp, self._layout_path)  # atomic, and never over a layout another writer made first
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
         for cat in catalog.CATEGORIES:
             path = self.lake_dir / cat.table_name
             if not (path / "_delta_log").is_dir():
-                DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
-                                  partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
-                                  configuration=delta_log.NO_HISTORY)
+                try:
+                    DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
+                                      partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
+                                      configuration={**delta_log.NO_HISTORY, **BATCH_ID_RETENTION})
+                except Exception:  # noqa: BLE001 - delta-rs raises several unrelated types
+                    if not DeltaTable.is_deltatable(str(path)):  # else another writer created it meanwhile
+                        raise
 
     # ---- writing --------------------------------------------------------
 
@@ -240,16 +263,56 @@ class TelemetryStore:
         so no row can land in a partition its subject's reads skip. Returns the
         number of rows written.
         """
-        schema = table_schema(table_name)
-        table = _conform(table_name, _as_arrow(table_name, data), schema)
+        table = self.prepare(table_name, data)
         if table.num_rows == 0:
             return 0
-        self.create()
-        table = _bucketed_and_sorted(table, self.buckets, schema)
         with self._write_lock(table_name):
             write_deltalake(self.lake_dir / table_name, table, mode="append",
                             partition_by=[PARTITION_COLUMN], writer_properties=_writer_properties())
         return table.num_rows
+
+    def prepare(self, table_name: str, data: Any) -> pa.Table:
+        """``data`` as the table stores it: checked against the catalog schema and cast losslessly (as
+        :meth:`append` does), with ``bucket`` computed and rows ordered by (bucket, subject_id, ts)."""
+        schema = table_schema(table_name)
+        table = _conform(table_name, _as_arrow(table_name, data), schema)
+        if table.num_rows == 0:
+            return pa.table([pa.array([], f.type) for f in schema], schema=schema)
+        self.create()  # the bucket count is fixed (lake.json) before any row is bucketed
+        return _bucketed_and_sorted(table, self.buckets, schema, catalog.CATEGORY_BY_TABLE[table_name].time_column)
+
+    def append_once(self, table_name: str, prepared: pa.Table, batch_id: str) -> Appended:
+        """Append rows from :meth:`prepare` and the batch's id in one Delta commit, unless the table holds the id.
+
+        The id is a Delta app transaction: it survives checkpoints and log cleanup for
+        :data:`BATCH_ID_RETENTION`. So when a process dies after the commit but before it recorded the batch
+        elsewhere, the same batch sent again is found here (``Appended.before``) and not written twice.
+        """
+        schema = table_schema(table_name)
+        if prepared.schema != schema:
+            raise TelemetryError(f"rows for {table_name!r} must come from prepare(): their schema differs from the table's")
+        self.create()
+        app_id = _BATCH_APP + batch_id
+        path = self.lake_dir / table_name
+        with self._write_lock(table_name):
+            try:
+                table = DeltaTable(path)
+                if table.transaction_version(app_id) is not None:
+                    return Appended(0, None, before=True)
+                if prepared.num_rows == 0:
+                    return Appended(0, None)
+                if any(table.metadata().configuration.get(k) != v for k, v in BATCH_ID_RETENTION.items()):
+                    table.alter.set_table_properties(BATCH_ID_RETENTION)  # a lake made before intake existed
+                stamp = int(datetime.now(UTC).timestamp() * 1000)  # the id expires counted from here
+                write_deltalake(table, prepared, mode="append", partition_by=[PARTITION_COLUMN],
+                                writer_properties=_writer_properties(),
+                                commit_properties=CommitProperties(app_transactions=[Transaction(app_id, 1, stamp)]))
+                version = table.version()
+            except TelemetryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                raise TelemetryError(f"appending to {table_name!r} at {path} failed: {_first_line(exc)}") from None
+        return Appended(prepared.num_rows, version)
 
     @contextmanager
     def _write_lock(self, table_name: str) -> Iterator[None]:
@@ -293,8 +356,9 @@ class TelemetryStore:
             path = lake / cat.table_name
             if not (path / "_delta_log").is_dir():
                 raise TelemetryError(
-                    f"The telemetry table {cat.table_name!r} ({cat.name}) is missing from the lake at {lake}; "
-                    "restore it from backup or run `portal seed --force`."
+                    f"The telemetry table {cat.table_name!r} ({cat.name}) is missing from the lake at {lake}. "
+                    "If the catalog has just declared the category, run `portal migrate` to create its empty "
+                    "table; otherwise restore it from backup."
                 )
             try:
                 table = DeltaTable(path)
@@ -509,7 +573,7 @@ class TelemetryStore:
 
     def count(self, table_name: str, subject_id: str) -> int:
         """Rows of ``subject_id`` in the latest version of one table."""
-        return self._subject_rows(table_name, subject_id, ["ts"]).num_rows
+        return self._subject_rows(table_name, subject_id, [catalog.CATEGORY_BY_TABLE[table_name].time_column]).num_rows
 
     def forget(self) -> None:
         """Drop every cached file list and footer (they name files erasure may have removed)."""
@@ -543,6 +607,42 @@ class TelemetryStore:
             finally:
                 self.forget()
         return Erased(table_name, removed, before, after, files, log_removed)
+
+    def delete_before(self, table_name: str, cutoff: datetime) -> Expired:
+        """Delete every row whose time is before ``cutoff`` (retention), then the full zero-retention vacuum
+        and log cleanup erasure uses, so no older version, data file or log entry keeps them.
+
+        A table whose file statistics show nothing that old is left as it is (no commit). Afterwards the
+        statistics of every live file must start at the cutoff or later, else :class:`TelemetryError`.
+        """
+        path = self.table_dir(table_name)
+        column = catalog.CATEGORY_BY_TABLE[table_name].time_column
+        cutoff = as_utc(cutoff)
+        predicate = f"{column} < '{cutoff.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
+        with self._write_lock(table_name):
+            try:
+                table = DeltaTable(path)
+                before = table.version()
+                if not _holds_before(table, column, cutoff):
+                    return Expired(table_name, cutoff, 0, 0, before, before)
+                metrics = table.delete(predicate, writer_properties=_writer_properties())
+                removed = int(metrics.get("num_deleted_rows", 0))
+                files = self._vacuum(table)
+                # A commit that names no deleted row, for the checkpoint to sit on (the delete's lists its files).
+                table.alter.set_table_properties(delta_log.NO_HISTORY)
+                self._clean_log(table, path, _NOBODY)
+                after = table.version()
+                if _holds_before(DeltaTable(path), column, cutoff):
+                    raise TelemetryError(f"{table_name!r} still holds rows before {cutoff:%Y-%m-%d %H:%M} UTC after "
+                                         "the delete; run `portal retention run` again")
+            except TelemetryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
+                raise TelemetryError(f"deleting old rows from {table_name!r} at {path} failed: "
+                                     f"{_first_line(exc)}") from None
+            finally:
+                self.forget()
+        return Expired(table_name, cutoff, removed, files, before, after)
 
     @staticmethod
     def _vacuum(table: DeltaTable) -> int:
@@ -592,6 +692,38 @@ class Erased:
     version_after: int
     files_vacuumed: int
     log_entries_removed: int = 0
+
+
+@dataclass(frozen=True)
+class Appended:
+    rows: int  # rows this call wrote
+    version: int | None  # the table version of its commit; None when it wrote nothing
+    before: bool = False  # the table already held the batch (its id): nothing was written again
+
+
+@dataclass(frozen=True)
+class Expired:
+    table_name: str
+    cutoff: datetime
+    rows_deleted: int
+    files_removed: int  # data files the vacuum removed (rewritten or emptied by the delete)
+    version_before: int
+    version_after: int
+
+
+def _holds_before(table: DeltaTable, column: str, cutoff: datetime) -> bool:
+    """Whether a live file may hold a row before ``cutoff``, by its statistics (no statistics: it may)."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if actions.num_rows == 0:
+        return False
+    name = f"min.{column}"
+    if name not in actions.column_names:
+        return True
+    low = actions[name]
+    if pa.types.is_timestamp(low.type) and low.type.tz is None:
+        low = low.cast(pa.timestamp(low.type.unit, tz="UTC"))
+    scalar = pa.scalar(cutoff, pa.timestamp("us", tz="UTC"))
+    return bool(low.null_count) or bool(pc.any(pc.less(low, scalar.cast(low.type))).as_py())
 
 
 @dataclass(frozen=True)
@@ -719,7 +851,7 @@ def _conform(table_name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
                 f"column {field.name!r} of {table_name!r} has values that do not fit {field.type}: {_first_line(exc)}"
             ) from None
     result = pa.table(columns, schema=pa.schema(expected))
-    for required in ("subject_id", "ts"):
+    for required in ("subject_id", catalog.CATEGORY_BY_TABLE[table_name].time_column):
         nulls = result[required].null_count
         if nulls:
             raise TelemetryError(f"column {required!r} of {table_name!r} has {nulls} empty value(s); every row needs one")
@@ -728,8 +860,8 @@ def _conform(table_name: str, table: pa.Table, schema: pa.Schema) -> pa.Table:
     return result
 
 
-def _bucketed_and_sorted(table: pa.Table, buckets: int, schema: pa.Schema) -> pa.Table:
-    """Add ``bucket`` and order rows by (bucket, subject_id, ts).
+def _bucketed_and_sorted(table: pa.Table, buckets: int, schema: pa.Schema, time_column: str) -> pa.Table:
+    """Add ``bucket`` and order rows by (bucket, subject_id, time).
 
     Works on the distinct subjects only (a few thousand) and a numpy lexsort of
     integer keys, because sorting 10M+ rows on a string column in Arrow is slow.
@@ -743,7 +875,7 @@ def _bucketed_and_sorted(table: pa.Table, buckets: int, schema: pa.Schema) -> pa
     rank = np.empty(len(dictionary), dtype=np.int64)
     rank[pc.sort_indices(dictionary).to_numpy()] = np.arange(len(dictionary))
     key = subject_bucket[indices] * len(dictionary) + rank[indices]
-    ts = table["ts"].combine_chunks().cast(pa.int64()).to_numpy()
+    ts = table[time_column].combine_chunks().cast(pa.int64()).to_numpy()
     bucket = subject_bucket[indices].astype(np.int32)
     same = key[1:] == key[:-1]
     ordered = bool(np.all(key[1:] >= key[:-1]) and np.all(~same | (ts[1:] >= ts[:-1])))

@@ -7,8 +7,8 @@ person's lineage, and their copy, need only the stored rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -44,6 +44,7 @@ class DatasetUse:
     dataset_id: str
     name: str
     version: str
+    namespace: str  # where the dataset lives (s3://bucket, bigquery ...); "" when it was not recorded
     created_at: datetime
     purpose_code: str
     purpose: str
@@ -52,10 +53,17 @@ class DatasetUse:
     status_words: str
     records: tuple[tuple[str, int], ...]  # (category name, records of the person)
     models: tuple[str, ...]  # "name version" of models trained on it
+    # "name version", readable; with the namespace only when another of the person's datasets has the same name
+    # and version, so that two datasets are never drawn as one.
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", f"{self.name} {self.version}")
 
     @property
-    def label(self) -> str:
-        return f"{self.name} {self.version}"
+    def stored_in(self) -> str:
+        return self.namespace or "not recorded"
 
     @property
     def total_records(self) -> int:
@@ -89,7 +97,7 @@ class Lineage:
         if self.empty:
             return "Your data is in no training dataset, and no model was trained on it."
         n_d, n_m = len(self.datasets), len(self.models)
-        names = len({d.name for d in self.datasets})
+        names = len({(d.namespace, d.name) for d in self.datasets})
         head = (f"Your data is in {n_d} training dataset version{'s' if n_d != 1 else ''}"
                 + (f" ({names} dataset{'s' if names != 1 else ''})" if names != n_d else "")
                 + (f" and was used to train {n_m} model version{'s' if n_m != 1 else ''}." if n_m
@@ -140,12 +148,14 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
         purpose = catalog.PURPOSE_BY_CODE.get(ds.purpose_code)
         models = sorted(trained.get(dataset_id, []), key=lambda r: (r.name, r.version))
         uses.append(DatasetUse(
-            dataset_id=dataset_id, name=ds.name, version=ds.version, created_at=as_utc(ds.created_at),
+            dataset_id=dataset_id, name=ds.name, version=ds.version, namespace=ds.namespace,
+            created_at=as_utc(ds.created_at),
             purpose_code=ds.purpose_code, purpose=purpose.name if purpose else ds.purpose_code, owner=ds.owner,
             status=ds.status, status_words=status_words(ds.status),
             records=tuple(sorted(records[dataset_id], key=lambda r: order.get(r[0], 99))),
             models=tuple(f"{r.name} {r.version}" for r in models)))
-    uses.sort(key=lambda u: (u.name, u.created_at))
+    uses = _labelled(uses)
+    uses.sort(key=lambda u: (u.name, u.created_at, u.namespace))
     labels = {u.dataset_id: u.label for u in uses}
     model_uses = []
     for model_id, row in model_rows.items():
@@ -155,15 +165,21 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
     return Lineage(tuple(uses), tuple(model_uses))
 
 
+def _labelled(uses: list[DatasetUse]) -> list[DatasetUse]:
+    short = Counter((u.name, u.version) for u in uses)
+    return [u if short[(u.name, u.version)] == 1 else replace(u, label=f"{u.name} {u.version} ({u.stored_in})")
+            for u in uses]
+
+
 def datasets_frame(lineage: Lineage) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"Dataset": u.name, "Version": u.version, "Created": u.created_at, "Purpose": u.purpose,
-          "Owner": u.owner, "Status": u.status_words,
+        [{"Dataset": u.name, "Version": u.version, "Stored in": u.stored_in, "Created": u.created_at,
+          "Purpose": u.purpose, "Owner": u.owner, "Status": u.status_words,
           "Your records in it": ", ".join(f"{name}: {n:,}" for name, n in u.records),
           "Models trained on it": ", ".join(u.models) or "none yet"} for u in lineage.datasets],
-        schema={"Dataset": pl.String, "Version": pl.String, "Created": pl.Datetime("us", "UTC"),
-                "Purpose": pl.String, "Owner": pl.String, "Status": pl.String, "Your records in it": pl.String,
-                "Models trained on it": pl.String},
+        schema={"Dataset": pl.String, "Version": pl.String, "Stored in": pl.String,
+                "Created": pl.Datetime("us", "UTC"), "Purpose": pl.String, "Owner": pl.String, "Status": pl.String,
+                "Your records in it": pl.String, "Models trained on it": pl.String},
     )
 
 

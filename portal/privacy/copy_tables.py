@@ -114,6 +114,9 @@ def meaning(stem: str, column: str) -> str:
     found = TABLES.get(stem, {}).get(column)
     if found is not None:
         return found[1]
+    category = catalog.CATEGORY_BY_TABLE.get(stem.removeprefix("telemetry/"))
+    if category is not None:
+        return category.meaning(column)
     return catalog.COLUMN_MEANINGS.get(column) or catalog.COLUMN_LABELS.get(column, column)
 
 

@@ -190,9 +190,16 @@ def excluded_subjects(engine: Engine, purpose: str, categories: tuple[str, ...] 
 
 
 def _objection_applies(o: Objection, purpose: str, categories: tuple[str, ...] | None) -> bool:
+    """An objection to a purpose covers every use for it (a dataset cannot be partly for a purpose); one to a
+    category covers every use of that category but those the catalog declares on a basis not open to objection
+    (an objection to performance records covers training AI systems on them, not performance management; a
+    use the catalog does not declare at all is covered)."""
     if o.purpose_code is not None:
         return o.purpose_code == purpose
-    return categories is None or o.category_key in categories
+    if categories is not None and o.category_key not in categories:
+        return False
+    found = catalog.CATEGORY_BY_KEY.get(o.category_key or "")
+    return found is None or purpose not in found.purposes or purpose in found.objectionable_purposes
 
 
 def _known_purpose(purpose: str) -> None:

@@ -27,14 +27,31 @@ from portal.privacy.request_states import EXECUTOR, OFFICE, SUBJECT, Kind, Statu
 
 CHANNELS = ("portal", "email", "letter")
 MAX_DETAILS = 4000
-# The catalog marks the records kept under the employment contract (performance records) as
-# not open to objection; for the same reason they are outside erasure while employment lasts.
-RETAINED_UNDER_CONTRACT = tuple(c.key for c in catalog.CATEGORIES if not c.objection_possible)
-ERASABLE = tuple(c.key for c in catalog.CATEGORIES if c.key not in RETAINED_UNDER_CONTRACT)
-# Purposes an objection can name: served by at least one category open to objection, and not
-# a legal obligation ("legal.*", Art. 6(1)(c)), to which Art. 21 does not apply.
-OBJECTABLE_PURPOSES = tuple(p.code for p in catalog.PURPOSES if not p.code.startswith("legal.")
-                            and any(p.code in c.purposes and c.objection_possible for c in catalog.CATEGORIES))
+
+
+def retained() -> tuple[str, ...]:
+    """Categories the catalog keeps outside erasure on request (``erasable = false``: performance records,
+    kept under the employment contract while it lasts)."""
+    return tuple(c.key for c in catalog.CATEGORIES if not c.erasable)
+
+
+def erasable() -> tuple[str, ...]:
+    return tuple(c.key for c in catalog.CATEGORIES if c.erasable)
+
+
+def objectable_purposes() -> tuple[str, ...]:
+    """Purposes an objection can name: those that at least one category pursues on a basis open to objection
+    (legitimate interests or a public task, GDPR Art. 21; consent, withdrawn). Not a legal obligation."""
+    return tuple(p.code for p in catalog.PURPOSES
+                 if any(p.code in c.objectionable_purposes for c in catalog.CATEGORIES))
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ERASABLE``, ``RETAINED_UNDER_CONTRACT``, ``OBJECTABLE_PURPOSES``: of the catalog in force."""
+    found = {"ERASABLE": erasable, "RETAINED_UNDER_CONTRACT": retained, "OBJECTABLE_PURPOSES": objectable_purposes}
+    if name in found:
+        return found[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RequestError(ValueError):
@@ -72,14 +89,14 @@ class Request:
     def category_keys(self) -> tuple[str, ...]:
         """The categories the request covers: for erasure "all" means every erasable category."""
         if self.kind == Kind.ERASURE:
-            return self.categories or ERASABLE
+            return self.categories or erasable()
         if self.kind == Kind.ACCESS:
             return tuple(c.key for c in catalog.CATEGORIES)
         return self.categories or ()
 
     @property
     def erases_everything(self) -> bool:
-        return self.kind == Kind.ERASURE and set(self.category_keys) >= set(ERASABLE)
+        return self.kind == Kind.ERASURE and set(self.category_keys) >= set(erasable())
 
     @property
     def scope(self) -> str:
@@ -136,13 +153,16 @@ def _validate_scope(kind: Kind, categories: list[str] | None, purpose: str | Non
     if kind == Kind.OBJECTION:
         if not purpose and not categories:
             raise RequestError("an objection names a purpose (e.g. train_ai_system) or categories")
-        if purpose and purpose not in OBJECTABLE_PURPOSES:
+        if purpose and purpose not in objectable_purposes():
             raise RequestError(
-                f"{catalog.PURPOSE_BY_CODE[purpose].name} is not open to objection (Art. 21): it serves only "
-                "records kept under the employment contract or by law"
+                f"{catalog.PURPOSE_BY_CODE[purpose].name} is not open to objection (Art. 21): every use of it "
+                "rests on the employment contract, a legal obligation or vital interests"
             )
         for key in categories or ():
             cat = catalog.category(key)
+            if purpose and purpose not in cat.objectionable_purposes:
+                raise RequestError(f"{cat.name} serves {catalog.PURPOSE_BY_CODE[purpose].name} under "
+                                   f"{cat.legal_basis_for(purpose)}; an objection (Art. 21) does not apply")
             if not cat.objection_possible:
                 raise RequestError(
                     f"{cat.name} is processed under {cat.legal_basis}; an objection (Art. 21) does not apply"
@@ -152,7 +172,7 @@ def _validate_scope(kind: Kind, categories: list[str] | None, purpose: str | Non
     if kind == Kind.ACCESS and categories:
         raise RequestError("an access request covers all data; it takes no categories")
     if kind == Kind.ERASURE:
-        kept = [catalog.category(k).name for k in categories or () if k in RETAINED_UNDER_CONTRACT]
+        kept = [catalog.category(k).name for k in categories or () if not catalog.category(k).erasable]
         if kept:
             raise RequestError(
                 f"{', '.join(kept)} are kept under the employment contract while you work here; "

@@ -22,7 +22,7 @@ from portal.privacy.erasure_plan import DATASET_STATUS_WORDS
 from portal.identity.principal import Principal
 from portal.core.plain_text import clean
 from portal.identity.policy import ensure
-from portal.privacy.privacy_requests import ERASABLE, OBJECTABLE_PURPOSES, HistoryEntry, Request, get, list_requests
+from portal.privacy.privacy_requests import HistoryEntry, Request, erasable, get, list_requests, objectable_purposes
 from portal.privacy.request_states import EXECUTOR, OFFICE, STATUS_WORDS, SUBJECT, TERMINAL, Kind, Status
 
 if TYPE_CHECKING:
@@ -289,12 +289,12 @@ yourself, right away, on *My copy*.
 
 def erasable_choices() -> dict[str, str]:
     """Category name -> key for the categories erasure can cover."""
-    return {catalog.category(k).name: k for k in ERASABLE}
+    return {catalog.category(k).name: k for k in erasable()}
 
 
 def objectable_choices() -> tuple[dict[str, str], dict[str, str]]:
     """(purpose name -> code, category name -> key) an objection can name."""
-    purposes = {catalog.PURPOSE_BY_CODE[c].name: c for c in OBJECTABLE_PURPOSES}
+    purposes = {catalog.PURPOSE_BY_CODE[c].name: c for c in objectable_purposes()}
     categories = {c.name: c.key for c in catalog.CATEGORIES if c.objection_possible}
     return purposes, categories
 

@@ -70,7 +70,7 @@ def test_a_session_that_logged_out_is_offered_no_page(app, app_data_dir):
     assert_no_page_is_listed(at)
 
 
-@pytest.mark.parametrize("sub", ["alice", "priya"])
+@pytest.mark.parametrize("sub", ["alice", "wanda", "priya"])
 def test_a_signed_in_employee_is_offered_the_pages_of_their_roles(app, sub):
     at = app(signed_in(sub))
     at.run()
@@ -78,3 +78,4 @@ def test_a_signed_in_employee_is_offered_the_pages_of_their_roles(app, sub):
     reachable = set(PAGE_FILES) - set(unreachable_pages(at))
     assert "app_pages/my_data.py" in reachable
     assert ("app_pages/request_queue.py" in reachable) == (sub == "priya")
+    assert ("app_pages/collectors.py" in reachable) == (sub in {"wanda", "priya"})

@@ -157,15 +157,17 @@ def test_the_personas_never_ask_and_keep_all_their_data(company):
         assert store.summary(persona.employee_id).height == len(catalog.CATEGORIES), persona.sub
 
 
-def test_the_signed_checkpoint_covers_every_request_transition(company):
+def test_the_signed_checkpoint_covers_every_request_transition_and_collector_decision(company):
     services, report = company
     with services.engine.connect() as conn:
         transitions = conn.execute(sa.select(sa.func.count()).select_from(db.request_transitions)).scalar_one()
         events = conn.execute(sa.select(sa.func.count()).select_from(db.access_events)).scalar_one()
+        decisions = conn.execute(sa.select(sa.func.count()).select_from(db.collector_decisions)).scalar_one()
     assert transitions == report.db_rows["request_transitions"] > 0
     assert events == report.db_rows["access_events"]
+    assert decisions == 2 * report.db_rows["collectors"] > 0  # each registered, then approved or refused
     checkpoint = AuditLog(services.settings, services.engine).latest_checkpoint()
-    assert checkpoint.size == transitions + events
+    assert checkpoint.size == transitions + events + decisions
     assert "requests" in report.timings and "privacy_requests" in report.describe()
 
 

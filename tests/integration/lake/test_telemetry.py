@@ -194,7 +194,7 @@ def test_check_explains_a_missing_table(settings):
     store.create()
     store.check()
     shutil.rmtree(settings.lake_dir / "chat_messages")
-    with pytest.raises(TelemetryError, match=r"'chat_messages' \(Chat messages\) is missing.*portal seed --force"):
+    with pytest.raises(TelemetryError, match=r"'chat_messages' \(Chat messages\) is missing.*portal migrate.*restore it from backup"):
         store.check()
 
 

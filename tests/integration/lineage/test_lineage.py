@@ -33,8 +33,10 @@ def dataset(name: str, version: str | None, **facets) -> dict:
 
 
 def build_run(name="meeting-corpus", version="v1", *, run_id=RUN_1, time="2026-11-01T03:00:00Z",
-              tables=("transcript_segments",), purpose="train_ai_system", status=None, state="COMPLETE") -> dict:
-    portal = {"purpose": purpose} | ({"status": status} if status else {})
+              tables=("transcript_segments",), purpose="train_ai_system", status=None, state="COMPLETE",
+              portal_version=None) -> dict:
+    portal = ({"purpose": purpose} | ({"status": status} if status else {})
+              | ({"version": portal_version} if portal_version else {}))
     return {"eventType": state, "eventTime": time, "producer": "https://example.com/pipelines",
             "run": {"runId": run_id}, "job": {"namespace": "ml-platform", "name": f"build-{name}"},
             "inputs": [{"namespace": "delta://lake", "name": f"lake/{t}"} for t in tables],
@@ -68,7 +70,7 @@ def test_run_events_and_a_manifest_register_datasets_models_and_members(engine, 
     members = csv_manifest(tmp_path, "subject,record_count\nE00001,40\nbob@example.com,12\nuser10,3\n")
     report = lineage.ingest_lineage(engine, jsonl(build_run(state="START"), build_run(), train_run()),
                                     [Manifest("meeting-corpus", "v1", members)])
-    assert (report.events, report.skipped, report.datasets_added, report.models_added, report.links_added,
+    assert (report.events, report.not_complete, report.datasets_added, report.models_added, report.links_added,
             report.members_added) == (3, 1, 1, 1, 1, 3)
     held = my_lineage.where_my_data_went(engine, principal("E00001"))
     [use] = held.datasets
@@ -156,10 +158,8 @@ BAD_EVENTS = [
     ("job missing", json.dumps({k: v for k, v in build_run().items() if k != "job"}), "job", "is missing"),
     ("output without a name", json.dumps({**build_run(), "outputs": [{"namespace": "x"}]}), "outputs[0].name",
      "is missing"),
-    ("output without a version", json.dumps({**build_run(), "outputs": [dataset("corpus", None, telemetryPortal={
-        "purpose": "train_ai_system"})]}), "outputs[0].facets.version", "needs a datasetVersion"),
-    ("dataset without a purpose", json.dumps({**build_run(), "outputs": [dataset("corpus", "v1")]}),
-     "outputs[0].facets.telemetryPortal", "needs the purpose"),
+    ("portal facet without a purpose", json.dumps({**build_run(), "outputs": [dataset("corpus", "v1", telemetryPortal={
+        "status": "active"})]}), "outputs[0].facets.telemetryPortal.purpose", "is missing"),
     ("unregistered purpose", json.dumps(build_run(purpose="curiosity")), "outputs[0].facets.telemetryPortal.purpose",
      "not a registered purpose"),
     ("unknown status", json.dumps(build_run(status="sleeping")), "outputs[0].facets.telemetryPortal.status",
@@ -168,8 +168,21 @@ BAD_EVENTS = [
         "version": "v1"}}]}), "outputs[0].facets.version", "must be an object"),
     ("version facet without its field", json.dumps({**build_run(), "outputs": [{**dataset("c", None), "facets": {
         "version": {}}}]}), "outputs[0].facets.version.datasetVersion", "is missing"),
-    ("model trained on an unknown dataset", json.dumps(train_run(datasets=(("ghost", "v9"),))), "inputs[0]",
-     "dataset ghost version v9 is not registered"),
+    ("model trained on an unregistered version", json.dumps(train_run(datasets=(("other", "v9"),))), "inputs[0]",
+     "dataset other version v9 in s3://training is not registered"),
+    ("model trained on a training dataset without saying which version",
+     json.dumps(train_run(datasets=(("other", None),))), "inputs[0].facets.version", "say which version"),
+    ("training dataset name longer than stored", json.dumps(build_run(name="c" * 201)), "outputs[0].name",
+     "is 201 characters long"),
+    ("portal version longer than stored", json.dumps(build_run(portal_version="v" * 51)),
+     "outputs[0].facets.telemetryPortal.version", "is 51 characters long"),
+    ("a DatasetEvent without its dataset", json.dumps({"eventTime": "2026-11-01T03:00:00Z", "schemaURL":
+     "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"}), "dataset", "is missing"),
+    ("a JobEvent whose job has no name", json.dumps({"eventTime": "2026-11-01T03:00:00Z", "schemaURL":
+     "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent", "job": {"namespace": "dbt"}}), "job.name",
+     "is missing"),
+    ("an output of another job with a malformed name", json.dumps({**build_run(), "outputs": [
+        {"namespace": "s3://lake", "name": 42}]}), "outputs[0].name", "must be a string"),
 ]
 
 
@@ -286,7 +299,7 @@ def test_the_lineage_command_takes_events_and_manifests_and_reports_problems(lit
     assert count(lite, db.datasets) == 0
     members.write_text(f"subject,category\nE00001,{TRANSCRIPTS}\n")
     assert cli.main(["ingest", "lineage", str(runs), "--members", f"meeting-corpus@v1={members}"]) == 0
-    assert "1 dataset version(s), 1 model version(s)" in capsys.readouterr().out
+    assert "Added 1 dataset version, 1 model version, 1 training link and 1 membership row" in capsys.readouterr().out
     assert cli.main(["ingest", "lineage", "--members", "meeting-corpus-v1.csv"]) == 2
     assert "not of the form NAME@VERSION=PATH" in capsys.readouterr().err
 

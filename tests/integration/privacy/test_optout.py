@@ -167,3 +167,23 @@ def test_the_tombstone_salt_is_refused_when_others_can_read_it(tmp_path):
     with pytest.raises(optout.OptOutError, match="lets other users read"):
         optout.salt(tmp_path)
 
+
+
+PERFORMANCE = "user.workplace.performance"
+
+
+def test_an_objection_to_performance_records_keeps_them_out_of_ai_training_but_not_performance_management(company):
+    """Performance management rests on the employment contract; training AI on the same records on legitimate
+    interests: the catalog's per-purpose bases make only the latter objectionable."""
+    carry_out(company, categories=[PERFORMANCE])
+    assert optout.excluded_subjects(company.engine, "train_ai_system", (PERFORMANCE,)) == {ALICE_ID}
+    assert optout.excluded_subjects(company.engine, "employment.performance_management", (PERFORMANCE,)) == set()
+
+
+def test_the_training_set_gate_names_a_person_who_objected_to_training_on_their_performance_records(company, tmp_path):
+    carry_out(company, categories=[PERFORMANCE])
+    result = gate(company, tmp_path, [{"subject_id": ALICE_ID, "category": PERFORMANCE}])
+    assert [o.subject for o in result.offenders] == [ALICE_ID]
+    kept = gate(company, tmp_path, [{"subject_id": ALICE_ID, "category": PERFORMANCE}],
+                purpose="employment.performance_management")
+    assert kept.clean

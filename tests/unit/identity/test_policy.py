@@ -46,6 +46,15 @@ TABLE = [
     (NOBODY, "rights:read_own", None, False),
     (NOBODY, "telemetry:read_own", None, False),
     (None, "telemetry:read_own", "E00001", False),
+    (EMP, "collectors:read", None, False),
+    (EMP, "collectors:register", None, False),
+    (EMP, "collectors:decide", None, False),
+    (WC, "collectors:read", None, True),
+    (WC, "collectors:decide", None, True),
+    (WC, "collectors:register", None, False),
+    (PO, "collectors:read", None, True),
+    (PO, "collectors:register", None, True),
+    (PO, "collectors:decide", None, False),
 ]
 
 
