@@ -244,14 +244,16 @@ class TelemetryStore:
                 tmp.unlink(missing_ok=True)
         for cat in catalog.CATEGORIES:
             path = self.lake_dir / cat.table_name
-            if not (path / "_delta_log").is_dir():
-                try:
-                    DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
-                                      partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
-                                      configuration={**delta_log.NO_HISTORY, **BATCH_ID_RETENTION})
-                except Exception:  # noqa: BLE001 - delta-rs raises several unrelated types
-                    if not DeltaTable.is_deltatable(str(path)):  # else another writer created it meanwhile
-                        raise
+            if (path / "_delta_log").is_dir():
+                continue
+            # Under the table's write lock: a create racing another writer's first append (or its own
+            # table-property change) would otherwise commit metadata under that writer's feet.
+            with self._write_lock(cat.table_name):
+                if DeltaTable.is_deltatable(str(path)):
+                    continue
+                DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
+                                  partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
+                                  configuration={**delta_log.NO_HISTORY, **BATCH_ID_RETENTION})
 
     # ---- writing --------------------------------------------------------
 
