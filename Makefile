@@ -44,6 +44,7 @@ bench: install
 	$(PY) bench/bench_my_data.py --employees 5000 --days 365
 	$(PY) bench/bench_directory.py --people 100000
 	$(PY) bench/bench_intake.py --rows 2000000
+	$(PY) bench/bench_object_store.py --employees 1000 --days 30
 
 clean-data:
 	rm -rf var

@@ -93,7 +93,7 @@ def _request_history(engine) -> str:
 def _forget_everything(settings: Settings) -> None:
     """Nothing in memory, no stored release and no stored rollup: as if the files were just written."""
     figures.forget_cached_copies(settings)
-    shutil.rmtree(volume_rollup.rollup_dir(settings.data_dir), ignore_errors=True)
+    shutil.rmtree(Path(volume_rollup.rollups_location(settings.lake_location).root), ignore_errors=True)
 
 
 def _drop_one_bucket(settings: Settings) -> None:
@@ -106,7 +106,7 @@ def _drop_one_bucket(settings: Settings) -> None:
         kept = {p: f for p, f in volume_rollup._files.items() if p.startswith(str(table_dir))}  # noqa: SLF001
         for path in [p for p in kept if p.startswith(prefix)]:
             del volume_rollup._files[path]  # noqa: SLF001
-    volume_rollup._write_stored(volume_rollup.rollup_dir(settings.data_dir), table_dir, "keystrokes",  # noqa: SLF001
+    volume_rollup._write_stored(settings.lake_location, "keystrokes",  # noqa: SLF001
                                 {p: f for p, f in kept.items() if not p.startswith(prefix)})
 
 

@@ -20,6 +20,7 @@ from portal.audit.signed_log import AuditLog
 from portal.services import Services
 from portal.identity.principal import Directory, Employee
 from portal.core.settings import Settings
+from portal.engines.choice import open_engine
 from portal.lake.telemetry import TelemetryError, TelemetryStore
 
 
@@ -69,5 +70,7 @@ def build(settings: Settings) -> Services:
     except (db.DatabaseError, TelemetryError, log_origin.OriginChanged) as exc:
         engine.dispose()
         raise BootstrapError(str(exc)) from None
+    # The batch engine of PORTAL_ENGINE; Ray starts only when a release must be computed.
+    batch = None if settings.engine == "local" else open_engine(settings)
     return Services(settings=settings, engine=engine, store=store, directory=employee_directory(engine),
-                    log=AuditLog(settings, engine))
+                    log=AuditLog(settings, engine), batch=batch)

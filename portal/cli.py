@@ -48,8 +48,8 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         catalog.sync(conn)
     print(f"Metadata DB at {engine.url.render_as_string(hide_password=True)} is up to date.")
     store = TelemetryStore(settings)
-    if store.lake_dir.is_dir():
-        before = {c.table_name for c in catalog.CATEGORIES if (store.table_dir(c.table_name) / "_delta_log").is_dir()}
+    if store.exists():
+        before = {c.table_name for c in catalog.CATEGORIES if store.has_table(c.table_name)}
         store.create()  # a table for every category the catalog has declared since
         added = sorted({c.table_name for c in catalog.CATEGORIES} - before)
         if added:
@@ -69,7 +69,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # Modules under portal/commands that add their own sub-commands through register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "catalog", "ingest", "export", "aggregates", "exposure", "audit", "requests", "privacy", "collectors",
-    "lake", "retention",
+    "lake", "retention", "engines",
 )
 
 

@@ -30,6 +30,7 @@ from portal.collection import collector_views, register, retention
 from portal.collection.register import Collector, CollectorDecision
 from portal.council import exposure as exposure_report
 from portal.council import figures
+from portal.council.publishing import Batch
 from portal.council.exposure_model import Exposure
 from portal.identity.policy import ensure
 from portal.identity.principal import Directory, Principal
@@ -81,6 +82,8 @@ class Services:
     store: TelemetryStore
     directory: Directory
     log: AuditLog
+    # Where the council's releases are computed when nothing stored is current (PORTAL_ENGINE); None: here.
+    batch: Batch | None = None
     _housekept: list[float] = field(default_factory=lambda: [0.0], repr=False, compare=False)
     _housekeeping_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -193,7 +196,7 @@ class Services:
     # ---- the works council -----------------------------------------------
 
     def council_overview(self, principal: Principal) -> figures.Overview:
-        return figures.overview(principal, self.settings, self.engine, self.store)
+        return figures.overview(principal, self.settings, self.engine, self.store, batch=self.batch)
 
     def exposure(self, principal: Principal) -> Exposure:
         return exposure_report.exposure(principal, self.settings, self.engine)

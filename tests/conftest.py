@@ -3,6 +3,8 @@
 ``settings``: a fresh data directory per test, SQLite metadata DB, no ``.env``.
 ``seeded_company``: one small demo company per session, for tests that only read.
 ``postgres_url``: a schema of its own on the test PostgreSQL server per session.
+``object_store``: a local S3-compatible server (SeaweedFS) per session; ``s3_environment`` points the
+``AWS_*`` variables at it for one test.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.core import catalog, db
+from portal.demo import object_store as local_object_store
 from portal.demo import seed as demo
 from portal.core.settings import Settings
 
@@ -117,3 +120,36 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_object_store.ObjectStore]:
+    """SeaweedFS on loopback ports of its own, with one bucket, for the whole session.
+
+    Skips when SeaweedFS is not installed, except under CI=true, where the lake's object-storage tests must run.
+    """
+    try:
+        local_object_store.weed_binary()
+    except local_object_store.ObjectStoreError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    server = local_object_store.start(tmp_path_factory.mktemp("object-store"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_environment(object_store: local_object_store.ObjectStore,
+                   monkeypatch: pytest.MonkeyPatch) -> local_object_store.ObjectStore:
+    """The ``AWS_*`` variables of the session's object store, for this test only."""
+    for name, value in object_store.environment().items():
+        monkeypatch.setenv(name, value)
+    return object_store
+
+
+def s3_prefix() -> str:
+    """A prefix no other test uses, so tests sharing the bucket never see each other's lake."""
+    return f"t-{secrets.token_hex(6)}"

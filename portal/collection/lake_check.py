@@ -24,11 +24,9 @@ When no table has a problem, the weekly rollups of every table are brought up to
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import polars as pl
@@ -107,12 +105,12 @@ def check_lake(store: TelemetryStore, known_subjects: set[str], *, strict: bool 
 
 def check_table(store: TelemetryStore, cat: catalog.Category, known: set[str], now: datetime) -> TableCheck:
     result = TableCheck(cat.table_name, cat.name)
-    path = Path(store.lake_dir) / cat.table_name
-    if not (path / "_delta_log").is_dir():
+    path = store.location.uri(cat.table_name)
+    if not store.has_table(cat.table_name):
         result.problems.append(f"there is no Delta table at {path}")
         return result
     try:
-        table = DeltaTable(str(path))
+        table = store.delta_table(cat.table_name)
         features = set(table.protocol().reader_features or ())
         reader_version = table.protocol().min_reader_version
         actions = pa.table(table.get_add_actions(flatten=True))
@@ -124,10 +122,7 @@ def check_table(store: TelemetryStore, cat: catalog.Category, known: set[str], n
     if not (_schema(table, cat, result) & _partitioning(table, result)):
         return result  # the per-row checks need the contract's columns and partitions
     _statistics(actions, cat, now, result)
-    if direct:
-        subjects = _files(path, actions, cat, store.buckets, result)
-    else:
-        subjects = _through_delta(path, cat, store.buckets, result)
+    subjects = _files(store, actions, cat, result) if direct else _through_delta(table, cat, store.buckets, result)
     unknown = sorted(subjects - known)
     if unknown:
         result.problems.append(f"{len(unknown):,} subject(s) the company's directory does not know: "
@@ -198,17 +193,21 @@ def _statistics(actions: pa.Table, cat: catalog.Category, now: datetime, result:
                                 "retention; `portal retention run` deletes them")
 
 
-def _files(path: Path, actions: pa.Table, cat: catalog.Category, buckets: int, result: TableCheck) -> set[str]:
+def _files(store: TelemetryStore, actions: pa.Table, cat: catalog.Category, result: TableCheck) -> set[str]:
+    buckets = store.buckets
     subjects: set[str] = set()
     bucket_of: dict[str, int] = {}
     facts: list[FileFacts] = []
     partition = f"partition.{PARTITION_COLUMN}"
     for rel, bucket in zip(actions["path"].to_pylist(), actions[partition].to_pylist(), strict=True):
-        full = rel.removeprefix("file://") if "://" in rel or os.path.isabs(rel) else str(path / unquote(rel))
         try:
-            found = examine(full, unquote(rel), bucket, buckets, cat.subject_column, cat.time_column, bucket_of)
+            source = store.open_file(store.file_path(cat.table_name, rel))
+            found = examine(source, unquote(rel), bucket, buckets, cat.subject_column, cat.time_column, bucket_of)
         except FileUnreadable as exc:
             result.problems.append(str(exc))
+            continue
+        except OSError as exc:  # gone from object storage before it could be opened
+            result.problems.append(f"the file {unquote(rel)} is unreadable ({exc})")
             continue
         facts.append(found)
         subjects |= found.subjects
@@ -240,9 +239,9 @@ def _file_findings(facts: list[FileFacts], buckets: int, result: TableCheck) -> 
         result.notes.append(f"{len(bare):,} file(s) have row groups without subject_id statistics: {_named(bare)}")
 
 
-def _through_delta(path: Path, cat: catalog.Category, buckets: int, result: TableCheck) -> set[str]:
+def _through_delta(table: DeltaTable, cat: catalog.Category, buckets: int, result: TableCheck) -> set[str]:
     """Buckets and subjects of a table the portal reads through delta-rs (its files do not say it all)."""
-    pairs = (pl.scan_delta(str(path)).group_by(PARTITION_COLUMN, cat.subject_column).agg(pl.len().alias("rows"))
+    pairs = (pl.scan_delta(table).group_by(PARTITION_COLUMN, cat.subject_column).agg(pl.len().alias("rows"))
              .collect())
     misplaced = 0
     example = None

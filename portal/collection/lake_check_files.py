@@ -9,6 +9,7 @@ bucket function, the order of names) is done once per distinct subject, never on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +42,7 @@ class FileFacts:
     groups_out_of_order: int  # row groups whose subject range starts before the previous one ends
 
 
-def examine(path: str, shown: str, bucket: int | None, buckets: int, subject: str, time: str,
+def examine(path: Any, shown: str, bucket: int | None, buckets: int, subject: str, time: str,
             bucket_of: dict[str, int]) -> FileFacts:
     """The facts of one Parquet data file; ``bucket`` is its partition value (None: not partitioned)."""
     try:

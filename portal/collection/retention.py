@@ -54,7 +54,7 @@ def run_retention(engine: Engine, store: TelemetryStore, *, now: datetime | None
         expired = store.delete_before(cat.table_name, cutoff)
         if expired.rows_deleted or expired.files_removed:
             caches.forget(store.settings)  # no stored rollup or release keeps rows of the removed files
-            cache_epoch.bump(store.settings.data_dir)  # a running portal drops its copies too
+            cache_epoch.bump(engine)  # every process sharing the DB (replicas, a running portal) drops its copies
         run = RetentionRun(run_id, cat.key, cutoff, expired.rows_deleted, expired.files_removed, started,
                            datetime.now(UTC))
         with engine.begin() as conn:

@@ -14,16 +14,19 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
     from portal import bootstrap
     from portal.council import council_tables, figures
     from portal.commands import CommandError
+    from portal.commands.engines import batch_engine
+    from portal.engines.engine import EngineError
     from portal.lake.telemetry import TelemetryError
 
     try:
         view = figures.collection_view(args.by, args.period)
     except figures.WorksCouncilError as exc:
         raise CommandError(str(exc)) from None
+    batch = batch_engine(args, settings)
     services = bootstrap.build(settings)
     try:
-        release = figures.collection_release(settings, services.engine, services.store)
-    except (figures.WorksCouncilError, TelemetryError, ValueError) as exc:
+        release = figures.collection_release(settings, services.engine, services.store, batch)
+    except (figures.WorksCouncilError, TelemetryError, EngineError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     finally:
         services.engine.dispose()
@@ -39,6 +42,7 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from portal.commands.engines import add_engine_options
     from portal.council import figures
 
     cmd = subparsers.add_parser(
@@ -47,11 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "suppression as the Council overview page: every figure describes at least "
                     "PORTAL_K_ANONYMITY people, no figure about fewer people can be worked out by subtracting "
                     "others, and numbers of people are rounded to a multiple of it. Hidden cells have empty people "
-                    "and records; docs/council-privacy.md explains the model.")
+                    "and records; docs/council-privacy.md explains the model. The figures come from the stored "
+                    "release when it is current; otherwise they are computed on the batch engine (--engine), which "
+                    "gives the same figures either way.")
     cmd.add_argument("--by", default="department,category", metavar="DIMENSIONS",
                      help=f"comma-separated grouping, one or both of: {', '.join(figures.BY_CHOICES)} "
                           "(default department,category)")
     cmd.add_argument("--period", default="all", metavar="PERIOD",
                      help=f"{' | '.join(figures.PERIODS)}: per ISO week, or the whole period (default all)")
     cmd.add_argument("--format", default="json", choices=FORMATS, help="json (default) or csv")
+    add_engine_options(cmd)
     cmd.set_defaults(func=_cmd_aggregates)

@@ -440,3 +440,13 @@ revoked_sessions = sa.Table(
     sa.Column("session_key", sa.String(64), primary_key=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+# The cache epoch (portal.core.cache_epoch): a new value after every erasure or retention run tells every
+# process sharing this DB (replicas, the CLI) to drop what it derived from the lake. One row per name.
+cache_epochs = sa.Table(
+    "cache_epochs",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("epoch", sa.String(32), nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -13,13 +13,16 @@ import os
 import unicodedata
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from portal.core import json_input
+
+if TYPE_CHECKING:
+    from portal.core.lake_location import LakeLocation
 
 # Bounds of numeric settings (the README's settings table states them). Beyond them a value is a mistake that
 # would surface as an overflow deep in a page: epsilon 1e-300 printed 9,223,372,036,854,775,807 people.
@@ -49,6 +52,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("var"),
         description="Directory holding the telemetry lake, the SQLite metadata DB and signing keys.",
+    )
+    lake_url: str | None = Field(
+        None,
+        description="Where the telemetry lake lives: empty for the directory `lake` in the data directory, a local "
+        "path, or `s3://bucket/prefix` on S3-compatible object storage, whose endpoint and credentials come from "
+        "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ALLOW_HTTP (docs/deployment.md).",
+    )
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="Where heavy batch work runs (first rollups of new data files, the works council's releases, "
+        "verifying a whole lake): `local` (polars in this process) or `ray` (a local Ray cluster, or the one in "
+        "RAY_ADDRESS, with Daft reading the Delta tables). Commands take `--engine` to override it.",
     )
     database_url: str | None = Field(
         None,
@@ -131,6 +146,19 @@ class Settings(BaseSettings):
             if len(name) > 500 or any(unicodedata.category(c).startswith("C") for c in name):
                 raise ValueError(f"{name[:80]!r} is not a namespace: at most 500 characters, no control characters")
         return list(dict.fromkeys(names))
+
+    @field_validator("lake_url")
+    @classmethod
+    def _a_lake(cls, value: str | None) -> str | None:
+        from portal.core.lake_location import LakeLocation, LocationError
+
+        if value is None or not value.strip():
+            return None
+        try:
+            LakeLocation.parse(value, Path("."))
+        except LocationError as exc:
+            raise ValueError(str(exc).removeprefix(f"PORTAL_LAKE_URL {value.strip()!r} ")) from None
+        return value.strip()
 
     @field_validator("data_dir")
     @classmethod
@@ -257,7 +285,16 @@ class Settings(BaseSettings):
 
     @property
     def lake_dir(self) -> Path:
+        """The local lake's directory (``lake_url`` when it is a local path); see :attr:`lake_location`."""
+        if self.lake_url and not self.lake_url.startswith(("s3://", "s3a://")):
+            return Path(self.lake_url.removeprefix("file://"))
         return self.data_dir / "lake"
+
+    @cached_property
+    def lake_location(self) -> LakeLocation:
+        from portal.core.lake_location import LakeLocation
+
+        return LakeLocation.parse(self.lake_url, self.data_dir, database_url=self.resolved_database_url)
 
 
 def _claim_name(value: str, what: str, example: str) -> str:

@@ -44,13 +44,21 @@ Caches, and why they are safe:
   is a copy of personal data; rows of a data file are kept only while the file
   exists, erasure calls :func:`forget_cached_copies` after vacuuming (which
   prunes the stored rollups) and verifies that no stored rollup names the person.
-* Published releases (:mod:`portal.council.releases`), in memory and in
-  ``data_dir/releases/<name>.parquet``: suppressed (and noised) figures only,
+* Published releases (:mod:`portal.council.releases`), in memory and in the release
+  store (``data_dir/releases/<name>.parquet`` beside a local lake,
+  ``<lake>/_portal/releases`` beside one on object storage): suppressed (and noised) figures only,
   keyed by what they were computed from (Delta table versions, the department
   of every employee, access log position, family, k, epsilon). Persisting them
   is what keeps noise meaningful and the command's figures equal to the page's.
   Differences between two successive releases (say before and after one
   person's erasure) are not protected; see the limits in :mod:`portal.council.aggregates`.
+
+Where the work runs. Every release function takes an optional ``batch``
+(:class:`portal.council.publishing.Batch`): the rollups of data files no stored rollup covers
+and the publishing of each family run there. ``None`` is this process (polars, as always);
+:mod:`portal.engines` supplies a Ray engine too. The figures do not depend on it: a release's key
+says nothing about the engine, and both give the same figures (with noise off; with noise on no two
+computations draw alike, see :mod:`portal.council.publishing`).
 """
 
 from __future__ import annotations
@@ -61,18 +69,19 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal.council import aggregates, releases
+from portal.council import publishing, releases
+from portal.council.publishing import Batch, PublishJob, Views
 from portal.core import caches, catalog, db
 from portal.identity import policy
 from portal.lake import volume_rollup
 from portal.identity.principal import Principal
 from portal.council.releases import Release
+from portal.core.lake_location import LakeLocation
 from portal.core.settings import Settings
 from portal.lake.telemetry import TelemetryStore
 
@@ -95,9 +104,6 @@ MET, MISSED, NOT_DUE = "met", "missed", "not yet due"
 REQUEST_COLUMNS = {"person": pl.String, "kind": pl.String, "status": pl.String, "met_deadline": pl.Boolean}
 NO_REQUESTS = ("No requests recorded yet. Objection and request figures appear here once the "
                "request register holds some.")
-
-
-Views = dict[tuple[str, ...], pl.DataFrame]
 
 
 class WorksCouncilError(ValueError):
@@ -130,26 +136,35 @@ def _key(name: str, fingerprint: object, k: int, epsilon: float | None) -> str:
     return releases.key([RELEASE_FORMAT, name, family, CAPS, fingerprint, k, epsilon])
 
 
+def release_store(settings: Settings) -> LakeLocation:
+    """Where the releases are stored: a derived store of the lake, shared by every replica."""
+    return settings.lake_location.derived("releases")
+
+
 def _cached(settings: Settings, name: str, key: str, dims: Sequence[str],
             compute: Callable[[], Views]) -> Release:
-    return releases.cached(Path(settings.data_dir), name, key, dims, compute, settings.k_anonymity,
+    return releases.cached(release_store(settings), name, key, dims, compute, settings.k_anonymity,
                            settings.dp_epsilon)
+
+
+def _publisher(batch: Batch | None) -> publishing.Publisher:
+    return publishing.IN_PROCESS if batch is None else batch
 
 
 def forget_cached_copies(settings: Settings | None = None) -> None:
     """Drop the in-memory rollups and releases; with ``settings``, also the stored releases of its
-    data directory, and prune its stored rollups to the data files that still exist. Erasure does
+    lake's release store, and prune its stored rollups to the data files that still exist. Erasure does
     this (through :mod:`portal.core.caches`) after vacuuming, so that no copy of an erased person's
     data outlives it."""
     if settings is None:
         volume_rollup.forget()
     else:
-        volume_rollup.forget(settings.data_dir, settings.lake_dir)
+        volume_rollup.forget(settings.lake_location)
     _forget_releases(settings)
 
 
 def _forget_releases(settings: Settings | None) -> None:
-    releases.forget(Path(settings.data_dir) if settings is not None else None, (COLLECTION, ACCESS, REQUESTS))
+    releases.forget(release_store(settings) if settings is not None else None, (COLLECTION, ACCESS, REQUESTS))
 
 
 caches.register("releases", "the works council's releases (in memory and stored)", _forget_releases)
@@ -158,56 +173,46 @@ caches.register("releases", "the works council's releases (in memory and stored)
 # ---- publishing ---------------------------------------------------------------
 
 
-def _publish(facts: pl.DataFrame, dims: Sequence[str], views: Sequence[tuple[str, ...]],
-             measures: Sequence[str], k: int, epsilon: float | None,
-             sizes: dict[str, int]) -> Views:
-    """Publish ``views`` as one family; string dimensions travel as integer codes (much faster)."""
-    if facts.is_empty():
-        return {v: _empty_view(facts, v, measures) for v in views}
-    coded = facts
-    if not facts.schema["person"].is_integer():  # integer person codes are used as they are
-        coded = facts.with_columns(pl.col("person").cast(pl.Enum(facts["person"].unique().drop_nulls())).to_physical())
-    # Enum codes follow the sorted labels, so publish's sort order is the labels' order.
-    labels = {}
-    for d in dims:
-        if facts.schema[d] == pl.String:
-            labels[d] = facts[d].unique().drop_nulls().sort()
-            coded = coded.with_columns(pl.col(d).cast(pl.Enum(labels[d])).to_physical())
-    if epsilon is not None:
-        coded = coded.with_columns(pl.col(m).clip(upper_bound=CAPS[m]) for m in measures)
-    out = aggregates.publish(coded, list(dims), list(views), list(measures), k)
-    for view, frame in out.items():
-        frame = frame.with_columns(pl.col(d).replace_strict(pl.Series(range(len(labels[d]))), labels[d],
-                                                            return_dtype=pl.String)
-                                   for d in view if d in labels)
-        if epsilon is not None:
-            cells = math.prod(sizes.get(d, 1) for d in view)
-            finest = math.prod(sizes.get(d, 1) for d in dims)
-            sens = {"people": cells, **{m: CAPS[m] * finest for m in measures}}
-            frame = aggregates.add_noise(frame, epsilon, ["people", *measures], sensitivity=sens)
-        out[view] = frame
-    return out
-
-
-def publish_collection(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> Views:
-    """The collection family from facts ``person, department, category, week, records`` (pure)."""
+def collection_job(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> PublishJob:
+    """The collection family from facts ``person, department, category, week, records``, as a job."""
     # A person is in one department a week; one who moved can fall in as many departments as they were in.
     most = facts.group_by("person").agg(pl.col("department").n_unique())["department"].max()
     moves = most if isinstance(most, int) and most > 0 else 1
     sizes = {"category": len(catalog.CATEGORIES), "week": facts["week"].n_unique(), "department": moves}
-    return _publish(facts, COLLECTION_DIMENSIONS, COLLECTION_VIEWS, MEASURES[COLLECTION], k, epsilon, sizes)
+    return _job(COLLECTION, facts, COLLECTION_DIMENSIONS, COLLECTION_VIEWS, k, epsilon, sizes)
+
+
+def access_job(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> PublishJob:
+    """The access family from facts ``person, actor_kind, purpose, category, events``, as a job."""
+    sizes = {"actor_kind": 2, "purpose": len(catalog.PURPOSES) + 1, "category": len(catalog.CATEGORIES)}
+    return _job(ACCESS, facts, ACCESS_DIMENSIONS, ACCESS_VIEWS, k, epsilon, sizes)
+
+
+def requests_job(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> PublishJob:
+    """The request family from :func:`request_facts` output, as a job."""
+    sizes = {"kind": 3, "status": 7, "deadline": 3}
+    return _job(REQUESTS, facts, REQUEST_DIMENSIONS, REQUEST_VIEWS, k, epsilon, sizes)
+
+
+def _job(name: str, facts: pl.DataFrame, dims: Sequence[str], views: Sequence[tuple[str, ...]], k: int,
+         epsilon: float | None, sizes: dict[str, int]) -> PublishJob:
+    return PublishJob(name, facts, tuple(dims), tuple(tuple(v) for v in views), MEASURES[name], k, epsilon,
+                      sizes, {m: CAPS[m] for m in MEASURES[name]})
+
+
+def publish_collection(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> Views:
+    """The collection family from facts ``person, department, category, week, records`` (pure)."""
+    return publishing.run(collection_job(facts, k, epsilon))
 
 
 def publish_access(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> Views:
     """The access family from facts ``person, actor_kind, purpose, category, events`` (pure)."""
-    sizes = {"actor_kind": 2, "purpose": len(catalog.PURPOSES) + 1, "category": len(catalog.CATEGORIES)}
-    return _publish(facts, ACCESS_DIMENSIONS, ACCESS_VIEWS, MEASURES[ACCESS], k, epsilon, sizes)
+    return publishing.run(access_job(facts, k, epsilon))
 
 
 def publish_requests(facts: pl.DataFrame, k: int, epsilon: float | None = None) -> Views:
     """The request family from :func:`request_facts` output (pure)."""
-    sizes = {"kind": 3, "status": 7, "deadline": 3}
-    return _publish(facts, REQUEST_DIMENSIONS, REQUEST_VIEWS, MEASURES[REQUESTS], k, epsilon, sizes)
+    return publishing.run(requests_job(facts, k, epsilon))
 
 
 def _settings_k(settings: Settings) -> int:
@@ -240,11 +245,12 @@ def _departments(engine: Engine) -> pl.DataFrame:
     return frame.sort("subject_id", pl.col("valid_from").is_not_null(), "valid_from")
 
 
-def collection_facts(store: TelemetryStore, departments: pl.DataFrame) -> pl.DataFrame:
+def collection_facts(store: TelemetryStore, departments: pl.DataFrame,
+                     rollups: volume_rollup.FileRollups | None = None) -> pl.DataFrame:
     """One row per person x category x week: ``person, department, category, week, records``; the
     department is the one the person was in that week (a week belongs to the department they were in on
-    its Monday)."""
-    volume = volume_rollup.weekly_records(store)
+    its Monday). Data files no stored rollup covers are rolled up by ``rollups`` (this process when None)."""
+    volume = volume_rollup.weekly_records(store) if rollups is None else volume_rollup.weekly_records(store, rollups)
     if "valid_from" not in departments.columns:  # one department per person, undated
         departments = departments.with_columns(pl.lit(None, pl.Date).alias("valid_from"),
                                                pl.lit(None, pl.Date).alias("valid_to"))
@@ -268,23 +274,43 @@ def collection_facts(store: TelemetryStore, departments: pl.DataFrame) -> pl.Dat
                         "category", "week", "records")
 
 
-def collection_release(settings: Settings, engine: Engine, store: TelemetryStore) -> Release:
-    """The collection-volume release, for callers that hold the stores (the command line).
+@dataclass(frozen=True)
+class _Plan:
+    """A release to look up by its key, or to compute: ``job()`` reads its facts and returns the family."""
 
-    Pages go through :func:`collection_volume`, which checks policy first.
-    """
+    name: str
+    key: str
+    dims: tuple[str, ...]
+    job: Callable[[], PublishJob]
+
+
+def _release(settings: Settings, plan: _Plan, batch: Batch | None) -> Release:
+    return _cached(settings, plan.name, plan.key, plan.dims, lambda: _publisher(batch).publish([plan.job()])[0])
+
+
+def _collection_plan(settings: Settings, engine: Engine, store: TelemetryStore, batch: Batch | None) -> _Plan:
     k = _settings_k(settings)
     departments = _departments(engine)
     digest = hashlib.sha256(departments.write_csv().encode()).hexdigest()
     key = _key(COLLECTION, [volume_rollup.versions(store), digest], k, settings.dp_epsilon)
 
-    def compute() -> Views:
-        facts = collection_facts(store, departments)
+    def job() -> PublishJob:
+        facts = collection_facts(store, departments, None if batch is None else batch.rollups)
         if facts.is_empty():
             raise WorksCouncilError("the telemetry lake holds no records yet, so there is nothing to count")
-        return publish_collection(facts, k, settings.dp_epsilon)
+        return collection_job(facts, k, settings.dp_epsilon)
 
-    return _cached(settings, COLLECTION, key, COLLECTION_DIMENSIONS, compute)
+    return _Plan(COLLECTION, key, COLLECTION_DIMENSIONS, job)
+
+
+def collection_release(settings: Settings, engine: Engine, store: TelemetryStore,
+                       batch: Batch | None = None) -> Release:
+    """The collection-volume release, for callers that hold the stores (the command line); its heavy work
+    runs on ``batch`` (this process when None).
+
+    Pages go through :func:`collection_volume`, which checks policy first.
+    """
+    return _release(settings, _collection_plan(settings, engine, store, batch), batch)
 
 
 def collection_view(by: str | Sequence[str], period: str) -> tuple[str, ...]:
@@ -341,21 +367,14 @@ def access_facts(engine: Engine) -> pl.DataFrame:
     return pl.DataFrame(found, schema=schema, orient="row")
 
 
-def access_release(settings: Settings, engine: Engine) -> Release:
+def _access_plan(settings: Settings, engine: Engine) -> _Plan:
     k = _settings_k(settings)
     key = _key(ACCESS, _access_state(engine), k, settings.dp_epsilon)
-
-    def compute() -> Views:
-        return publish_access(access_facts(engine), k, settings.dp_epsilon)
-
-    return _cached(settings, ACCESS, key, ACCESS_DIMENSIONS, compute)
+    return _Plan(ACCESS, key, ACCESS_DIMENSIONS, lambda: access_job(access_facts(engine), k, settings.dp_epsilon))
 
 
-def _empty_view(facts: pl.DataFrame, view: Sequence[str], measures: Sequence[str]) -> pl.DataFrame:
-    schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        **{d: facts.schema[d] for d in view}, "people": pl.Int64, **{m: pl.Int64 for m in measures},
-        "suppressed": pl.Boolean}
-    return pl.DataFrame(schema=schema)
+def access_release(settings: Settings, engine: Engine, batch: Batch | None = None) -> Release:
+    return _release(settings, _access_plan(settings, engine), batch)
 
 
 # ---- requests and objections ---------------------------------------------------
@@ -404,40 +423,60 @@ def request_facts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select("person", "kind", "status", deadline.alias("deadline"), pl.lit(1).alias("requests"))
 
 
-def request_release(settings: Settings, engine: Engine, source: RequestSource | None = None) -> Release:
+def _request_plan(settings: Settings, engine: Engine, source: RequestSource | None) -> _Plan | None:
+    """None when no request is recorded (the release is then empty and says so)."""
     k = _settings_k(settings)
     raw = (source or default_request_source)(engine)
     if raw is None or raw.is_empty():
-        empty = pl.DataFrame(schema={"person": pl.String, **{d: pl.String for d in REQUEST_DIMENSIONS}})
-        views = {v: _empty_view(empty, v, MEASURES[REQUESTS]) for v in REQUEST_VIEWS}
-        return Release(REQUESTS, views, k, settings.dp_epsilon, "empty", datetime.now(UTC), NO_REQUESTS)
+        return None
     facts = request_facts(raw)
     digest = hashlib.sha256(facts.sort(facts.columns).write_csv().encode()).hexdigest()
     key = _key(REQUESTS, digest, k, settings.dp_epsilon)
-    return _cached(settings, REQUESTS, key, REQUEST_DIMENSIONS, lambda: publish_requests(facts, k, settings.dp_epsilon))
+    return _Plan(REQUESTS, key, REQUEST_DIMENSIONS, lambda: requests_job(facts, k, settings.dp_epsilon))
 
 
-def publish_all(settings: Settings, engine: Engine, store: TelemetryStore) -> None:
+def request_release(settings: Settings, engine: Engine, source: RequestSource | None = None,
+                    batch: Batch | None = None) -> Release:
+    plan = _request_plan(settings, engine, source)
+    if plan is None:
+        empty = pl.DataFrame(schema={"person": pl.String, **{d: pl.String for d in REQUEST_DIMENSIONS}})
+        views = {v: publishing.empty_view(empty, v, MEASURES[REQUESTS]) for v in REQUEST_VIEWS}
+        return Release(REQUESTS, views, settings.k_anonymity, settings.dp_epsilon, "empty", datetime.now(UTC),
+                       NO_REQUESTS)
+    return _release(settings, plan, batch)
+
+
+def publish_all(settings: Settings, engine: Engine, store: TelemetryStore, batch: Batch | None = None) -> None:
     """Compute and store the three releases now (after seeding or an ingest), so that the next reader,
-    in any process, gets stored figures. An empty lake leaves the collection release for later."""
-    with suppress(WorksCouncilError):  # nothing collected yet: the page says so when it is opened
-        collection_release(settings, engine, store)
-    access_release(settings, engine)
-    request_release(settings, engine)
+    in any process, gets stored figures. An empty lake leaves the collection release for later. The
+    families not stored yet are published together on ``batch`` (side by side on an engine that can)."""
+    plans = [_collection_plan(settings, engine, store, batch), _access_plan(settings, engine)]
+    plans += [p for p in [_request_plan(settings, engine, None)] if p is not None]
+    where = release_store(settings)
+    todo: list[tuple[_Plan, PublishJob]] = []
+    for plan in plans:
+        if releases.lookup(where, plan.name, plan.key, plan.dims) is not None:
+            continue
+        with suppress(WorksCouncilError):  # nothing collected yet: the page says so when it is opened
+            todo.append((plan, plan.job()))
+    published = _publisher(batch).publish([job for _, job in todo])
+    for (plan, _), views in zip(todo, published, strict=True):
+        releases.keep(where, Release(plan.name, views, settings.k_anonymity, settings.dp_epsilon, plan.key,
+                                     datetime.now(UTC)), plan.dims)
 
 
 # ---- for a signed-in principal -------------------------------------------------
 
 
 def overview(principal: Principal, settings: Settings, engine: Engine, store: TelemetryStore,
-             request_source: RequestSource | None = None) -> Overview:
+             request_source: RequestSource | None = None, batch: Batch | None = None) -> Overview:
     """The three releases for the council overview page; needs ``aggregates:read``."""
     policy.ensure(principal, "aggregates:read")
-    return Overview(settings.k_anonymity, settings.dp_epsilon, collection_release(settings, engine, store),
-                    access_release(settings, engine), request_release(settings, engine, request_source))
+    return Overview(settings.k_anonymity, settings.dp_epsilon, collection_release(settings, engine, store, batch),
+                    access_release(settings, engine, batch), request_release(settings, engine, request_source, batch))
 
 
 def collection_volume(principal: Principal, settings: Settings, engine: Engine,
-                      store: TelemetryStore) -> Release:
+                      store: TelemetryStore, batch: Batch | None = None) -> Release:
     policy.ensure(principal, "aggregates:read")
-    return collection_release(settings, engine, store)
+    return collection_release(settings, engine, store, batch)

@@ -72,7 +72,7 @@ class SeedReport:
     start_date: date
     end_date: date
     buckets: int
-    lake_dir: Path
+    lake_dir: str  # a local directory or s3://bucket/prefix
     database: str
     lake_rows: dict[str, int] = field(default_factory=dict)
     db_rows: dict[str, int] = field(default_factory=dict)
@@ -93,7 +93,7 @@ class SeedReport:
         lines = [
             f"Seeded a demo company of {self.employees:,} employees over {self.days} days "
             f"({self.start_date} to {self.end_date}, seed {self.seed}) in {self.seconds:.1f} s.",
-            f"Telemetry lake {self.lake_dir} ({self.buckets} buckets, {self.lake_bytes / 1e6:,.1f} MB on disk):",
+            f"Telemetry lake {self.lake_dir} ({self.buckets} buckets, {self.lake_bytes / 1e6:,.1f} MB):",
         ]
         lines += [f"  {name:<22}{rows:>14,} rows" for name, rows in self.lake_rows.items()]
         lines.append(f"  {'activity rows':<22}{self.activity_rows:>14,} "
@@ -229,8 +229,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 def data_present(settings: Settings) -> bool:
     """True when the data directory holds a lake or the metadata DB holds employees."""
-    lake = Path(settings.lake_dir)
-    if lake.is_dir() and any(lake.iterdir()):
+    if settings.lake_location.has_files():
         return True
     url = settings.resolved_database_url
     path = _sqlite_path(url)
@@ -262,7 +261,13 @@ def _clear(settings: Settings) -> None:
     data_dir = Path(settings.data_dir)
     # The old company's lake, log, and every copy made of its people's data: prepared copies,
     # published council releases and stored rollups.
-    for directory in (Path(settings.lake_dir), data_dir / "audit", data_dir / "copies", data_dir / "releases",
+    location = settings.lake_location
+    if location.is_local:
+        shutil.rmtree(location.local_dir, ignore_errors=True)
+    else:  # the tables, and the rollups and releases stored beside them
+        for entry in list(location.files()):
+            location.delete(entry.path)
+    for directory in (data_dir / "audit", data_dir / "copies", data_dir / "releases",
                       data_dir / "rollups", data_dir / "directory"):
         if directory.exists():
             shutil.rmtree(directory)
@@ -370,9 +375,9 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         database = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()
-    lake_dir = Path(settings.lake_dir)
+    location = settings.lake_location
     return SeedReport(
         employees=employees, days=days, seed=seed, start_date=world.cal.dates[0], end_date=end_date,
-        buckets=store.buckets, lake_dir=lake_dir, database=database, lake_rows=lake_rows, db_rows=db_rows,
-        timings=timings, lake_bytes=sum(p.stat().st_size for p in lake_dir.rglob("*") if p.is_file()),
+        buckets=store.buckets, lake_dir=location.root, database=database, lake_rows=lake_rows, db_rows=db_rows,
+        timings=timings, lake_bytes=sum(e.size for e in location.files() if not e.relative.startswith("_portal/")),
     )

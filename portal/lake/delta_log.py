@@ -28,16 +28,16 @@ count, so erasing ``E1`` is not confused with ``E10`` still bounding a file.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+
+from portal.core.lake_location import LakeLocation
 
 LOG_DIR = "_delta_log"
 # Table properties of every telemetry table: no log entry and no tombstone outlives the latest checkpoint.
@@ -52,53 +52,51 @@ class LogError(ValueError):
     """A log file that cannot be read; the message names it."""
 
 
-def clean(table: DeltaTable, table_dir: Path, subject_id: str) -> int:
+def clean(table: DeltaTable, location: LakeLocation, table_name: str, subject_id: str) -> int:
     """Leave only the current version's checkpoint and commit in the log; return the entries removed.
 
     Run under the table's write lock, after the delete and the vacuum, so no
     commit lands between the checkpoint and the cleanup.
     """
-    log = table_dir / LOG_DIR
-    before = set(os.listdir(log))
+    before = set(location.names(table_name, LOG_DIR))
     configured = table.metadata().configuration
-    head = [log / f"{table.version():020d}{suffix}" for suffix in (".json", ".checkpoint.parquet")]
+    head = [f"{table.version():020d}{suffix}" for suffix in (".json", ".checkpoint.parquet")]
     if any(configured.get(k) != v for k, v in NO_HISTORY.items()) or any(
-            path.exists() and _file_names(path, subject_id) for path in head):
+            name in before and _file_names(location, location.path(table_name, LOG_DIR, name), subject_id)
+            for name in head):
         # Also a commit that names nobody, for the checkpoint to sit on when the delete was the last one.
         table.alter.set_table_properties(NO_HISTORY)
     version = table.version()
-    if not (log / f"{version:020d}.checkpoint.parquet").exists():
+    if not location.exists(table_name, LOG_DIR, f"{version:020d}.checkpoint.parquet"):
         table.create_checkpoint()
     table.cleanup_metadata()
     # What cleanup_metadata keeps (a file dated in the future by a skewed clock, a crashed writer's
     # temporary commit) goes by name: nothing before the checkpoint is read again.
-    for name in os.listdir(log):
+    for name in location.names(table_name, LOG_DIR):
         match = _VERSIONED.match(name)
         if (match and int(match.group(1)) < version) or name.endswith(".tmp"):
-            (log / name).unlink(missing_ok=True)
-    return len(before - set(os.listdir(log)))
+            location.delete(location.path(table_name, LOG_DIR, name))
+    return len(before - set(location.names(table_name, LOG_DIR)))
 
 
-def files_naming(table_dir: Path, subject_id: str) -> tuple[int, tuple[str, ...]]:
+def files_naming(location: LakeLocation, table_name: str, subject_id: str) -> tuple[int, tuple[str, ...]]:
     """Files scanned under ``_delta_log`` and those that name the subject (paths relative to the table)."""
     if not subject_id:
         raise LogError("an empty subject id names nobody; nothing to search the log for")
     scanned, naming = 0, []
-    for directory, subdirs, names in os.walk(table_dir / LOG_DIR):
-        subdirs.sort()
-        for name in sorted(names):
-            path = Path(directory) / name
-            scanned += 1
-            if _file_names(path, subject_id):
-                naming.append(path.relative_to(table_dir).as_posix())
+    for entry in location.files(table_name, LOG_DIR):
+        scanned += 1
+        if _file_names(location, entry.path, subject_id):
+            naming.append(f"{LOG_DIR}/{entry.relative}")
     return scanned, tuple(naming)
 
 
-def _file_names(path: Path, subject_id: str) -> bool:
-    if path.name.endswith(".parquet"):
-        return _parquet_names(path, subject_id)
+def _file_names(location: LakeLocation, path: str, subject_id: str) -> bool:
+    if path.endswith(".parquet"):
+        return _parquet_names(location, path, subject_id)
     try:
-        data = path.read_bytes()
+        with location.fs.open_input_stream(path) as stream:
+            data = bytes(stream.read())
     except OSError as exc:
         raise LogError(f"the log file {path} is unreadable ({exc.strerror or exc})") from None
     plain = not _JSON_ESCAPED.search(subject_id)
@@ -120,9 +118,10 @@ def _file_names(path: Path, subject_id: str) -> bool:
     return False
 
 
-def _parquet_names(path: Path, subject_id: str) -> bool:
+def _parquet_names(location: LakeLocation, path: str, subject_id: str) -> bool:
     try:
-        with pq.ParquetFile(path) as parquet:  # not pq.read_table: its first call imports the dataset module
+        source = path if location.is_local else location.fs.open_input_file(path)
+        with pq.ParquetFile(source) as parquet:  # not pq.read_table: its first call imports the dataset module
             table = parquet.read(use_threads=False)
     except (OSError, pa.ArrowException) as exc:
         raise LogError(f"the log file {path} is unreadable ({str(exc).splitlines()[0][:200]})") from None

@@ -1,9 +1,11 @@
 """The telemetry lake: one Delta table per catalog table, read one person at a time.
 
-Layout. Every table lives at ``lake_dir/<table_name>`` and is partitioned by
+Layout. The lake is a local directory or a prefix on S3-compatible object storage
+(:mod:`portal.core.lake_location`, ``PORTAL_LAKE_URL``); everything below reads and writes it through
+that location, so it works the same on both. Every table lives at ``<lake>/<table_name>`` and is partitioned by
 ``bucket`` = CRC-32 of the UTF-8 subject id modulo a bucket count. The count is
 fixed when the lake is created (``settings.telemetry_buckets``) and persisted in
-``lake_dir/lake.json``; afterwards it is always read back from there, because
+``<lake>/lake.json``; afterwards it is always read back from there, because
 changing it would silently move people to partitions nobody reads. Each append
 is sorted by (``bucket``, ``subject_id``, ``ts``) before it is written, and files
 are cut into row groups of :data:`ROW_GROUP_ROWS`, so one person's rows in one
@@ -40,7 +42,7 @@ predicate name the subject. :meth:`TelemetryStore.rows_on_disk` counts the
 subject's rows in every Parquet file under the table directory, referenced or
 not, and :meth:`TelemetryStore.log_mentions` searches every log file for the
 subject; erasure verifies against both. Appends and erasures of one table take
-an exclusive lock file (``lake_dir/.locks``), because a full vacuum would
+the table's write lock (:mod:`portal.lake.write_lock`), because a full vacuum would
 otherwise delete the data files of an append that has written them but not yet
 committed, and an append racing the log cleanup would find the commits it
 checks for conflicts gone.
@@ -55,7 +57,6 @@ deletes rows older than a cutoff, then vacuums and cleans the log as erasure doe
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -64,7 +65,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -75,7 +75,8 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 
 from portal.core import caches, catalog, file_modes
-from portal.lake import delta_log
+from portal.core.lake_location import LakeLocation
+from portal.lake import delta_log, write_lock
 from portal.core.settings import Settings
 from portal.core.times import as_utc
 
@@ -92,6 +93,7 @@ BATCH_ID_RETENTION = {"delta.setTransactionRetentionDuration": "interval 30 days
 _BATCH_APP = "portal-intake:"
 # What retention's log cleanup is told to look for: no log entry can name it, so the cleanup adds no commit.
 _NOBODY = "\x00"
+LAYOUT_FILE = "lake.json"
 
 
 class TelemetryError(ValueError):
@@ -139,15 +141,14 @@ class _Footer:
     subject_ranges: tuple[tuple[str | None, str | None], ...]  # per row group
 
 
-def _latest_version(table_dir: Path) -> int:
-    """Newest commit number in ``_delta_log`` without parsing the log (-1 if none)."""
+def latest_version(location: LakeLocation, table_name: str) -> int:
+    """Newest commit number in a table's ``_delta_log`` from a listing, without parsing the log (-1 if none);
+    :class:`FileNotFoundError` when the table has no log."""
     best = -1
-    with os.scandir(table_dir / "_delta_log") as entries:
-        for entry in entries:
-            name = entry.name
-            if len(name) > 20 and name[20] == "." and name[:20].isdigit() and (
-                    name.endswith(".json") or ".checkpoint" in name):
-                best = max(best, int(name[:20]))
+    for name in location.names(table_name, delta_log.LOG_DIR):
+        if len(name) > 20 and name[20] == "." and name[:20].isdigit() and (
+                name.endswith(".json") or ".checkpoint" in name):
+            best = max(best, int(name[:20]))
     return best
 
 
@@ -171,7 +172,7 @@ def _may_hold(subject_id: str, low: str | None, high: str | None) -> bool:
 
 
 class TelemetryStore:
-    """The Delta Lake telemetry tables under ``settings.lake_dir``.
+    """The Delta Lake telemetry tables at ``settings.lake_location`` (a local directory or object storage).
 
     One store may be shared by threads (Streamlit sessions): caches are guarded
     by a lock and only ever hold file lists and Parquet footers.
@@ -179,28 +180,42 @@ class TelemetryStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.lake_dir = Path(settings.lake_dir)
+        self.location: LakeLocation = settings.lake_location
         self._lock = threading.Lock()
         self._snapshots: dict[str, _Snapshot] = {}
         self._footers: dict[str, _Footer] = {}
-        self._layout: tuple[int, dict[str, Any]] | None = None  # (mtime_ns of lake.json, content)
+        self._layout: tuple[int | None, int, dict[str, Any]] | None = None  # (mtime_ns, size of lake.json, content)
         caches.hold(self, "telemetry store file lists and footers")
+
+    @property
+    def lake_dir(self) -> Any:
+        """The local lake's directory (a :class:`pathlib.Path`); object storage has none."""
+        return self.location.local_dir
+
+    def uri(self, table_name: str) -> str:
+        """What Delta Lake and polars open for a table (a path, or ``s3://...``)."""
+        table_schema(table_name)
+        return self.location.uri(table_name)
+
+    def delta_table(self, table_name: str) -> DeltaTable:
+        return DeltaTable(self.uri(table_name), storage_options=self.location.storage_options)
 
     # ---- layout ---------------------------------------------------------
 
     @property
-    def _layout_path(self) -> Path:
-        return self.lake_dir / "lake.json"
+    def _layout_path(self) -> str:
+        return self.location.uri(LAYOUT_FILE)
 
     def _read_layout(self) -> dict[str, Any] | None:
-        try:
-            mtime = self._layout_path.stat().st_mtime_ns
-        except FileNotFoundError:
+        if self._layout is not None and self.location.is_local is False:
+            return self._layout[2]  # written once when the lake is made, never changed: one request per process
+        found = self.location.info(LAYOUT_FILE)
+        if found is None:
             return None
-        if self._layout is not None and self._layout[0] == mtime:
-            return self._layout[1]
+        if self._layout is not None and self._layout[:2] == (found.mtime_ns, found.size):
+            return self._layout[2]
         try:
-            layout = json.loads(self._layout_path.read_text(encoding="utf-8"))
+            layout = json.loads(self.location.read_bytes(LAYOUT_FILE).decode("utf-8"))
             buckets = int(layout["buckets"])
             if buckets < 1:
                 raise ValueError(f"bucket count {buckets} is not positive")
@@ -209,7 +224,7 @@ class TelemetryStore:
                 f"The telemetry lake layout {self._layout_path} is unreadable ({exc}); "
                 "restore it from backup or rebuild the lake with `portal seed --force`."
             ) from None
-        self._layout = (mtime, layout)
+        self._layout = (found.mtime_ns, found.size, layout)
         return layout
 
     @property
@@ -221,37 +236,50 @@ class TelemetryStore:
     def bucket_of(self, subject_id: str) -> int:
         return bucket_for(subject_id, self.buckets)
 
-    def table_dir(self, table_name: str) -> Path:
+    def table_dir(self, table_name: str) -> Any:
+        """A table's directory (a :class:`pathlib.Path`) in a local lake; :meth:`uri` works on both."""
         table_schema(table_name)
-        return self.lake_dir / table_name
+        return self.location.local_dir / table_name
 
     def exists(self) -> bool:
-        return self._layout_path.is_file()
+        return self.location.exists(LAYOUT_FILE)
+
+    def has_table(self, table_name: str) -> bool:
+        return self.location.has_files(table_name, delta_log.LOG_DIR)
 
     def create(self) -> None:
         """Create the lake (layout file and an empty table per catalog table); idempotent."""
-        file_modes.private_dir(self.lake_dir)
-        if not self._layout_path.exists():
-            layout = {"format": LAKE_FORMAT, "buckets": self.settings.telemetry_buckets,
-                      "bucket_hash": "crc32(utf8(subject_id)) % buckets", "partition_column": PARTITION_COLUMN}
-            tmp = self._layout_path.with_name(f".lake.json.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
-            try:
-                os.link(tmp, self._layout_path)  # atomic, and never over a layout another writer made first
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
+        layout = {"format": LAKE_FORMAT, "buckets": self.settings.telemetry_buckets,
+                  "bucket_hash": "crc32(utf8(subject_id)) % buckets", "partition_column": PARTITION_COLUMN}
+        if self.location.is_local:
+            lake = self.location.local_dir
+            file_modes.private_dir(lake)
+            target = lake / LAYOUT_FILE
+            if not target.exists():
+                tmp = target.with_name(f".lake.json.{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
+                try:
+                    os.link(tmp, target)  # atomic, and never over a layout another writer made first
+                except FileExistsError:
+                    pass
+                finally:
+                    tmp.unlink(missing_ok=True)
+        elif not self.location.exists(LAYOUT_FILE):
+            # Under the first table's write lock, so two replicas making the lake at once write it once.
+            with self._write_lock(LAYOUT_FILE):
+                if not self.location.exists(LAYOUT_FILE):
+                    self.location.write_bytes((json.dumps(layout, indent=2) + "\n").encode("utf-8"), LAYOUT_FILE)
         for cat in catalog.CATEGORIES:
-            path = self.lake_dir / cat.table_name
-            if (path / "_delta_log").is_dir():
+            if self.has_table(cat.table_name):
                 continue
             # Under the table's write lock: a create racing another writer's first append (or its own
             # table-property change) would otherwise commit metadata under that writer's feet.
             with self._write_lock(cat.table_name):
-                if DeltaTable.is_deltatable(str(path)):
+                uri, options = self.location.uri(cat.table_name), self.location.storage_options
+                if DeltaTable.is_deltatable(uri, storage_options=options):
                     continue
-                DeltaTable.create(path, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
+                DeltaTable.create(uri, catalog.TABLE_SCHEMAS[cat.table_name], mode="ignore",
+                                  storage_options=options,
                                   partition_by=[PARTITION_COLUMN], name=cat.table_name, description=cat.name,
                                   configuration={**delta_log.NO_HISTORY, **BATCH_ID_RETENTION})
 
@@ -269,7 +297,7 @@ class TelemetryStore:
         if table.num_rows == 0:
             return 0
         with self._write_lock(table_name):
-            write_deltalake(self.lake_dir / table_name, table, mode="append",
+            write_deltalake(self.uri(table_name), table, mode="append", storage_options=self.location.storage_options,
                             partition_by=[PARTITION_COLUMN], writer_properties=_writer_properties())
         return table.num_rows
 
@@ -295,10 +323,10 @@ class TelemetryStore:
             raise TelemetryError(f"rows for {table_name!r} must come from prepare(): their schema differs from the table's")
         self.create()
         app_id = _BATCH_APP + batch_id
-        path = self.lake_dir / table_name
+        path = self.uri(table_name)
         with self._write_lock(table_name):
             try:
-                table = DeltaTable(path)
+                table = self.delta_table(table_name)
                 if table.transaction_version(app_id) is not None:
                     return Appended(0, None, before=True)
                 if prepared.num_rows == 0:
@@ -318,15 +346,9 @@ class TelemetryStore:
 
     @contextmanager
     def _write_lock(self, table_name: str) -> Iterator[None]:
-        """Exclusive across processes on this host (and on shared file systems with POSIX locks)."""
-        locks = self.lake_dir / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with open(locks / f"{table_name}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """Exclusive across processes (and replicas sharing PostgreSQL): :mod:`portal.lake.write_lock`."""
+        with write_lock.table_lock(self.location, table_name):
+            yield
 
     def checkpoint(self) -> None:
         """Write a Delta checkpoint of every table.
@@ -335,19 +357,18 @@ class TelemetryStore:
         measured ~25% faster cold loads after a bulk load of a dozen commits.
         """
         for cat in catalog.CATEGORIES:
-            path = self.lake_dir / cat.table_name
-            if (path / "_delta_log").is_dir():
-                DeltaTable(path).create_checkpoint()
+            if self.has_table(cat.table_name):
+                self.delta_table(cat.table_name).create_checkpoint()
 
     # ---- health ---------------------------------------------------------
 
     def check(self) -> None:
         """Raise :class:`TelemetryError` saying what is wrong and how to fix it, or return."""
-        lake = self.lake_dir
-        if not lake.is_dir():
+        lake = self.location
+        if not lake.has_files():
             raise TelemetryError(
                 f"The telemetry lake at {lake} is missing; run `portal seed` or set PORTAL_DATA_DIR "
-                "to the directory that holds it."
+                "(or PORTAL_LAKE_URL) to where it is."
             )
         if self._read_layout() is None:
             raise TelemetryError(
@@ -355,21 +376,21 @@ class TelemetryStore:
                 "run `portal seed --force` to rebuild it or restore lake.json from backup."
             )
         for cat in catalog.CATEGORIES:
-            path = lake / cat.table_name
-            if not (path / "_delta_log").is_dir():
+            path = lake.uri(cat.table_name)
+            if not self.has_table(cat.table_name):
                 raise TelemetryError(
                     f"The telemetry table {cat.table_name!r} ({cat.name}) is missing from the lake at {lake}. "
                     "If the catalog has just declared the category, run `portal migrate` to create its empty "
                     "table; otherwise restore it from backup."
                 )
             try:
-                table = DeltaTable(path)
+                table = self.delta_table(cat.table_name)
                 columns = {f.name for f in table.schema().fields}
                 partitions = list(table.metadata().partition_columns)
             except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
                 raise TelemetryError(
                     f"The telemetry table {cat.table_name!r} at {path} is unreadable: its _delta_log is "
-                    f"damaged ({_first_line(exc)}). Restore {path / '_delta_log'} from backup or run "
+                    f"damaged ({_first_line(exc)}). Restore {path}/_delta_log from backup or run "
                     "`portal seed --force`."
                 ) from None
             missing = [n for n in catalog.TABLE_SCHEMAS[cat.table_name].names if n not in columns]
@@ -387,19 +408,19 @@ class TelemetryStore:
     # ---- reading one subject -------------------------------------------
 
     def _snapshot(self, table_name: str) -> _Snapshot:
-        path = self.table_dir(table_name)
+        table_schema(table_name)
         try:
-            latest = _latest_version(path)
+            latest = latest_version(self.location, table_name)
         except FileNotFoundError:
             raise TelemetryError(
-                f"The telemetry table {table_name!r} is missing from the lake at {self.lake_dir}; "
-                "run `portal seed` or set PORTAL_DATA_DIR to the directory that holds it."
+                f"The telemetry table {table_name!r} is missing from the lake at {self.location}; "
+                "run `portal seed` or set PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is."
             ) from None
         with self._lock:
             cached = self._snapshots.get(table_name)
             if cached is not None and cached.version >= latest:
                 return cached
-        snapshot = self._load_snapshot(table_name, path)
+        snapshot = self._load_snapshot(table_name)
         with self._lock:
             self._snapshots[table_name] = snapshot
             live = {f.path for s in self._snapshots.values() for files in s.files.values() for f in files}
@@ -407,10 +428,11 @@ class TelemetryStore:
                 del self._footers[stale]
         return snapshot
 
-    def _load_snapshot(self, table_name: str, path: Path) -> _Snapshot:
+    def _load_snapshot(self, table_name: str) -> _Snapshot:
+        path = self.uri(table_name)
         for attempt in range(3):
             try:
-                table = DeltaTable(path)
+                table = self.delta_table(table_name)
                 features = set(table.protocol().reader_features or ())
                 actions = pa.table(table.get_add_actions(flatten=True))
                 break
@@ -425,8 +447,7 @@ class TelemetryStore:
         rows = actions.select([c for c in ("path", "partition.bucket", "min.subject_id", "max.subject_id")
                                if c in actions.column_names]).to_pylist()
         for row in rows:
-            rel = row["path"]
-            full = rel if os.path.isabs(rel) else str(path / _unquote(rel))
+            full = self.file_path(table_name, row["path"])
             bucket = int(row["partition.bucket"])
             files.setdefault(bucket, []).append(_File(full, row.get("min.subject_id"), row.get("max.subject_id")))
         return _Snapshot(
@@ -436,10 +457,24 @@ class TelemetryStore:
             table=table,
         )
 
+    def file_path(self, table_name: str, added: str) -> str:
+        """The file-system path (:attr:`location` ``.path``) of a data file named in an ``add`` action."""
+        if "://" in added:  # an absolute URI (a table whose files live elsewhere)
+            scheme, rest = added.split("://", 1)
+            return rest if not self.location.is_local else _unquote(rest if scheme == "file" else added)
+        if added.startswith("/"):
+            return _unquote(added)
+        return self.location.path(table_name, _unquote(added))
+
+    def open_file(self, path: str) -> Any:
+        """A data file to read: the path itself on a local disk, a random-access file on object storage."""
+        return path if self.location.is_local else self.location.fs.open_input_file(path)
+
     def _footer(self, path: str) -> _Footer:
         footer = self._footers.get(path)
         if footer is None:
-            metadata = pq.read_metadata(path)
+            metadata = pq.read_metadata(path) if self.location.is_local else pq.read_metadata(
+                path, filesystem=self.location.fs)
             footer = _Footer(metadata, _subject_ranges(metadata))
             with self._lock:
                 self._footers[path] = footer
@@ -481,7 +516,7 @@ class TelemetryStore:
             if not groups:
                 continue
             # Opened per read and closed at once: a handle kept open would keep a vacuumed file readable.
-            with pq.ParquetFile(file.path, metadata=footer.metadata) as parquet:
+            with pq.ParquetFile(self.open_file(file.path), metadata=footer.metadata) as parquet:
                 part = parquet.read_row_groups(groups, columns=read_columns, use_threads=False)
             if part.schema.types != read_types:  # files an erasure rewrote hold string_view, which cannot be filtered
                 part = part.cast(pa.schema([table_schema(table_name).field(n) for n in read_columns]))
@@ -568,8 +603,9 @@ class TelemetryStore:
 
     def version(self, table_name: str) -> int:
         """The table's latest Delta version (-1 when it has no commit yet)."""
+        table_schema(table_name)
         try:
-            return _latest_version(self.table_dir(table_name))
+            return latest_version(self.location, table_name)
         except FileNotFoundError:
             return -1
 
@@ -590,17 +626,17 @@ class TelemetryStore:
         Idempotent: run again after a crash at any point, it deletes what is left
         (nothing, if the delete had committed), vacuums and cleans the log again.
         """
-        path = self.table_dir(table_name)
+        path = self.uri(table_name)
         column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
         predicate = f"{PARTITION_COLUMN} = {self.bucket_of(subject_id)} AND {column} = {_sql_string(subject_id)}"
         with self._write_lock(table_name):
             try:
-                table = DeltaTable(path)
+                table = self.delta_table(table_name)
                 before = table.version()
                 metrics = table.delete(predicate, writer_properties=_writer_properties())
                 removed = int(metrics.get("num_deleted_rows", 0))
                 files = self._vacuum(table)
-                log_removed = self._clean_log(table, path, subject_id)
+                log_removed = self._clean_log(table, table_name, subject_id)
                 after = table.version()
             except TelemetryError:
                 raise
@@ -617,13 +653,13 @@ class TelemetryStore:
         A table whose file statistics show nothing that old is left as it is (no commit). Afterwards the
         statistics of every live file must start at the cutoff or later, else :class:`TelemetryError`.
         """
-        path = self.table_dir(table_name)
+        path = self.uri(table_name)
         column = catalog.CATEGORY_BY_TABLE[table_name].time_column
         cutoff = as_utc(cutoff)
         predicate = f"{column} < '{cutoff.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
         with self._write_lock(table_name):
             try:
-                table = DeltaTable(path)
+                table = self.delta_table(table_name)
                 before = table.version()
                 if not _holds_before(table, column, cutoff):
                     return Expired(table_name, cutoff, 0, 0, before, before)
@@ -632,9 +668,9 @@ class TelemetryStore:
                 files = self._vacuum(table)
                 # A commit that names no deleted row, for the checkpoint to sit on (the delete's lists its files).
                 table.alter.set_table_properties(delta_log.NO_HISTORY)
-                self._clean_log(table, path, _NOBODY)
+                self._clean_log(table, table_name, _NOBODY)
                 after = table.version()
-                if _holds_before(DeltaTable(path), column, cutoff):
+                if _holds_before(self.delta_table(table_name), column, cutoff):
                     raise TelemetryError(f"{table_name!r} still holds rows before {cutoff:%Y-%m-%d %H:%M} UTC after "
                                          "the delete; run `portal retention run` again")
             except TelemetryError:
@@ -650,9 +686,8 @@ class TelemetryStore:
     def _vacuum(table: DeltaTable) -> int:
         return len(table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
 
-    @staticmethod
-    def _clean_log(table: DeltaTable, path: Path, subject_id: str) -> int:
-        return delta_log.clean(table, path, subject_id)
+    def _clean_log(self, table: DeltaTable, table_name: str, subject_id: str) -> int:
+        return delta_log.clean(table, self.location, table_name, subject_id)
 
     def rows_on_disk(self, table_name: str, subject_id: str) -> OnDisk:
         """Rows of ``subject_id`` in *every* Parquet data file under the table directory.
@@ -663,24 +698,30 @@ class TelemetryStore:
         them); files without statistics are read. The Delta log is not data and
         is not scanned here; :meth:`log_mentions` searches it.
         """
-        root = self.table_dir(table_name)
+        table_schema(table_name)
         column = catalog.CATEGORY_BY_TABLE[table_name].subject_column
         scanned, rows, holding = 0, 0, []
-        for directory, subdirs, names in os.walk(root):
-            subdirs[:] = [d for d in subdirs if not (directory == str(root) and d == "_delta_log")]
-            for name in sorted(n for n in names if n.endswith(".parquet")):
-                found = _subject_rows_in_file(os.path.join(directory, name), column, subject_id, table_name)
-                scanned += 1
-                if found:
-                    rows += found
-                    holding.append(os.path.relpath(os.path.join(directory, name), root))
+        for entry in self.data_files(table_name):
+            found = _subject_rows_in_file(self.open_file(entry.path), entry.relative, column, subject_id, table_name)
+            scanned += 1
+            if found:
+                rows += found
+                holding.append(entry.relative)
         return OnDisk(table_name, scanned, rows, tuple(holding))
+
+    def data_files(self, table_name: str) -> list[Any]:
+        """Every Parquet file under a table, referenced by its log or not (``_delta_log`` excluded), as
+        :class:`portal.core.lake_location.Entry` (``relative`` to the table)."""
+        table_schema(table_name)
+        return [e for e in self.location.files(table_name)
+                if e.relative.endswith(".parquet") and not e.relative.startswith(delta_log.LOG_DIR + "/")]
 
     def log_mentions(self, table_name: str, subject_id: str) -> InLog:
         """Every file under the table's ``_delta_log`` that still names ``subject_id``
         (file statistics, a delete predicate, ...), checkpoints included."""
         try:
-            scanned, naming = delta_log.files_naming(self.table_dir(table_name), subject_id)
+            table_schema(table_name)
+            scanned, naming = delta_log.files_naming(self.location, table_name, subject_id)
         except delta_log.LogError as exc:
             raise TelemetryError(f"cannot verify {table_name!r}: {exc}") from None
         return InLog(table_name, scanned, naming)
@@ -743,9 +784,9 @@ class InLog:
     files_naming: tuple[str, ...]  # relative to the table directory, e.g. "_delta_log/00000000000000000003.json"
 
 
-def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: str) -> int:
+def _subject_rows_in_file(source: Any, name: str, column: str, subject_id: str, table_name: str) -> int:
     try:
-        with pq.ParquetFile(path) as parquet:
+        with pq.ParquetFile(source) as parquet:
             metadata = parquet.metadata
             if column not in metadata.schema.names:
                 return 0
@@ -760,7 +801,7 @@ def _subject_rows_in_file(path: str, column: str, subject_id: str, table_name: s
             values = parquet.read_row_groups(groups, columns=[column], use_threads=False)[column]
     except (OSError, pa.ArrowException) as exc:
         raise TelemetryError(
-            f"cannot verify {table_name!r}: the file {path} is unreadable ({_first_line(exc)})"
+            f"cannot verify {table_name!r}: the file {name} is unreadable ({_first_line(exc)})"
         ) from None
     return int(pc.sum(pc.equal(values, pa.scalar(subject_id, values.type))).as_py() or 0)  # string_view too
 

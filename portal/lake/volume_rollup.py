@@ -11,15 +11,17 @@ Delta data files are immutable (a new table version writes new files), so the
 rollup of each file is computed once and kept:
 
 * in process memory, per file path;
-* on disk, one Parquet file per table, ``data_dir/rollups/<table>.parquet``:
+* stored, one Parquet file per table, ``<rollups>/<table>.parquet``, where ``<rollups>`` is
+  ``data_dir/rollups`` beside a local lake and ``<lake>/_portal/rollups`` beside a lake on object
+  storage (so every replica shares them and an erasure from one prunes them for all):
   the rollups of the files of one table version, each row naming its data file
   (relative to the table) and the file's size. A new process (the command line,
   a restarted portal) reads these instead of every data file, and a new table
   version only costs the files it added.
 
 **The rollups are a copy of personal data** (how much was recorded about whom,
-per week). They live next to the lake in the data directory (owner-only file
-permissions) and follow the lake: rows of a data file are kept only while that
+per week). They live next to the lake (owner-only file permissions on a local
+disk) and follow the lake: rows of a data file are kept only while that
 file is part of its table's current version. Erasure rewrites the files that
 held the person and vacuums the old ones; :func:`forget` then drops the memory
 copy and rewrites every stored rollup without the rows of files that left the
@@ -31,29 +33,32 @@ reader that started before an erasure cannot write the erased files back.
 Reading the Parquet files directly is only correct without reader features
 such as deletion vectors; a table that uses one is read through
 ``pl.scan_delta`` instead, without caching.
+
+Computing the rollups of new data files is the heavy part (100M rows: one pass over two columns).
+:func:`weekly_records` hands it to a :class:`FileRollups` runner: :data:`LOCAL_ROLLUPS` (a thread
+pool in this process) by default, or the Ray engine (:mod:`portal.engines`).
 """
 
 from __future__ import annotations
 
-import fcntl
+import io
 import json
 import os
-import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
 
 from portal.core import caches, catalog
-from portal.lake.telemetry import TelemetryError, TelemetryStore
+from portal.core.lake_location import LakeLocation
+from portal.lake import write_lock
+from portal.lake.telemetry import TelemetryError, TelemetryStore, latest_version
 
 DAY_US = 86_400 * 1_000_000
 WEEK_US = 7 * DAY_US
@@ -76,71 +81,101 @@ class _Snapshot:
     direct: bool
 
 
+@dataclass(frozen=True)
+class RollupJob:
+    """One data file whose rollup is needed: its file-system path and the columns to count by."""
+
+    path: str
+    subject_column: str
+    time_column: str
+
+
+class FileRollups(Protocol):
+    """Computes the rollups (:data:`ROLLUP` frames) of data files, one frame per job, in order."""
+
+    def rollup_files(self, location: LakeLocation, jobs: Sequence[RollupJob]) -> list[pl.DataFrame]: ...
+
+
+class LocalRollups:
+    """Rollups computed in this process, a few files at a time."""
+
+    name = "local"
+
+    def rollup_files(self, location: LakeLocation, jobs: Sequence[RollupJob]) -> list[pl.DataFrame]:
+        if not jobs:
+            return []
+        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+            return list(pool.map(lambda j: rollup_file(location, j.path, j.subject_column, j.time_column), jobs))
+
+
+LOCAL_ROLLUPS: FileRollups = LocalRollups()
+
 _lock = threading.Lock()
 _snapshots: dict[str, _Snapshot] = {}
 _files: dict[str, pl.DataFrame] = {}
 
 
-def rollup_dir(data_dir: str | os.PathLike) -> Path:
-    """Where the stored rollups of a data directory live."""
-    return Path(data_dir) / "rollups"
+def rollups_location(location: LakeLocation) -> LakeLocation:
+    """Where the stored rollups of a lake live (:meth:`LakeLocation.derived`)."""
+    return location.derived("rollups")
 
 
-def forget(data_dir: str | os.PathLike | None = None, lake_dir: str | os.PathLike | None = None) -> int:
-    """Drop every in-memory rollup; with ``data_dir``, also prune the stored rollups there to the
+def forget(location: LakeLocation | None = None) -> int:
+    """Drop every in-memory rollup; with the lake's ``location``, also prune the stored rollups to the
     data files that still exist (what erasure needs: the erased person's old files are gone).
     Returns how many stored rows were dropped."""
     with _lock:
         _snapshots.clear()
         _files.clear()
-    return prune_stored(data_dir, lake_dir) if data_dir is not None else 0
+    return prune_stored(location) if location is not None else 0
 
 
 caches.register(
     "rollups", "weekly rollups per data file (in memory, and the stored ones of data files that are gone)",
-    lambda settings: forget() if settings is None else forget(settings.data_dir, settings.lake_dir))
+    lambda settings: forget() if settings is None else forget(settings.lake_location))
 
 
 # ---- table versions and file lists ------------------------------------------
 
 
-def _log_version(table_dir: Path) -> int:
-    """Newest commit number in ``_delta_log`` from a directory listing (-1 when none)."""
-    best = -1
+def _log_version(location: LakeLocation, table_name: str) -> int:
+    """Newest commit number in ``_delta_log`` from a listing (-1 when none)."""
     try:
-        entries = os.listdir(table_dir / "_delta_log")
+        return latest_version(location, table_name)
     except FileNotFoundError:
-        raise TelemetryError(f"The telemetry table at {table_dir} is missing; run `portal seed` or set "
-                             "PORTAL_DATA_DIR to the directory that holds it.") from None
-    for name in entries:
-        head = name[:20]
-        if head.isdigit() and len(name) > 20 and name[20] == "." and (name.endswith(".json") or ".checkpoint" in name):
-            best = max(best, int(head))
-    return best
+        raise TelemetryError(f"The telemetry table {table_name!r} at {location} is missing; run `portal seed` or "
+                             "set PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is.") from None
 
 
 def versions(store: TelemetryStore) -> dict[str, int]:
     """Current Delta version of every catalog table (cheap: no log parsing)."""
-    return {c.table_name: _log_version(Path(store.lake_dir) / c.table_name) for c in catalog.CATEGORIES}
+    return {c.table_name: _log_version(store.location, c.table_name) for c in catalog.CATEGORIES}
 
 
-def _snapshot(table_dir: Path) -> _Snapshot:
-    key = str(table_dir)
-    version = _log_version(table_dir)
+def _fs_path(location: LakeLocation, uri: str) -> str:
+    if location.is_local:
+        return os.path.normpath(uri.removeprefix("file://"))
+    return uri.split("://", 1)[1] if "://" in uri else uri
+
+
+def _snapshot(store: TelemetryStore, table_name: str) -> _Snapshot:
+    location = store.location
+    key = location.uri(table_name)
+    version = _log_version(location, table_name)
     with _lock:
         cached = _snapshots.get(key)
     if cached is not None and cached.version == version:
         return cached
     for attempt in range(3):  # an erasure may clean the log while we list it: list it again
         try:
-            table = DeltaTable(str(table_dir))
+            table = store.delta_table(table_name)
             features = set(table.protocol().reader_features or ())
-            files = tuple(os.path.normpath(u.removeprefix("file://")) for u in table.file_uris())
+            files = tuple(_fs_path(location, u) for u in table.file_uris())
             snapshot = _Snapshot(table.version(), files, not (features & _DIRECT_UNSAFE))
             break
         except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
             if attempt == 2:
-                raise TelemetryError(f"The telemetry table at {table_dir} is unreadable "
+                raise TelemetryError(f"The telemetry table at {key} is unreadable "
                                      f"({str(exc).splitlines()[0][:200]}); restore its _delta_log from backup or "
                                      "run `portal seed --force`.") from None
     with _lock:
@@ -160,12 +195,13 @@ def _week_expr(column: str) -> pl.Expr:
     return ((pl.col(column).dt.epoch("us") + MONDAY_SHIFT_US) // WEEK_US).cast(pl.Int32)
 
 
-def rollup_file(path: str, subject: str = "subject_id", time: str = "ts") -> pl.DataFrame:
-    """``subject_id, week, records`` of one Parquet data file, one row per subject and week."""
+def rollup_file(location: LakeLocation, path: str, subject: str = "subject_id", time: str = "ts") -> pl.DataFrame:
+    """``subject_id, week, records`` of one Parquet data file (a path of ``location``'s file system),
+    one row per subject and week."""
     s, w = pl.col("subject_id"), pl.col("week")
     start = ((s != s.shift(1)) | (w != w.shift(1))).fill_null(True)
     # One lazy pass keeps only the first row of every run (and the last row, for the last run's end).
-    marks = (pl.scan_parquet(path, hive_partitioning=False)
+    marks = (pl.scan_parquet(location.uri_of(path), hive_partitioning=False, storage_options=location.storage_options)
              .select(pl.col(subject).alias("subject_id"), _week_expr(time).alias("week"))
              .drop_nulls().with_row_index("at").with_columns(start.alias("start"))
              .filter(pl.col("start") | (pl.col("at") == pl.len() - 1))
@@ -184,128 +220,116 @@ def rollup_file(path: str, subject: str = "subject_id", time: str = "ts") -> pl.
 # ---- stored rollups --------------------------------------------------------------
 
 
-@contextmanager
-def _store_lock(root: Path) -> Iterator[None]:
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _stored_name(table_name: str) -> str:
+    return f"{table_name}.parquet"
 
 
-def _stored_path(root: Path, table_name: str) -> Path:
-    return root / f"{table_name}.parquet"
-
-
-def _read_stored(path: Path) -> tuple[dict[str, list[int]], pl.DataFrame] | None:
+def _read_stored(root: LakeLocation, name: str) -> tuple[dict[str, list[int]], pl.DataFrame] | None:
     """``({relative file: [size, first row, rows]}, rows)``, or None when absent or unusable."""
     try:
-        meta = json.loads(pl.read_parquet_metadata(path)[_META])
+        data = root.read_bytes(name)
+    except (FileNotFoundError, OSError):
+        return None
+    try:
+        meta = json.loads(pq.read_metadata(io.BytesIO(data)).metadata[_META.encode()])
         if meta.get("format") != STORED_FORMAT:
             return None
         files = {str(k): [int(x) for x in v] for k, v in meta["files"].items()}
-        frame = pl.read_parquet(path).cast(ROLLUP)
+        frame = pl.read_parquet(io.BytesIO(data)).cast(ROLLUP)
         if sum(n for _, _, n in files.values()) != frame.height:
             return None
         return files, frame
-    except (OSError, KeyError, ValueError, TypeError, pl.exceptions.PolarsError):
-        return None  # missing, half-written by a crash, or from another version: computed again
+    except (OSError, KeyError, ValueError, TypeError, pa.ArrowException, pl.exceptions.PolarsError):
+        return None  # half-written by a crash, or from another version: computed again
 
 
-def _write_stored(root: Path, table_dir: Path, table_name: str, rollups: dict[str, pl.DataFrame]) -> None:
-    """Store ``rollups`` (absolute data file -> rollup) of data files that exist right now."""
-    with _store_lock(root):
-        _write_unlocked(_stored_path(root, table_name), table_dir, rollups)
+def _write_stored(location: LakeLocation, table_name: str, rollups: dict[str, pl.DataFrame]) -> None:
+    """Store ``rollups`` (data file path -> rollup) of data files that exist right now."""
+    root = rollups_location(location)
+    with write_lock.table_lock(root, "rollups"):
+        _write_unlocked(location, root, table_name, rollups)
 
 
-def _write_unlocked(target: Path, table_dir: Path, rollups: dict[str, pl.DataFrame]) -> None:
+def _write_unlocked(location: LakeLocation, root: LakeLocation, table_name: str,
+                    rollups: dict[str, pl.DataFrame]) -> None:
     files, parts, first = {}, [], 0
+    prefix = location.path(table_name) + "/"
     for path, frame in rollups.items():
-        size = _size(path)
+        size = location.size_of(path)
         if size is None:
             continue  # vacuumed meanwhile (an erasure): never write its rows back
-        files[os.path.relpath(path, table_dir)] = [size, first, frame.height]
+        files[path.removeprefix(prefix)] = [size, first, frame.height]
         parts.append(frame)
         first += frame.height
-    _atomic_write(target, pl.concat(parts) if parts else pl.DataFrame(schema=ROLLUP),
-                  {"format": STORED_FORMAT, "files": files})
+    table = (pl.concat(parts) if parts else pl.DataFrame(schema=ROLLUP)).to_arrow()
+    table = table.replace_schema_metadata({_META: json.dumps({"format": STORED_FORMAT, "files": files})})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    root.write_bytes(sink.getvalue(), _stored_name(table_name))
 
 
-def _atomic_write(target: Path, frame: pl.DataFrame, meta: dict) -> None:
-    table = frame.to_arrow().replace_schema_metadata({_META: json.dumps(meta)})
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _stored_for(root: Path, table_dir: Path, table_name: str, wanted: set[str]) -> dict[str, pl.DataFrame]:
+def _stored_for(location: LakeLocation, table_name: str, wanted: set[str]) -> dict[str, pl.DataFrame]:
     """Stored rollups of the ``wanted`` files whose size still matches."""
-    stored = _read_stored(_stored_path(root, table_name))
+    stored = _read_stored(rollups_location(location), _stored_name(table_name))
     if stored is None:
         return {}
     files, frame = stored
     found = {}
     for rel, (size, first, rows) in files.items():
-        path = os.path.join(table_dir, rel)
-        if path in wanted and _size(path) == size:
+        path = location.path(table_name, rel)
+        if path in wanted and location.size_of(path) == size:
             found[path] = frame.slice(first, rows)
     return found
 
 
-def _size(path: str) -> int | None:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return None
-
-
-def prune_stored(data_dir: str | os.PathLike, lake_dir: str | os.PathLike | None = None) -> int:
-    """Rewrite every stored rollup without the rows of data files that no longer exist; remove
-    leftovers of interrupted writes. Returns how many rows were dropped."""
-    root = rollup_dir(data_dir)
-    if not root.is_dir():
+def prune_stored(location: LakeLocation) -> int:
+    """Rewrite every stored rollup of the lake at ``location`` without the rows of data files that no
+    longer exist; remove leftovers of interrupted writes. Returns how many rows were dropped."""
+    root = rollups_location(location)
+    if not root.has_files():
         return 0
-    lake = Path(os.path.realpath(lake_dir if lake_dir is not None else Path(data_dir) / "lake"))
     dropped = 0
-    with _store_lock(root):
-        for leftover in root.glob(".*.tmp"):
-            leftover.unlink(missing_ok=True)
-        for path in sorted(root.glob("*.parquet")):
-            stored = _read_stored(path)
+    with write_lock.table_lock(root, "rollups"):
+        for entry in list(root.files(recursive=False)):
+            name = entry.relative
+            if name.endswith(".tmp"):
+                root.delete(entry.path)
+                continue
+            if not name.endswith(".parquet"):
+                continue
+            stored = _read_stored(root, name)
             if stored is None:
-                path.unlink(missing_ok=True)
+                root.delete(entry.path)
                 continue
             files, frame = stored
-            table_dir = lake / path.stem
-            live = {rel: f for rel, f in files.items() if _size(os.path.join(table_dir, rel)) == f[0]}
+            table_name = name.removesuffix(".parquet")
+            live = {rel: f for rel, f in files.items() if location.size_of(location.path(table_name, rel)) == f[0]}
             if len(live) == len(files):
                 continue
-            kept = {os.path.join(table_dir, rel): frame.slice(first, rows) for rel, (_, first, rows) in live.items()}
+            kept = {location.path(table_name, rel): frame.slice(first, rows)
+                    for rel, (_, first, rows) in live.items()}
             dropped += frame.height - sum(f.height for f in kept.values())
-            _write_unlocked(path, table_dir, kept)
+            _write_unlocked(location, root, table_name, kept)
     return dropped
 
 
-def subject_rows(data_dir: str | os.PathLike, subject_id: str, tables: list[str]) -> int:
+def subject_rows(location: LakeLocation, subject_id: str, tables: list[str]) -> int:
     """Rows naming ``subject_id`` in the stored rollups of ``tables`` (erasure verifies this is 0);
     a leftover of an interrupted write counts as naming everyone."""
-    root = rollup_dir(data_dir)
-    if not root.is_dir():
+    root = rollups_location(location)
+    if not root.has_files():
         return 0
     rows = 0
-    with _store_lock(root):  # no write is half-done while we look
-        paths = [root / f"{t}.parquet" for t in tables] + [p for t in tables for p in root.glob(f".{t}.parquet.*.tmp")]
-        for path in [p for p in paths if p.exists()]:
+    with write_lock.table_lock(root, "rollups"):  # no write is half-done while we look
+        for entry in root.files(recursive=False):
+            name = entry.relative
+            ours = any(name == _stored_name(t) or (name.startswith(f".{_stored_name(t)}.") and name.endswith(".tmp"))
+                       for t in tables)
+            if not ours:
+                continue
             try:
-                rows += pl.scan_parquet(path).filter(pl.col("subject_id") == subject_id).select(pl.len()).collect().item()
+                frame = pl.read_parquet(io.BytesIO(root.read_bytes(name)), columns=["subject_id"])
+                rows += frame.filter(pl.col("subject_id") == subject_id).height
             except (OSError, pl.exceptions.PolarsError):
                 rows += 1  # unreadable, so it cannot be shown not to name the person
     return rows
@@ -332,8 +356,8 @@ def _monday(column: str) -> pl.Expr:
     return (pl.col(column) * 7 - 3).cast(pl.Int32).cast(pl.Date).alias("week")
 
 
-def _scan_delta(table_dir: Path, cat: catalog.Category) -> pl.DataFrame:
-    frame = (pl.scan_delta(str(table_dir)).select(pl.col(cat.subject_column).alias("subject_id"), cat.time_column)
+def _scan_delta(store: TelemetryStore, cat: catalog.Category) -> pl.DataFrame:
+    frame = (pl.scan_delta(store.delta_table(cat.table_name)).select(pl.col(cat.subject_column).alias("subject_id"), cat.time_column)
              .group_by("subject_id", pl.col(cat.time_column).dt.truncate("1w").cast(pl.Date).alias("week"))
              .agg(pl.len().cast(pl.Int64).alias("records")).collect())
     return frame.select("subject_id", pl.lit(cat.key).alias("category"), "week", "records")
@@ -347,52 +371,50 @@ def _prune_memory() -> None:
             del _files[stale]
 
 
-def weekly_records(store: TelemetryStore) -> pl.DataFrame:
+def weekly_records(store: TelemetryStore, runner: FileRollups | None = None) -> pl.DataFrame:
     """``subject_id, category, week, records`` for every catalog table, one row per person,
-    category and week with any record (weeks start on Monday, UTC)."""
+    category and week with any record (weeks start on Monday, UTC). Data files no stored rollup
+    covers are rolled up by ``runner`` (:data:`LOCAL_ROLLUPS` when None)."""
     try:
-        return _weekly_records(store)
+        return _weekly_records(store, runner or LOCAL_ROLLUPS)
     except FileNotFoundError:
         # A vacuum removed files of a version we had listed; list the newest versions again.
         with _lock:
             _snapshots.clear()
-        return _weekly_records(store)
+        return _weekly_records(store, runner or LOCAL_ROLLUPS)
 
 
-def _weekly_records(store: TelemetryStore) -> pl.DataFrame:
-    root = rollup_dir(store.settings.data_dir)
+def _weekly_records(store: TelemetryStore, runner: FileRollups) -> pl.DataFrame:
+    location = store.location
     cats = {c.key: c for c in catalog.CATEGORIES}
-    lake = Path(os.path.realpath(store.lake_dir))
-    dirs = {key: lake / c.table_name for key, c in cats.items()}
-    snapshots = {key: _snapshot(path) for key, path in dirs.items()}
+    snapshots = {key: _snapshot(store, c.table_name) for key, c in cats.items()}
     todo: dict[str, str] = {}  # data file -> category key, for files that need reading
     for key, snap in snapshots.items():
         if snap.direct:
-            _load_known(root, dirs[key], cats[key].table_name, snap, todo, key)
-    if todo:  # every new file of every table in one pool, so no table waits for another's stragglers
+            _load_known(location, cats[key].table_name, snap, todo, key)
+    if todo:  # every new file of every table in one batch, so no table waits for another's stragglers
         files = list(todo)
-        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
-            fresh = dict(zip(files, pool.map(lambda f: rollup_file(
-                f, cats[todo[f]].subject_column, cats[todo[f]].time_column), files), strict=True))
+        jobs = [RollupJob(f, cats[todo[f]].subject_column, cats[todo[f]].time_column) for f in files]
+        fresh = dict(zip(files, [f.cast(ROLLUP) for f in runner.rollup_files(location, jobs)], strict=True))
         with _lock:
             _files.update(fresh)
         for key in sorted(set(todo.values())):
             with _lock:
                 current = {f: _files[f] for f in snapshots[key].files if f in _files}
-            _write_stored(root, dirs[key], cats[key].table_name, current)
-    frames = [_table_frame(key, s) if s.direct else _scan_delta(dirs[key], cats[key]) for key, s in snapshots.items()]
+            _write_stored(location, cats[key].table_name, current)
+    frames = [_table_frame(key, s) if s.direct else _scan_delta(store, cats[key]) for key, s in snapshots.items()]
     _prune_memory()
     return pl.concat(frames, how="vertical_relaxed").cast(SCHEMA)
 
 
-def _load_known(root: Path, table_dir: Path, table_name: str, snap: _Snapshot, todo: dict[str, str],
+def _load_known(location: LakeLocation, table_name: str, snap: _Snapshot, todo: dict[str, str],
                 key: str) -> None:
     """Fill the memory cache from the stored rollup; note in ``todo`` the files still unknown."""
     with _lock:
         missing = {f for f in snap.files if f not in _files}
     if not missing:
         return
-    found = _stored_for(root, table_dir, table_name, missing)
+    found = _stored_for(location, table_name, missing)
     with _lock:
         _files.update(found)
     todo.update({f: key for f in missing - found.keys()})

@@ -138,7 +138,7 @@ def _verify_erasure_metadata(r: Run, conn: Connection, done: dict, found: _Findi
         found.problem("erasure_tombstones: no tombstone for the person", (METADATA, "erasure_tombstones"))
     copies = sorted(p.name for p in copy_path(r.data_dir, q).parent.glob(f"copy-{q.employee_id}-*"))
     tables = [catalog.CATEGORY_BY_KEY[key].table_name for key in q.category_keys]
-    rollup_rows = volume_rollup.subject_rows(r.data_dir, q.employee_id, tables)
+    rollup_rows = volume_rollup.subject_rows(r.store.location, q.employee_id, tables)
     found.result["caches"] = {"prepared_copies_found": len(copies), "stored_rollup_rows_found": rollup_rows}
     if copies:
         found.problem(f"caches: {len(copies)} prepared copy file(s) of the person remain", (CACHE, "caches"))

@@ -205,7 +205,7 @@ def _cache_step(r: Run) -> None:
     from portal.privacy import export
 
     cleared = caches.forget(r.store.settings)
-    cache_epoch.bump(r.store.settings.data_dir)  # other processes (the portal) drop theirs too
+    cache_epoch.bump(r.engine)  # every process sharing the DB (replicas, a running portal) drops theirs too
     copies = export.purge_copies(export.copies_dir(r.data_dir), employee_id=r.request.employee_id)
     with r.engine.begin() as conn:
         open_step(conn, r.request.request_id, CACHE, "caches")

@@ -25,6 +25,16 @@ def test_streamlit_watches_no_files_so_data_directories_inside_the_app_folder_do
     assert shown.stdout.split() == ["none", "False"]
 
 
+def test_streamlit_runs_no_full_garbage_collection_after_every_script_run():
+    # With the domain loaded a full collection takes 0.1-0.2 CPU-s, and a sign-in runs the script three
+    # times: that was half of the server's CPU for a sign-in (bench/bench_signin.py).
+    shown = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; print(config.get_option('runner.postScriptGC'))"],
+        cwd=CONFIG.parent.parent, capture_output=True, text=True, check=True, timeout=60,
+    )
+    assert shown.stdout.split() == ["False"]
+
+
 def test_no_folder_beside_the_app_is_named_pages():
     # Until a session has run st.navigation, Streamlit lists every file of a pages/ folder beside the
     # app to anyone, signed in or not, and runs the one a URL names without app.py's gate.

@@ -5,6 +5,7 @@ each category is what the works council is shown."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -107,14 +108,14 @@ def test_rollups_and_releases_keep_no_deleted_week(lite, store):
     before = volume_rollup.weekly_records(store)  # stored on disk and held in memory
     old_week = (NOW - timedelta(days=200)).date()
     assert any(w <= old_week for w in weeks(before, KEYSTROKES))
-    epoch = cache_epoch.current(store.settings.data_dir)
+    epoch = cache_epoch.current(lite)
     retention.run_retention(lite, store, now=NOW)
     after = volume_rollup.weekly_records(store)
     cutoff = (NOW - timedelta(days=180 + 7)).date()
     assert all(w > cutoff for w in weeks(after, KEYSTROKES))
-    stored = pl.read_parquet(volume_rollup.rollup_dir(store.settings.data_dir) / "keystrokes.parquet")
+    stored = pl.read_parquet(Path(volume_rollup.rollups_location(store.location).root) / "keystrokes.parquet")
     assert stored["records"].sum() == 16  # the 100-day-old rows and yesterday's, no more
-    assert cache_epoch.current(store.settings.data_dir) != epoch  # a running portal drops its copies
+    assert cache_epoch.current(lite) != epoch  # a running portal drops its copies
 
 
 def test_a_second_run_finds_nothing_left_to_delete(lite, store):

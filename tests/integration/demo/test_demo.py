@@ -204,7 +204,7 @@ def test_seeding_stores_the_council_rollups_and_releases_and_replacing_removes_e
         settings, monkeypatch):
     demo.seed(settings, employees=8, days=3, seed=1)
     data_dir = Path(settings.data_dir)
-    assert (volume_rollup.rollup_dir(data_dir) / "keystrokes.parquet").exists()
+    assert (Path(volume_rollup.rollups_location(settings.lake_location).root) / "keystrokes.parquet").exists()
     # (a company of 8 files no requests, so there is no request release to store)
     assert {p.name for p in (data_dir / "releases").iterdir()} == {"collection.parquet", "access.parquet"}
     volume_rollup.forget()
@@ -217,7 +217,7 @@ def test_seeding_stores_the_council_rollups_and_releases_and_replacing_removes_e
     demo.seed(settings, employees=6, days=3, seed=2, replace=True)
     assert not (data_dir / "copies" / "copy-E00005-old.zip").exists()
     assert (data_dir / "releases" / "collection.parquet").read_bytes() != b"the old company's"  # the new one's
-    assert volume_rollup.subject_rows(data_dir, "E00007", ["keystrokes"]) == 0  # the old company had E00007
+    assert volume_rollup.subject_rows(settings.lake_location, "E00007", ["keystrokes"]) == 0  # the old company had E00007
 
 
 def test_seeding_rejects_a_company_smaller_than_the_personas(settings):

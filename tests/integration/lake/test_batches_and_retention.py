@@ -1,20 +1,19 @@
 """The lake's side of intake and retention: a batch and its id in one commit, recognised after checkpoints
 and log cleanup; rows before a cutoff deleted, vacuumed and cleaned out of the log; nothing done when
-nothing is that old."""
+nothing is that old. Every test runs on a local lake and on one on object storage (a real SeaweedFS server)."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable
 
 from portal.lake import delta_log
 from portal.lake.telemetry import BATCH_ID_RETENTION, PARTITION_COLUMN, TelemetryError, TelemetryStore, bucket_for
-from tests.conftest import make_settings
+from tests.conftest import make_settings, s3_prefix
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -28,15 +27,18 @@ def keystrokes(subjects: list[str], start: datetime, step: timedelta = timedelta
         "active_seconds": pa.array([60] * n, pa.int32()), "device": pa.array(["LT-1"] * n, pa.string())})
 
 
-@pytest.fixture
-def store(tmp_path) -> TelemetryStore:
-    found = TelemetryStore(make_settings(tmp_path, telemetry_buckets=4))
+@pytest.fixture(params=["local disk", "object storage"])
+def store(request, tmp_path) -> TelemetryStore:
+    lake_url = None
+    if request.param == "object storage":
+        lake_url = request.getfixturevalue("s3_environment").url(s3_prefix())
+    found = TelemetryStore(make_settings(tmp_path, telemetry_buckets=4, lake_url=lake_url))
     found.create()
     return found
 
 
 def every_row(store: TelemetryStore, table: str = "keystrokes") -> pa.Table:
-    return DeltaTable(store.lake_dir / table).to_pyarrow_table()
+    return pl.read_delta(store.uri(table), storage_options=store.location.storage_options).to_arrow()
 
 
 def test_prepare_adds_the_bucket_and_orders_rows_by_bucket_subject_and_time(store):
@@ -53,13 +55,13 @@ def test_a_batch_is_appended_with_its_id_in_one_commit_and_the_new_version_is_re
     appended = store.append_once("keystrokes", store.prepare("keystrokes", keystrokes(["E1", "E2"], NOW)), "b1")
     assert (appended.rows, appended.version, appended.before) == (2, before + 1, False)
     assert store.version("keystrokes") == before + 1
-    assert DeltaTable(store.lake_dir / "keystrokes").transaction_version("portal-intake:b1") == 1
+    assert store.delta_table("keystrokes").transaction_version("portal-intake:b1") == 1
 
 
 def test_a_batch_whose_id_the_table_holds_is_not_written_again_even_after_checkpoint_and_log_cleanup(store):
     prepared = store.prepare("keystrokes", keystrokes(["E1", "E2"], NOW))
     store.append_once("keystrokes", prepared, "b1")
-    table = DeltaTable(store.lake_dir / "keystrokes")
+    table = store.delta_table("keystrokes")
     table.create_checkpoint()
     table.cleanup_metadata()
     store.erase_subject("keystrokes", "E9")  # an erasure cleans the log down to one checkpoint
@@ -69,11 +71,11 @@ def test_a_batch_whose_id_the_table_holds_is_not_written_again_even_after_checkp
 
 
 def test_tables_remember_batch_ids_for_a_bounded_time_and_an_older_lake_learns_to(store):
-    table = DeltaTable(store.lake_dir / "keystrokes")
+    table = store.delta_table("keystrokes")
     assert {k: table.metadata().configuration.get(k) for k in BATCH_ID_RETENTION} == BATCH_ID_RETENTION
     table.alter.set_table_properties({"delta.setTransactionRetentionDuration": "interval 1 days"})
     store.append_once("keystrokes", store.prepare("keystrokes", keystrokes(["E1"], NOW)), "b2")
-    configured = DeltaTable(store.lake_dir / "keystrokes").metadata().configuration
+    configured = store.delta_table("keystrokes").metadata().configuration
     assert configured["delta.setTransactionRetentionDuration"] == BATCH_ID_RETENTION[
         "delta.setTransactionRetentionDuration"]
 
@@ -96,12 +98,11 @@ def test_rows_before_the_cutoff_are_deleted_vacuumed_and_gone_from_the_log(store
         [NOW - timedelta(days=180), NOW - timedelta(days=2), NOW - timedelta(days=2) + timedelta(minutes=15)])
     # No data file on disk and no log entry holds a deleted row any more.
     on_disk = []
-    for directory, _, names in os.walk(store.lake_dir / "keystrokes"):
-        for name in names:
-            if name.endswith(".parquet") and "_delta_log" not in directory:
-                on_disk += pq.read_table(os.path.join(directory, name), columns=["ts"])["ts"].to_pylist()
+    for entry in store.data_files("keystrokes"):
+        with pq.ParquetFile(store.open_file(entry.path)) as parquet:
+            on_disk += parquet.read(columns=["ts"])["ts"].to_pylist()
     assert min(on_disk) >= NOW - timedelta(days=185)
-    log = sorted(os.listdir(store.lake_dir / "keystrokes" / delta_log.LOG_DIR))
+    log = sorted(store.location.names("keystrokes", delta_log.LOG_DIR))
     assert all(not name[:20].isdigit() or int(name[:20]) >= expired.version_after for name in log)
 
 

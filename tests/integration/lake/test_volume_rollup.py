@@ -76,7 +76,7 @@ def keystrokes(store) -> pl.DataFrame:
 def test_a_fresh_process_reads_the_stored_rollups_instead_of_the_data_files(lake, monkeypatch):
     settings, store = lake
     first = keystrokes(store)
-    stored = volume_rollup.rollup_dir(settings.data_dir) / "keystrokes.parquet"
+    stored = Path(volume_rollup.rollups_location(settings.lake_location).root) / "keystrokes.parquet"
     assert stored.exists() and stat.S_IMODE(stored.stat().st_mode) == 0o600
 
     def no_data_file_read(*_args, **_kw):
@@ -94,7 +94,7 @@ def test_a_new_table_version_reads_only_the_files_it_added(lake, monkeypatch):
     volume_rollup.forget()  # a fresh process: the stored rollup knows every file but the new one
     read = []
     original = volume_rollup.rollup_file
-    monkeypatch.setattr(volume_rollup, "rollup_file", lambda path, *a: read.append(path) or original(path, *a))
+    monkeypatch.setattr(volume_rollup, "rollup_file", lambda location, path, *a: read.append(path) or original(location, path, *a))
     after = keystrokes(store)
     assert len(read) == 1
     assert after.filter(pl.col("subject_id") != "E00099").equals(before)
@@ -104,7 +104,7 @@ def test_a_new_table_version_reads_only_the_files_it_added(lake, monkeypatch):
 def test_a_stored_rollup_that_is_corrupt_or_from_another_format_is_computed_again(lake):
     settings, store = lake
     expected = keystrokes(store)
-    stored = volume_rollup.rollup_dir(settings.data_dir) / "keystrokes.parquet"
+    stored = Path(volume_rollup.rollups_location(settings.lake_location).root) / "keystrokes.parquet"
     for damage in (b"not parquet at all", stored.read_bytes()[: stored.stat().st_size // 2]):
         stored.write_bytes(damage)
         volume_rollup.forget()
@@ -115,11 +115,11 @@ def test_a_stored_rollup_that_is_corrupt_or_from_another_format_is_computed_agai
 def test_erasure_leaves_no_stored_rollup_row_of_the_person_and_keeps_everyone_elses(lake):
     settings, store = lake
     before = keystrokes(store)
-    assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) > 0
+    assert volume_rollup.subject_rows(settings.lake_location, "E00003", ["keystrokes"]) > 0
     store.erase_subject("keystrokes", "E00003")
     figures.forget_cached_copies(settings)
-    assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) == 0
-    untouched = volume_rollup._read_stored(volume_rollup.rollup_dir(settings.data_dir) / "keystrokes.parquet")[1]  # noqa: SLF001
+    assert volume_rollup.subject_rows(settings.lake_location, "E00003", ["keystrokes"]) == 0
+    untouched = volume_rollup._read_stored(volume_rollup.rollups_location(settings.lake_location), "keystrokes.parquet")[1]  # noqa: SLF001
     assert untouched.height > 0 and "E00003" not in untouched["subject_id"].to_list()
     assert keystrokes(store).equals(before.filter(pl.col("subject_id") != "E00003"))
 
@@ -132,19 +132,19 @@ def test_a_reader_that_listed_files_before_an_erasure_never_writes_their_rollups
         held = {p: f for p, f in volume_rollup._files.items() if p.startswith(str(table_dir))}  # noqa: SLF001
     store.erase_subject("keystrokes", "E00003")  # rewrites and vacuums the file that held E00003
     figures.forget_cached_copies(settings)
-    volume_rollup._write_stored(volume_rollup.rollup_dir(settings.data_dir), table_dir, "keystrokes", held)  # noqa: SLF001
-    assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) == 0
+    volume_rollup._write_stored(settings.lake_location, "keystrokes", held)  # noqa: SLF001
+    assert volume_rollup.subject_rows(settings.lake_location, "E00003", ["keystrokes"]) == 0
 
 
 def test_a_leftover_of_an_interrupted_write_counts_as_naming_the_person_until_pruned(lake):
     settings, _store = lake
-    leftover = volume_rollup.rollup_dir(settings.data_dir) / ".keystrokes.parquet.0badf00d.tmp"
+    leftover = Path(volume_rollup.rollups_location(settings.lake_location).root) / ".keystrokes.parquet.0badf00d.tmp"
     leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_bytes(b"PAR1 half a file")
-    assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) == 1
-    volume_rollup.prune_stored(settings.data_dir, settings.lake_dir)
+    assert volume_rollup.subject_rows(settings.lake_location, "E00003", ["keystrokes"]) == 1
+    volume_rollup.prune_stored(settings.lake_location)
     assert not leftover.exists()
-    assert volume_rollup.subject_rows(settings.data_dir, "E00003", ["keystrokes"]) == 0
+    assert volume_rollup.subject_rows(settings.lake_location, "E00003", ["keystrokes"]) == 0
 
 
 def test_telemetry_of_people_without_an_employee_record_counts_each_of_them_once_under_no_department(lake):

@@ -208,9 +208,9 @@ def test_erasure_clears_prepared_copies_and_the_stores_caches(company):
     company.store.summary(ALICE_ID)
     assert company.store._snapshots and copy.path.exists()
     other_process = cache_epoch.Watcher()
-    other_process.changed(company.services.settings.data_dir)
+    other_process.changed(company.engine)
     receipt = erasure.execute(company.engine, company.store, company.priya, company.approved())
-    assert other_process.changed(company.services.settings.data_dir)  # the running portal drops its caches too
+    assert other_process.changed(company.engine)  # the running portal drops its caches too
     assert not copy.path.exists()
     assert not company.store._snapshots and not company.store._footers
     assert receipt.document["stores"]["caches"]["cleared"]
@@ -367,8 +367,8 @@ def test_a_stray_file_no_version_references_is_found_by_verification_and_removed
 
 def test_a_stored_works_council_rollup_naming_the_person_fails_verification_until_pruned(company, monkeypatch):
     volume_rollup.weekly_records(company.store)  # the council's figures were computed before the erasure
-    data_dir = company.services.settings.data_dir
-    assert volume_rollup.subject_rows(data_dir, ALICE_ID, ERASED_TABLES) > 0
+    location = company.services.settings.lake_location
+    assert volume_rollup.subject_rows(location, ALICE_ID, ERASED_TABLES) > 0
     request_id = company.approved()
     monkeypatch.setattr(volume_rollup, "prune_stored", lambda *_a, **_k: 0)  # a pruning that did nothing
     with pytest.raises(erasure.VerificationFailed, match=r"caches: \d+ stored works council rollup row"):
@@ -378,7 +378,7 @@ def test_a_stored_works_council_rollup_naming_the_person_fails_verification_unti
     receipt = erasure.execute(company.engine, company.store, company.priya, request_id)
     assert company.status(request_id) == Status.COMPLETED
     assert receipt.document["verification"]["caches"]["stored_rollup_rows_found"] == 0
-    assert volume_rollup.subject_rows(data_dir, ALICE_ID, ERASED_TABLES) == 0
+    assert volume_rollup.subject_rows(location, ALICE_ID, ERASED_TABLES) == 0
 
 
 # ---- the Delta log -----------------------------------------------------------------------------------
