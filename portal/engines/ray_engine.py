@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 FILE, SUBJECT, TABLE, TIME, UNTIL = "__file", "__subject", "__table", "__time", "__until"
 FILES_PER_TASK = 16  # files Daft cannot read, per Ray task of the polars fallback
+SCANS_PER_QUERY = 512  # file scans in one Daft query: bounds the plan of a lake of many small files
 T = TypeVar("T")
 
 
@@ -75,7 +76,9 @@ class RayEngine:
         by_daft = [job for job in jobs if readable[job.path]]
         by_polars = [job for job in jobs if not readable[job.path]]
         pending = _in_tasks(_rollup_chunk, location, by_polars)
-        found = self._rollups_by_daft(location, by_daft)
+        found: dict[str, pl.DataFrame] = {}
+        for start in range(0, len(by_daft), SCANS_PER_QUERY):
+            found.update(self._rollups_by_daft(location, by_daft[start:start + SCANS_PER_QUERY]))
         found.update(zip((job.path for job in by_polars), _gather(pending), strict=True))
         return [found[job.path].cast(volume_rollup.ROLLUP).sort("subject_id", "week") for job in jobs]
 
@@ -130,22 +133,23 @@ class RayEngine:
             readable = _daft_readable(location, [e.path for e in files])
             wanted = lake_rows.probe_frame(table_probes)
             by_polars += [FileCount(table_name, subject, time, e, wanted) for e in files if not readable[e.path]]
-            scans = []
-            for entry in (e for e in files if readable[e.path]):
-                scans.append(self._read(location, [entry.path])
-                             .where(col(subject).is_in(wanted["subject_id"].to_list()))
-                             .select(lit(len(numbered)).alias(FILE), col(subject).alias(SUBJECT),
-                                     col(time).to_unix_epoch("us").alias(TIME)))
-                numbered.append((table_name, entry.relative))
-            if not scans:
-                continue
             probed = daft.from_pydict({SUBJECT: wanted["subject_id"].to_list(), UNTIL: wanted["until_us"].to_list()})
-            queries.append(_union(scans).join(probed, on=SUBJECT)
-                           .where(col(TIME).is_null() | (col(TIME) <= col(UNTIL))).select(FILE, SUBJECT))
+            readable_files = [e for e in files if readable[e.path]]
+            for start in range(0, len(readable_files), SCANS_PER_QUERY):
+                scans = []
+                for entry in readable_files[start:start + SCANS_PER_QUERY]:
+                    scans.append(self._read(location, [entry.path])
+                                 .where(col(subject).is_in(wanted["subject_id"].to_list()))
+                                 .select(lit(len(numbered)).alias(FILE), col(subject).alias(SUBJECT),
+                                         col(time).to_unix_epoch("us").alias(TIME)))
+                    numbered.append((table_name, entry.relative))
+                query = (_union(scans).join(probed, on=SUBJECT)
+                         .where(col(TIME).is_null() | (col(TIME) <= col(UNTIL))).select(FILE, SUBJECT))
+                queries.append((len(scans), query))
         pending = _in_tasks(_count_chunk, location, by_polars)
         found: list[FileRows] = []
-        if queries:
-            counted = _union(queries).groupby(FILE, SUBJECT).agg(col(SUBJECT).count().alias("rows"))
+        for batch in _batches(queries, SCANS_PER_QUERY):  # small tables share a query
+            counted = _union(batch).groupby(FILE, SUBJECT).agg(col(SUBJECT).count().alias("rows"))
             for r in _collect(counted, "verifying the lake").iter_rows(named=True):
                 table_name, relative = numbered[r[FILE]]
                 found.append(FileRows(table_name, relative, r[SUBJECT], int(r["rows"])))
@@ -175,6 +179,19 @@ def _int32() -> Any:
     from daft import DataType
 
     return DataType.int32()
+
+
+def _batches(sized: Sequence[tuple[int, daft.DataFrame]], limit: int) -> list[list[daft.DataFrame]]:
+    """Consecutive queries grouped so that each group holds at most ``limit`` file scans (or one query)."""
+    groups: list[list[daft.DataFrame]] = []
+    room = 0
+    for size, query in sized:
+        if not groups or size > room:
+            groups.append([])
+            room = limit
+        groups[-1].append(query)
+        room -= size
+    return groups
 
 
 def _union(frames: Sequence[daft.DataFrame]) -> daft.DataFrame:

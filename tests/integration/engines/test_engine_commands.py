@@ -28,12 +28,9 @@ def portal(company, monkeypatch, capsys):
     return run
 
 
-@pytest.mark.parametrize("args", [
-    ("--by", "department,category", "--period", "week", "--format", "json"),
-    ("--by", "category", "--period", "all", "--format", "csv"),
-])
-def test_portal_aggregates_prints_exactly_the_same_on_the_ray_engine_as_on_the_local_one(portal, company, ray_engine,
-                                                                                        args):
+def test_portal_aggregates_prints_exactly_the_same_on_the_ray_engine_as_on_the_local_one(portal, company, ray_engine):
+    # The finest view; the others and the CSV are cut from the same release (tests/integration/council).
+    args = ("--by", "department,category", "--period", "week", "--format", "json")
     printed = {}
     for engine in ("local", "ray"):
         drop_derived(company)  # computed from the data files on each engine, not read from the other's release
@@ -42,7 +39,7 @@ def test_portal_aggregates_prints_exactly_the_same_on_the_ray_engine_as_on_the_l
         assert code == 0, err
         printed[engine] = (out, err.strip().splitlines()[-1])
     assert printed["ray"] == printed["local"]
-    assert printed["local"][0].count("\n") > 5 and "people are rounded" in printed["local"][1]
+    assert printed["local"][0].count("\n") > 100 and "people are rounded" in printed["local"][1]
 
 
 def test_verify_erased_finds_nothing_on_a_clean_lake_on_either_engine(portal, ray_engine, monkeypatch):

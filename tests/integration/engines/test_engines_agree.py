@@ -170,3 +170,17 @@ def test_a_lake_whose_erasures_hold_no_leftover_is_clean_on_both_engines(company
     for engine in (local_engine, ray_engine):
         result = erased.verify_erasures(engine, company.lake_location, erasures)
         assert result.clean and result.rows.total_files > 50, engine.name
+
+
+def test_a_lake_of_more_files_than_one_query_scans_is_read_in_several_queries_alike(company, local_engine,
+                                                                                   ray_engine, monkeypatch):
+    from portal.engines import ray_engine as module
+
+    monkeypatch.setattr(module, "SCANS_PER_QUERY", 7)
+    jobs = [j for j in every_data_file(company) if "/keystrokes/" in j.path or "/chat_messages/" in j.path]
+    local = local_engine.rollup_files(company.lake_location, jobs)
+    on_ray = ray_engine.rollup_files(company.lake_location, jobs)
+    assert all(ordered(a).equals(b) for a, b in zip(local, on_ray, strict=True)) and len(jobs) > 14
+    probes = [Probe("keystrokes", s) for s in ("E00002", "E00005")] + [Probe("performance_records", "E00002")]
+    assert local_engine.count_rows(company.lake_location, probes) == ray_engine.count_rows(company.lake_location,
+                                                                                           probes)
