@@ -6,7 +6,7 @@ UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed-stamp
 export PORTAL_DATA_DIR ?= var
 
-.PHONY: install demo lint test test-fast browser bench clean-data
+.PHONY: install demo lint test test-fast browser bench clean-data messages
 
 ## Installs exactly the versions in uv.lock (and the project, editable) with uv, itself installed from PyPI.
 ## --locked stops if pyproject.toml changed without `uv lock`; --inexact keeps pip and uv in the venv.
@@ -36,6 +36,9 @@ lint: install
 ## The whole suite: lint and type check, then unit, integration (SQLite and PostgreSQL), app and browser tests.
 test: install lint browser
 	$(PY) -m pytest -q
+
+messages: install
+	$(PY) -m portal.core.message_catalogs update $(DOMAINS)
 
 test-fast: install
 	$(PY) -m pytest -q tests/unit tests/app
