@@ -151,7 +151,7 @@ def problems(domains: Iterable[str] = DOMAINS, root: Path = ROOT, locale_dir: Pa
                     found.append(Problem(language, domain, msgid, "not translated" + (" (fuzzy)" if entry.fuzzy else "")))
                     continue
                 expected = placeholders(" ".join(message) if isinstance(message, tuple) else message)
-                for string in strings:
+                for string in map(str, strings):
                     if placeholders(string) - expected - {"n"} or (expected - {"n"}) - placeholders(string):
                         found.append(Problem(language, domain, msgid, f"placeholders differ in {string!r}"))
             for entry in catalog:
