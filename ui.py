@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
 import streamlit as st
 
-from portal.core import cache_epoch, caches
+from portal.core import cache_epoch, caches, i18n
+from portal.core.i18n import N_, _
 from portal.identity import policy, sessions
 from portal.core.plain_text import md
 from portal.identity.principal import ClaimRules, ClaimsError, Principal, principal_from_claims, session_expired
@@ -28,8 +29,8 @@ if TYPE_CHECKING:  # the domain takes seconds to import; the sign-in screen of a
     from portal import bootstrap
 
 REQUIRED_AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
-SIGNED_OUT = "You signed out of this session; sign in again."
-SECRETS_HELP = (
+SIGNED_OUT = N_("You signed out of this session; sign in again.")
+SECRETS_HELP = N_(
     "Copy `.streamlit/secrets.toml.example` to `.streamlit/secrets.toml` and fill in your identity "
     "provider, or run `make demo`, which starts the portal with its own secrets for a local provider."
 )
@@ -81,7 +82,7 @@ class Context:
     principal: Principal
 
 
-@st.cache_resource(show_spinner="Opening the portal's stores ...")
+@st.cache_resource(show_spinner=False)
 def _services() -> bootstrap.Services:
     from portal import bootstrap
 
@@ -108,7 +109,7 @@ def services() -> bootstrap.Services:
     try:
         return _open_services()
     except (SettingsError, bootstrap.BootstrapError) as exc:
-        st.error(f"**The portal cannot start.** {exc}")
+        st.error(_("**The portal cannot start.** {problem}").format(problem=exc))
         st.stop()
 
 
@@ -141,32 +142,34 @@ def auth_problem() -> str | None:
     try:
         auth = st.secrets.get("auth")
     except FileNotFoundError:
-        return "There is no `.streamlit/secrets.toml`, so sign-in is not configured. " + SECRETS_HELP
+        return _("There is no `.streamlit/secrets.toml`, so sign-in is not configured.") + " " + _(SECRETS_HELP)
     except Exception as exc:  # noqa: BLE001 - Streamlit raises several types for unreadable TOML
-        return f"`.streamlit/secrets.toml` cannot be read ({exc}). " + SECRETS_HELP
+        return _("`.streamlit/secrets.toml` cannot be read ({problem}).").format(problem=exc) + " " + _(SECRETS_HELP)
     if auth is None:
-        return "`.streamlit/secrets.toml` has no `[auth]` section, so sign-in is not configured. " + SECRETS_HELP
+        return _("`.streamlit/secrets.toml` has no `[auth]` section, so sign-in is not configured.") + " " \
+            + _(SECRETS_HELP)
     missing = [k for k in REQUIRED_AUTH_KEYS if not auth.get(k)]
     if missing:
-        return f"The `[auth]` section of `.streamlit/secrets.toml` lacks {', '.join(missing)}. " + SECRETS_HELP
+        return _("The `[auth]` section of `.streamlit/secrets.toml` lacks {keys}.").format(
+            keys=", ".join(missing)) + " " + _(SECRETS_HELP)
     return None
 
 
 @st.cache_data(ttl=15, show_spinner=False)
-def provider_problem(metadata_url: str) -> str | None:
-    """Whether the identity provider answers; cached briefly so the login page stays fast."""
+def provider_problem(metadata_url: str, language: str = i18n.DEFAULT_LANGUAGE) -> str | None:
+    """Whether the identity provider answers, said in ``language``; cached briefly so the login page stays fast."""
     try:
         with urllib.request.urlopen(metadata_url, timeout=3) as response:  # noqa: S310 - configured URL
             meta = json.loads(response.read())
         if "authorization_endpoint" not in meta:
-            return f"{metadata_url} answered, but it is not an OpenID Connect discovery document."
+            return _("{url} answered, but it is not an OpenID Connect discovery document.").format(url=metadata_url)
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return (
-            f"The sign-in provider at {metadata_url} is not reachable ({reason}). "
+        return _(
+            "The sign-in provider at {url} is not reachable ({reason}). "
             "Start it (`make demo` starts the local one) or correct `server_metadata_url` in "
             "`.streamlit/secrets.toml`."
-        )
+        ).format(url=metadata_url, reason=reason)
     return None
 
 
@@ -178,7 +181,8 @@ def current_principal(svc: bootstrap.Services) -> Principal | None:
         return principal_from_claims(st.user.to_dict(), svc.directory, ClaimRules.from_settings(svc.settings))
     except ClaimsError as exc:
         # The message names claims (``_claim_names``, ``cognito:groups``) that Markdown would mangle.
-        st.error(f"**Your sign-in could not be used:** {md(str(exc))}. Sign out and try again.")
+        st.error(_("**Your sign-in could not be used:** {problem}. Sign out and try again.").format(
+            problem=md(str(exc))))
         logout_button()
         st.stop()
 
@@ -192,7 +196,8 @@ def session_ended(svc: bootstrap.Services) -> bool:
     try:
         return sessions.is_revoked(svc.engine, st.user.to_dict())
     except sessions.SessionStoreError as exc:
-        st.error(f"**The portal cannot check your session:** {exc}. Try again in a moment.")
+        st.error(_("**The portal cannot check your session:** {problem}. Try again in a moment.").format(
+            problem=exc))
         st.stop()
 
 
@@ -201,7 +206,7 @@ def _log_out() -> None:
     try:
         sessions.revoke(services().engine, st.user.to_dict())
     except sessions.SessionStoreError as exc:
-        st.error(f"**You are still signed in:** {exc}. Try again in a moment.")
+        st.error(_("**You are still signed in:** {problem}. Try again in a moment.").format(problem=exc))
         return
     st.logout()
 
@@ -210,7 +215,7 @@ def logout_button(key: str = "logout") -> None:
     # A callback, not the button's return value: app.py draws this button before st.navigation picks
     # the page, and the button's id changes on the first run that knows the page, so a click on the
     # first page shown would read as False and quietly not log out.
-    st.button("Log out", key=key, icon=":material/logout:", on_click=_log_out)
+    st.button(_("Log out"), key=key, icon=":material/logout:", on_click=_log_out)
 
 
 def require(action: str) -> Context:
@@ -222,12 +227,37 @@ def require(action: str) -> Context:
     svc = services()
     principal = current_principal(svc)
     if principal is None or is_expired(svc, principal):
-        st.error("Please sign in first.")
+        st.error(_("Please sign in first."))
         st.stop()
     if session_ended(svc):
-        st.error(SIGNED_OUT)
+        st.error(_(SIGNED_OUT))
         st.stop()
     if not policy.allowed(principal, action, principal.employee_id):
-        st.error(f"You do not have access to this page ({policy.action(action).description})")
+        st.error(_("You do not have access to this page ({why})").format(why=_(policy.action(action).description)))
         st.stop()
     return Context(services=svc, principal=principal)
+
+
+def _browser_language() -> str | None:
+    try:
+        header = st.context.headers.get("Accept-Language")
+    except Exception:  # noqa: BLE001 - no browser behind this run (a bare script, a test): no header
+        header = None
+    return i18n.negotiate(header)
+
+
+def language() -> str:
+    """The language of this run: the signed-in person's choice on their Settings page, else the first language
+    the browser asks for that the portal speaks, else PORTAL_LANGUAGE."""
+    settings_language = i18n.DEFAULT_LANGUAGE
+    if st.user.is_logged_in:
+        try:
+            svc = _open_services()
+            settings_language = svc.settings.language
+            principal = principal_from_claims(st.user.to_dict(), svc.directory, ClaimRules.from_settings(svc.settings))
+            chosen = svc.chosen_language(principal)
+            if chosen:
+                return chosen
+        except Exception:  # noqa: BLE001 - the screens that follow say what is wrong; the language falls back
+            pass
+    return _browser_language() or settings_language

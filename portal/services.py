@@ -36,6 +36,7 @@ from portal.identity.policy import ensure
 from portal.identity.principal import Directory, Principal
 from portal.lake import my_data
 from portal.lineage import my_lineage
+from portal import notify
 from portal.privacy import erasure, export, prepared_copy, privacy_requests, receipts, request_views, subject_lookup
 from portal.privacy import unlinking
 from portal.privacy.erasure_plan import ErasurePlan
@@ -135,6 +136,27 @@ class Services:
 
     def offered_copy(self, principal: Principal, path: Path, prepared_at: datetime) -> prepared_copy.OfferedCopy:
         return prepared_copy.offered(self.engine, self.store, principal, path, prepared_at)
+
+    # ---- notices and settings --------------------------------------------
+
+    def my_notices(self, principal: Principal) -> list[notify.Notice]:
+        return notify.for_principal(self.engine, principal)
+
+    def unread_notices(self, principal: Principal) -> int:
+        return notify.unread_count(self.engine, principal.employee_id)
+
+    def mark_notices_read(self, principal: Principal, notice_ids: Iterable[str] | None = None) -> int:
+        return notify.mark_read(self.engine, principal, notice_ids)
+
+    def my_settings(self, principal: Principal) -> notify.NoticeSettings:
+        return notify.my_settings(self.engine, principal)
+
+    def save_my_settings(self, principal: Principal, *, digest: str, language: str | None) -> notify.NoticeSettings:
+        return notify.save(self.engine, principal, digest=digest, language=language)
+
+    def chosen_language(self, principal: Principal) -> str | None:
+        """The language the person chose on their Settings page; None to follow the browser."""
+        return notify.stored_language(self.engine, principal.employee_id)
 
     # ---- requests ---------------------------------------------------------
 

@@ -8,6 +8,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from portal.core import i18n
+from portal.core.i18n import _
+
 
 class CommandError(Exception):
     """A problem the user can fix; printed without a traceback, exit code 2."""
@@ -18,9 +21,9 @@ def positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(value))) from None
     if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+        raise argparse.ArgumentTypeError(_("must be at least 1 (got {value})").format(value=number))
     return number
 
 
@@ -29,22 +32,28 @@ def log_index(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(value))) from None
     if not 0 <= number < 2**63:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2**63 - 1:,} (got {value})")
+        raise argparse.ArgumentTypeError(_("must be between 0 and {high} (got {value})").format(
+            high=i18n.number(2**63 - 1), value=value))
     return number
 
 
 def int_between(low: int, high: int, why: str = "") -> Callable[[str], int]:
-    """An argparse type: a whole number from ``low`` to ``high``; ``why`` explains the bound in the message."""
+    """An argparse type: a whole number from ``low`` to ``high``; ``why`` (a phrase, translated) explains the bound
+    in the message."""
 
     def parse(value: str) -> int:
         try:
             number = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(value))) from None
         if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}{why} (got {value})")
+            bounds = {"low": i18n.number(low), "high": i18n.number(high), "value": value}
+            if why:
+                raise argparse.ArgumentTypeError(_("must be from {low} to {high}, {why} (got {value})").format(
+                    why=why, **bounds))
+            raise argparse.ArgumentTypeError(_("must be from {low} to {high} (got {value})").format(**bounds))
         return number
 
     return parse
@@ -76,3 +85,8 @@ def with_services(settings: Any, work: Callable[[Any], int], errors: tuple[type[
         raise CommandError(str(exc)) from None
     finally:
         services.engine.dispose()
+
+
+def max_problems_help(default: int) -> str:
+    """The help of a ``--max-problems`` option."""
+    return _("stop after this many problems (default {default})").format(default=default)

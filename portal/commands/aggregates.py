@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 FORMATS = ("json", "csv")
@@ -34,10 +36,16 @@ def _cmd_aggregates(args: argparse.Namespace, settings: Settings) -> int:
     columns = [*view, "people", *figures.MEASURES[figures.COLLECTION]]
     text = council_tables.to_json(cells) + "\n" if args.format == "json" else council_tables.to_csv(cells, columns)
     sys.stdout.write(text)
-    noise = f"; counts carry differential-privacy noise (epsilon {release.epsilon:g})" if release.noisy else ""
     hidden = sum(cell["people"] is None for cell in cells)
-    print(f"Every figure describes at least {release.k} people; people are rounded to a multiple of {release.k}; "
-          f"{hidden:,} of {len(cells):,} cells hidden (empty){noise}.", file=sys.stderr)
+    figures_said = {"k": release.k, "hidden": i18n.number(hidden), "cells": i18n.number(len(cells))}
+    if release.noisy:
+        said = _("Every figure describes at least {k} people; people are rounded to a multiple of {k}; {hidden} of "
+                 "{cells} cells hidden (empty); counts carry differential-privacy noise (epsilon {epsilon}).").format(
+            epsilon=format(release.epsilon, "g"), **figures_said)
+    else:
+        said = _("Every figure describes at least {k} people; people are rounded to a multiple of {k}; {hidden} of "
+                 "{cells} cells hidden (empty).").format(**figures_said)
+    print(said, file=sys.stderr)
     return 0
 
 
@@ -46,19 +54,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from portal.council import figures
 
     cmd = subparsers.add_parser(
-        "aggregates", help="print the works council's collection figures (k-anonymous, as on the page)",
-        description="Print telemetry records collected per department, category and week, with the same "
-                    "suppression as the Council overview page: every figure describes at least "
-                    "PORTAL_K_ANONYMITY people, no figure about fewer people can be worked out by subtracting "
-                    "others, and numbers of people are rounded to a multiple of it. Hidden cells have empty people "
-                    "and records; docs/council-privacy.md explains the model. The figures come from the stored "
-                    "release when it is current; otherwise they are computed on the batch engine (--engine), which "
-                    "gives the same figures either way.")
+        "aggregates", help=_("print the works council's collection figures (k-anonymous, as on the page)"),
+        description=_("Print telemetry records collected per department, category and week, with the same "
+                      "suppression as the Council overview page: every figure describes at least "
+                      "PORTAL_K_ANONYMITY people, no figure about fewer people can be worked out by subtracting "
+                      "others, and numbers of people are rounded to a multiple of it. Hidden cells have empty "
+                      "people and records; docs/council-privacy.md explains the model. The figures come from the "
+                      "stored release when it is current; otherwise they are computed on the batch engine "
+                      "(--engine), which gives the same figures either way."))
     cmd.add_argument("--by", default="department,category", metavar="DIMENSIONS",
-                     help=f"comma-separated grouping, one or both of: {', '.join(figures.BY_CHOICES)} "
-                          "(default department,category)")
+                     help=_("comma-separated grouping, one or both of: {choices} (default department,category)"
+                            ).format(choices=", ".join(figures.BY_CHOICES)))
     cmd.add_argument("--period", default="all", metavar="PERIOD",
-                     help=f"{' | '.join(figures.PERIODS)}: per ISO week, or the whole period (default all)")
-    cmd.add_argument("--format", default="json", choices=FORMATS, help="json (default) or csv")
+                     help=_("{periods}: per ISO week, or the whole period (default all)").format(
+                         periods=" | ".join(figures.PERIODS)))
+    cmd.add_argument("--format", default="json", choices=FORMATS, help=_("json (default) or csv"))
     add_engine_options(cmd)
     cmd.set_defaults(func=_cmd_aggregates)

@@ -13,7 +13,11 @@ consent, Art. 6(1)(a), can be withdrawn at any time, Art. 7(3), which the portal
 
 The active catalog is process-wide: the file ``PORTAL_CATALOG`` names (read on first use), or the one
 :func:`activate` installed. The module's upper-case names (``CATEGORIES``, ``CATEGORY_BY_KEY``,
-``TABLE_SCHEMAS`` ...) always describe the active catalog.
+``TABLE_SCHEMAS`` ...) always describe the active catalog; ``COLUMN_LABELS`` and ``COLUMN_MEANINGS`` are in the
+language in use, as are the texts of purposes and categories (see :mod:`portal.core.catalog_model`).
+
+Each category has one colour (``colour`` in the file, else one of a fixed accessible palette chosen from its
+key): :func:`colours` gives them to every chart, so a category looks the same to everyone.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from sqlalchemy.engine import Connection
 
 from portal.core import catalog_file, db
 from portal.core.catalog_model import (  # noqa: F401  (the catalog's public face)
-    BASE_LABELS, BASE_MEANINGS, BASES, COLUMN_TYPES, DEFAULT_FILE, KINDS, PARTITION_COLUMN, SUBJECT_COLUMN,
-    TIME_MEANING, UTC_TIMESTAMP, Catalog, Category, Column, Purpose, ScopedRole, basis_ground, objectionable_basis,
+    BASE_LABELS, BASE_MEANINGS, BASES, COLUMN_TYPES, DEFAULT_FILE, KINDS, PALETTE, PARTITION_COLUMN, SUBJECT_COLUMN,
+    TIME_MEANING, UTC_TIMESTAMP, Catalog, Category, Column, Purpose, ScopedRole, basis_ground, english,
+    objectionable_basis,
 )
 
 _lock = threading.RLock()
@@ -80,7 +85,16 @@ NAMES = frozenset({"CATEGORIES", "PURPOSES", "CATEGORY_BY_KEY", "CATEGORY_BY_TAB
 def __getattr__(name: str) -> Any:
     if name not in NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "COLUMN_LABELS":
+        return active().column_labels()
+    if name == "COLUMN_MEANINGS":
+        return active().column_meanings()
     return active().names[name]
+
+
+def colours() -> dict[str, str]:
+    """Category key -> its colour (``#rrggbb``) in the catalog in force: one colour per category, for everyone."""
+    return active().colours()
 
 
 class UnknownCategory(KeyError):
@@ -110,7 +124,8 @@ def sync(conn: Connection) -> None:
     the file no longer declares stays in the DB, where its access events and memberships point."""
     current = active()
     for p in current.purposes:
-        _upsert(conn, db.purposes, "code", {"code": p.code, "name": p.name, "description": p.description})
+        _upsert(conn, db.purposes, "code", {"code": p.code, "name": english(p, "name"),
+                                            "description": english(p, "description")})
     declared = [c.key for c in current.categories]
     conn.execute(sa.delete(db.category_purposes).where(db.category_purposes.c.category_key.in_(declared)))
     for c in current.categories:
@@ -120,9 +135,9 @@ def sync(conn: Connection) -> None:
             conn.execute(sa.update(db.categories).where(db.categories.c.key == clash.key)
                          .values(table_name=f"{c.table_name}~{clash.key}"[:100]))
         _upsert(conn, db.categories, "key", {
-            "key": c.key, "name": c.name, "description": c.description, "kind": c.kind,
+            "key": c.key, "name": english(c, "name"), "description": english(c, "description"), "kind": c.kind,
             "table_name": c.table_name, "subject_column": c.subject_column, "time_column": c.time_column,
-            "legal_basis": c.legal_basis, "retention_days": c.retention_days,
+            "legal_basis": english(c, "legal_basis"), "retention_days": c.retention_days,
             "source_system": c.source_system, "objection_possible": c.objection_possible,
             "allowed_roles": ",".join(c.allowed_roles), "max_principals": c.max_principals,
         })

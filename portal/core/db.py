@@ -450,3 +450,42 @@ cache_epochs = sa.Table(
     sa.Column("epoch", sa.String(32), nullable=False),
     sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Notifications (portal.notify). A person's choices: how often the digest of reads comes, and the language
+# (NULL: follow the browser). Every notice is stored once, unique by what it is about (source_key), in the
+# recipient's language, and listed on their Notifications page; email_status records its e-mail.
+notice_settings = sa.Table(
+    "notice_settings",
+    metadata,
+    sa.Column("employee_id", sa.String(32), primary_key=True),
+    sa.Column("digest", sa.String(10), nullable=False),  # daily | weekly | off
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("notice_id", sa.String(32), primary_key=True),
+    sa.Column("employee_id", sa.String(32), nullable=False, index=True),
+    sa.Column("source_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(30), nullable=False),  # flagged_read | lookup | request | collector | digest
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("email_status", sa.String(10), nullable=False, index=True),  # pending | sending | sent | failed | off
+    sa.Column("email_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("email_sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("email_error", sa.Text, nullable=True),
+)
+
+# How far `portal notify run` has read each append-only source (access events, request transitions,
+# collector decisions), by their seq.
+notice_marks = sa.Table(
+    "notice_marks",
+    metadata,
+    sa.Column("source", sa.String(30), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)

@@ -116,6 +116,25 @@ class Settings(BaseSettings):
         "their direct reports) are not counted against it.",
     )
     page_size: int = Field(50, description="Rows per page in record tables.")
+    smtp_url: str | None = Field(
+        None,
+        description="Where `portal notify run` sends e-mail: `smtp://host:587` (STARTTLS when the server offers it), "
+        "`smtp://user:password@host:587` (login, only over STARTTLS), or `smtps://host:465` (TLS from the start). "
+        "Empty: no e-mail; notices are only listed on each person's Notifications page.",
+    )
+    mail_from: str = Field(
+        "Telemetry transparency portal <privacy-portal@localhost>",
+        description="The From address of the portal's e-mails.",
+    )
+    public_url: str = Field(
+        "http://localhost:8501",
+        description="The portal's address as people open it; e-mails link to its pages from here.",
+    )
+    language: Literal["en", "de"] = Field(
+        "en",
+        description="The language of e-mails to people who chose none on their Settings page, and of pages "
+        "whose browser asks for no language the portal speaks (`en` or `de`).",
+    )
     log_origin: str = Field(
         "telemetry-portal.example/access-log",
         description="Origin line of the access log's signed checkpoints; a unique name for this deployment's log.",
@@ -166,6 +185,24 @@ class Settings(BaseSettings):
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file, not a directory")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _an_smtp_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            port = parts.port
+        except ValueError:
+            raise ValueError("is not a URL such as smtp://host:587 (the port must be a number)") from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be smtp://host:port or smtps://host:port, e.g. smtp://mail.example.com:587")
+        if port == 0:
+            raise ValueError("names port 0; give the mail server's port, e.g. 587")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ the tests sign in exactly the way a person trying the demo does.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -17,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -27,6 +30,8 @@ from portal.core.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 # What stops the demo as Ctrl-C does: a terminal closing, a service manager or `kill` stopping it.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STALE_AFTER = timedelta(days=7)  # demo data older than this is generated again, for today
+NOTIFY_EVERY = 60.0  # seconds between the demo's runs of `portal notify run`
 
 
 class DevServerError(RuntimeError):
@@ -168,15 +173,68 @@ def _stopped_by_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
+def demo_clock(data_dir: Path) -> date | None:
+    """The last day of the history `portal demo` generated into ``data_dir``; None for data it did not make."""
+    try:
+        return date.fromisoformat(json.loads((data_dir / "demo" / "clock.json").read_text())["ends"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_demo_clock(data_dir: Path, ends: date) -> None:
+    file_modes.private_dir(data_dir / "demo")
+    (data_dir / "demo" / "clock.json").write_text(json.dumps({"ends": ends.isoformat()}))
+
+
+def start_mail_sink(directory: Path, smtp_port: int, web_port: int, log: Path) -> subprocess.Popen:
+    """Start the demo's mail server (:mod:`portal.demo.mail_sink`); returns once its page answers."""
+    refuse_if_taken(web_port, "demo mailbox")
+    cmd = [sys.executable, "-m", "portal.demo.mail_sink", str(directory), "--smtp-port", str(smtp_port),
+           "--web-port", str(web_port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   umask=file_modes.OWNER_ONLY_UMASK)
+    return _until_serving(process, f"http://127.0.0.1:{web_port}/", 30, log)
+
+
+class Notifier:
+    """Runs ``portal notify run`` every :data:`NOTIFY_EVERY` seconds, one run at a time, as a deployment's
+    scheduler (cron) would; its output goes to the log."""
+
+    def __init__(self, env: Mapping[str, str], log: Path) -> None:
+        self.env, self.log = dict(env), log
+        self.process: subprocess.Popen | None = None
+        self.last = 0.0
+
+    def tick(self, now: float) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        if now - self.last < NOTIFY_EVERY:
+            return
+        self.last = now
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "portal.cli", "notify", "run"], stdout=out,
+                                            stderr=subprocess.STDOUT, cwd=ROOT, env=self.env,
+                                            umask=file_modes.OWNER_ONLY_UMASK)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+def run(settings: Settings, port: int = 8501, provider_port: int = 9400, mail_port: int = 8025) -> int:
     from portal.demo import seed as demo
 
     file_modes.restrict_process()  # the demo data, its logs and the children's files are owner-only
-    if port == provider_port:
-        raise DevServerError(f"the portal and the OIDC provider cannot both listen on port {port}")
+    if len({port, provider_port, mail_port}) < 3:
+        raise DevServerError(f"the portal ({port}), the OIDC provider ({provider_port}) and the demo mailbox "
+                             f"({mail_port}) need three different ports")
     refuse_if_taken(provider_port, "OIDC provider")  # said now, not after a minute of generating data
     refuse_if_taken(port, "portal")
-    if demo.data_present(settings):
+    refuse_if_taken(mail_port, "demo mailbox")
+    ends = demo_clock(settings.data_dir)
+    today = datetime.now(UTC).date()
+    if demo.data_present(settings) and (ends is None or today - ends <= STALE_AFTER):
         from portal.core import db
 
         engine = db.make_engine(settings.resolved_database_url)
@@ -186,28 +244,51 @@ def run(settings: Settings, port: int = 8501, provider_port: int = 9400) -> int:
             engine.dispose()
         print(f"Using the demo data in {settings.data_dir}.")
     else:
-        print(f"Generating demo data into {settings.data_dir} ...")
-        print(demo.seed(settings, progress=demo.print_progress).describe())
+        if demo.data_present(settings):
+            # Its requests' deadlines and its reads were measured from that day: weeks later, requests not yet
+            # due would read as missed. The demo's dates move with the clock: it is generated anew for today.
+            print(f"The demo data in {settings.data_dir} ends on {ends}, more than {STALE_AFTER.days} days ago; "
+                  "generating it again for today ...")
+        else:
+            print(f"Generating demo data into {settings.data_dir} ...")
+        print(demo.seed(settings, progress=demo.print_progress, end_date=today,
+                        replace=demo.data_present(settings)).describe())
+        record_demo_clock(settings.data_dir, today)
     secrets_file = demo_secrets(settings.data_dir, port, provider_port)
     # The portal runs in ROOT: it gets this demo's data directory (and database) spelled out, not
     # whatever a relative path or a .env file would mean there.
     env = {**os.environ, "PORTAL_DATA_DIR": str(settings.data_dir.resolve())}
     if settings.database_url:
         env["PORTAL_DATABASE_URL"] = settings.database_url
+    # The portal's e-mails go to the demo's own mailbox, which keeps them; the links in them point here.
+    smtp_port = free_ports(1)[0]
+    env.update(PORTAL_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", PORTAL_PUBLIC_URL=f"http://localhost:{port}")
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    mail = Mail(settings.data_dir / "demo" / "mail", smtp_port, mail_port)
     with _stopped_by_signals():
-        return _serve(port, provider_port, logs, env, secrets_file)
+        return _serve(port, provider_port, logs, env, secrets_file, mail)
 
 
-def _serve(port: int, provider_port: int, logs: Path, env: Mapping[str, str], secrets_file: Path) -> int:
-    """Run the provider and the portal until one stops or a stop signal comes; both are stopped then."""
+@dataclass(frozen=True)
+class Mail:
+    directory: Path
+    smtp_port: int
+    web_port: int
+
+
+def _serve(port: int, provider_port: int, logs: Path, env: Mapping[str, str], secrets_file: Path,
+           mail: Mail) -> int:
+    """Run the provider, the mailbox and the portal until one stops or a stop signal comes; all are stopped then."""
     children: list[subprocess.Popen] = []
+    notifier = Notifier(env, logs / "notify.log")
     try:
         children.append(start_provider(provider_port, logs / "oidc-provider.log"))
+        children.append(start_mail_sink(mail.directory, mail.smtp_port, mail.web_port, logs / "mailbox.log"))
         children.append(start_portal(port, logs / "portal.log", env=env, secrets_file=secrets_file))
-        _announce(port, provider_port, logs)
+        _announce(port, provider_port, logs, mail.web_port)
         while all(child.poll() is None for child in children):
+            notifier.tick(time.monotonic())
             time.sleep(0.5)
         print("A demo process stopped; shutting down.", file=sys.stderr)
         return 1
@@ -216,14 +297,17 @@ def _serve(port: int, provider_port: int, logs: Path, env: Mapping[str, str], se
         return 0
     finally:
         _ignore_stop_signals()  # until run() puts the previous handlers back
+        notifier.stop()
         stop(*reversed(children))
 
 
-def _announce(port: int, provider_port: int, logs: Path) -> None:
+def _announce(port: int, provider_port: int, logs: Path, mail_port: int) -> None:
     print(f"\nOIDC provider: http://localhost:{provider_port}   (log: {logs / 'oidc-provider.log'})")
-    print(f"Portal:        http://localhost:{port}   (log: {logs / 'portal.log'})\n")
+    print(f"Portal:        http://localhost:{port}   (log: {logs / 'portal.log'})")
+    print(f"Demo mailbox:  http://localhost:{mail_port}   the e-mails employees receive; `portal notify run` "
+          f"runs every minute (log: {logs / 'notify.log'})\n")
     print("Click 'Log in', then pick one of the demo people at the provider:")
     for p in personas.PERSONAS:
         print(f"  {p.sub:6} {p.display_name}, {p.department}: {p.story}")
     print("Any other name typed at the provider is a person the company has no record of.")
-    print("\nCtrl-C stops both.")
+    print("\nCtrl-C stops them all.")

@@ -301,12 +301,13 @@ def _demo_categories_declared() -> None:
 @file_modes.owner_only()
 def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 42,
          progress: Progress | None = None, replace: bool = False,
-         end_date: date = DEFAULT_END_DATE) -> SeedReport:
+         end_date: date | None = DEFAULT_END_DATE) -> SeedReport:
     """Create the metadata DB and the telemetry lake and fill them with a synthetic company.
 
     The personas are always employees E00001-E00004. ``replace`` removes an existing
     lake and empties the metadata tables first; without it, existing data is an error.
     """
+    end_date = end_date or datetime.now(UTC).date()  # None: a history that ends today
     if employees < len(PERSONAS):
         raise DemoError(f"the demo company needs at least {len(PERSONAS)} employees (the personas), got {employees}")
     if days < 1:

@@ -47,6 +47,10 @@ _ACTIONS = [
     Action("lineage:read_own", "See which datasets and models include your data.", frozenset({EMPLOYEE}), "own"),
     Action("export:own", "Download a copy of everything held about yourself.", frozenset({EMPLOYEE}), "own"),
     Action("requests:file_own", "Ask for erasure, object to a purpose, or ask for a copy.", frozenset({EMPLOYEE}), "own"),
+    Action("notifications:read_own", "Read the notices the portal sent you about reads of your data and your "
+           "requests.", frozenset({EMPLOYEE}), "own"),
+    Action("settings:edit_own", "Choose how often you get the digest of reads, and your language.",
+           frozenset({EMPLOYEE}), "own"),
     Action("aggregates:read", "Read k-anonymous aggregates; never a single person.", frozenset({WORKS_COUNCIL, PRIVACY_OFFICE})),
     Action("exposure:read", "Compare who can read, who may read and who did read each category.",
            frozenset({WORKS_COUNCIL, PRIVACY_OFFICE})),

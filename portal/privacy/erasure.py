@@ -132,6 +132,13 @@ def _verify_erasure_metadata(r: Run, conn: Connection, done: dict, found: _Findi
         if linked:
             found.problem(f"pseudonyms: {linked} earlier access event(s) still point to the person",
                           (METADATA, "pseudonyms"))
+        n = db.notices.c
+        notices = conn.execute(sa.select(sa.func.count()).where(n.employee_id == q.employee_id,
+                                                                n.created_at <= rotated)).scalar()
+        metadata["notices"] = {"rows_found": notices}
+        if notices:
+            found.problem(f"notices: {notices} notice(s) about reads before the erasure remain",
+                          (METADATA, "pseudonyms"))
     present = optout.tombstone(conn, optout.salt(r.data_dir), q.employee_id) is not False
     metadata["erasure_tombstones"] = {"present": present}
     if not present:

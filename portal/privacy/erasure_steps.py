@@ -188,8 +188,11 @@ def _pseudonym_step(r: Run) -> None:
             conn.execute(sa.insert(db.pseudonyms).values(pseudonym=fresh, employee_id=r.request.employee_id))
             moved = conn.execute(sa.update(db.dataset_members).where(db.dataset_members.c.subject_pseudonym == old)
                                  .values(subject_pseudonym=fresh)).rowcount
+        # The person's notices name who read their data and when: they go with the link to those reads.
+        notices = conn.execute(sa.delete(db.notices).where(db.notices.c.employee_id == r.request.employee_id)).rowcount
         finish_step(conn, r.request.request_id, METADATA, "pseudonyms", rows_removed=int(old is not None),
-                detail={"link_replaced": old is not None, "kept_memberships_moved": moved})
+                detail={"link_replaced": old is not None, "kept_memberships_moved": moved,
+                        "notices_deleted": notices})
 
 
 def _tombstone_step(r: Run) -> None:

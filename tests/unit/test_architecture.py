@@ -8,7 +8,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PORTAL = ROOT / "portal"
-ORDER = ["core", "identity", "lake", "audit", "lineage", "privacy", "collection", "council", "engines", "demo",
+ORDER = ["core", "identity", "lake", "audit", "lineage", "privacy", "collection", "council", "notify", "engines", "demo",
          "commands"]
 # Known upward imports, each with its reason; a new one fails the test below.
 EXCEPTIONS: set[tuple[str, str]] = set()

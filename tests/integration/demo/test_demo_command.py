@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,15 @@ class RunningDemo:
     provider_port: int
     data_dir: Path
     output: Path
+    mail_port: int = 0
 
     @property
     def portal_url(self) -> str:
         return f"http://localhost:{self.port}"
+
+    @property
+    def mailbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.mail_port}/"
 
     @property
     def provider_url(self) -> str:
@@ -70,24 +76,25 @@ def running(pid: int) -> bool:
         return False
 
 
-def seeded(data_dir: Path, seed: int) -> Path:
-    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=seed)
+def seeded(data_dir: Path, seed: int, end_date: date | None = demo.DEFAULT_END_DATE) -> Path:
+    demo.seed(load_settings(data_dir=data_dir), employees=30, days=10, seed=seed, end_date=end_date)
     return data_dir
 
 
 @contextlib.contextmanager
 def portal_demo(base: Path, data_dir: Path) -> Iterator[RunningDemo]:
     """`portal demo` on free ports over ``data_dir``, started outside the repository; yields once both answer."""
-    port, provider_port = devserver.free_ports()
+    port, provider_port, mail_port = devserver.free_ports(3)
     env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
     env.pop("PORTAL_DATABASE_URL", None)
     output = base / f"demo-{port}.out"
     with output.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "demo", "--port", str(port), "--provider-port", str(provider_port)],
+            [sys.executable, "-m", "portal.cli", "demo", "--port", str(port), "--provider-port", str(provider_port),
+             "--mail-port", str(mail_port)],
             cwd=base, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    running_demo = RunningDemo(process, port, provider_port, data_dir, output)
+    running_demo = RunningDemo(process, port, provider_port, data_dir, output, mail_port)
     children: list[int] = []
     try:
         deadline = time.monotonic() + 120
@@ -111,12 +118,27 @@ def portal_demo(base: Path, data_dir: Path) -> Iterator[RunningDemo]:
 def test_a_stop_signal_to_portal_demo_stops_the_provider_and_the_portal_too(tmp_path, sig):
     with portal_demo(tmp_path, seeded(tmp_path / "data", seed=3)) as running_demo:
         children = children_of(running_demo.process.pid)
-        assert len(children) == 2, running_demo.output.read_text()
+        assert len(children) >= 3, running_demo.output.read_text()  # provider, mailbox, portal (and a notify run)
         running_demo.process.send_signal(sig)
         assert running_demo.process.wait(timeout=60) == 0, running_demo.output.read_text()
         assert not answers(f"{running_demo.portal_url}/_stcore/health")
         assert not answers(f"{running_demo.provider_url}/.well-known/openid-configuration")
+        assert not answers(running_demo.mailbox_url)
         assert not [pid for pid in children if running(pid)]
+
+
+def test_the_demo_mailbox_shows_the_e_mails_the_portal_sent_as_text(tmp_path):
+    with portal_demo(tmp_path, seeded(tmp_path / "data", seed=3, end_date=None)) as running_demo:
+        deadline, page = time.monotonic() + 90, ""
+        while "To: alice@example.com" not in page and time.monotonic() < deadline:
+            with contextlib.suppress(urllib.error.URLError, OSError), \
+                    urllib.request.urlopen(running_demo.mailbox_url, timeout=5) as response:  # noqa: S310
+                page = response.read().decode()
+            time.sleep(1)
+        assert "To: alice@example.com" in page, running_demo.output.read_text()
+        assert "<h2>A read of your data was flagged</h2>" in page or "reads of your data were flagged" in page
+        mails = list((running_demo.data_dir / "demo" / "mail").glob("*.eml"))
+        assert mails and all(m.stat().st_mode & 0o077 == 0 for m in mails)
 
 
 def _streamlit_secrets_of(running_demo: RunningDemo) -> dict:
@@ -156,3 +178,29 @@ def test_portal_demo_refuses_a_port_already_in_use_and_names_it(tmp_path):
         assert done.returncode == 2
         assert f"port {running_demo.port} for the portal cannot be used" in done.stderr
         assert not (tmp_path / "other").exists()  # refused before generating any data
+
+
+def test_demo_data_generated_weeks_ago_is_generated_again_for_today(tmp_path, monkeypatch):
+    """The demo's dates move with its clock: its requests' deadlines stay as far off as on the day it was made."""
+    from portal.core.settings import Settings
+
+    data_dir = tmp_path / "data"
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=None)  # type: ignore[call-arg]
+    weeks_ago = date.today() - timedelta(days=40)
+    demo.seed(settings, employees=6, days=3, seed=3, end_date=weeks_ago)
+    devserver.record_demo_clock(data_dir, weeks_ago)
+    seeded_days = []
+    monkeypatch.setattr(demo, "seed", lambda settings, **kw: seeded_days.append(kw["end_date"]) or _Report())
+    monkeypatch.setattr(devserver, "_serve", lambda *args: 0)
+    assert devserver.run(settings, *devserver.free_ports(3)) == 0
+    assert seeded_days == [date.today()] and devserver.demo_clock(data_dir) == date.today()
+    monkeypatch.setattr(demo, "data_present", lambda settings: True)
+    seeded_days.clear()
+    monkeypatch.setattr(devserver, "_serve", lambda *args: 0)
+    devserver.run(settings, *devserver.free_ports(3))
+    assert seeded_days == []  # fresh enough: used as it is
+
+
+class _Report:
+    def describe(self) -> str:
+        return "seeded"

@@ -101,10 +101,10 @@ def test_the_works_council_and_plain_employees_can_never_be_readers_of_a_categor
 
 
 def test_reserved_and_unknown_fields_and_missing_ones_are_named(tmp_path):
-    text = DEFAULT.replace("device = {", "subject_id = {", 1).replace('kind = "record"', 'kind = "record"\ncolour = 1')
+    text = DEFAULT.replace("device = {", "subject_id = {", 1).replace('kind = "record"', 'kind = "record"\nshade = 1')
     message = problems(tmp_path, text)
     assert "column 'subject_id': a lower-case name not subject_id, bucket or the time column" in message
-    assert "unknown category field 'colour'" in message
+    assert "unknown category field 'shade'" in message
     text = DEFAULT.replace("erasable = true\n", "", 1)
     assert "the category lacks erasable" in problems(tmp_path, text)
 
