@@ -3,16 +3,17 @@
 import streamlit as st
 
 import ui
+from portal.core.i18n import _
 from portal.identity import policy, rights
 
 ctx = ui.require("rights:read_own")
 principal = ctx.principal
 
-st.title("What I can do here")
-st.markdown(
+st.title(_("What I can do here"))
+st.markdown(_(
     "Access in this portal is narrow and shown, not promised. These are the actions your roles allow; "
     "everything else is denied."
-)
-roles = ", ".join(policy.ROLE_LABELS[r] for r in sorted(principal.roles))
-st.markdown(f"**Your roles:** {roles}")
+))
+roles = ", ".join(_(policy.ROLE_LABELS[r]) for r in sorted(principal.roles))
+st.markdown(_("**Your roles:** {roles}").format(roles=roles))
 st.dataframe(rights.rights_frame(principal), hide_index=True, width="stretch")

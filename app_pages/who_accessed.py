@@ -3,6 +3,8 @@
 import streamlit as st
 
 import ui
+from portal.core import i18n
+from portal.core.i18n import _
 from portal import charts
 from portal.audit import log_integrity, my_access
 
@@ -11,68 +13,69 @@ svc, principal = ctx.services, ctx.principal
 reads = svc.reads_of_my_data(principal)
 events, summary, unlinked, inclusion = reads.events, reads.summary, reads.unlinked, reads.inclusion
 
-st.title("Who accessed my data")
+st.title(_("Who accessed my data"))
 st.markdown(f"#### {summary.sentence()}")
 if unlinked is not None:
     st.info(unlinked.sentence(), icon=":material/link_off:")
 if not events or inclusion is None:
     if unlinked is None:
-        st.info("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
-                "when, who, which data, how many records, and the purpose they gave.")
+        st.info(_("Nobody but you has read your telemetry. When a service or a person does, it appears here: "
+                  "when, who, which data, how many records, and the purpose they gave."))
     st.stop()
 
 left, right = st.columns([4, 1], vertical_alignment="center")
 badge = left.error if inclusion.altered else left.success if inclusion.verified else left.info
 badge(inclusion.sentence(), icon=":material/gpp_bad:" if inclusion.altered else ":material/verified:")
 right.download_button(
-    "Proof bundle", svc.my_proof_bundle(principal), file_name="my-access-log-proofs.json",
+    _("Proof bundle"), svc.my_proof_bundle(principal), file_name="my-access-log-proofs.json",
     mime="application/json", icon=":material/download:",
-    help="Your log entries with RFC 6962 inclusion proofs and the signed checkpoint. See below how to check it.",
+    help=_("Your log entries with RFC 6962 inclusion proofs and the signed checkpoint. See below how to check it."),
 )
-with st.expander("Check the proof bundle yourself"):
+with st.expander(_("Check the proof bundle yourself")):
     st.markdown(log_integrity.OFFLINE_CHECK)
     st.code(svc.log_public_key(principal), language=None)
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(f"Reads in the last {summary.days} days", f"{summary.reads:,}")
-c2.metric("Services", summary.services)
-c3.metric("People", summary.people)
-c4.metric("Flagged reads (all time)", f"{sum(e.flagged for e in events):,}")
+c1.metric(_("Reads in the last {days} days").format(days=summary.days), i18n.number(summary.reads))
+c2.metric(_("Services"), summary.services)
+c3.metric(_("People"), summary.people)
+c4.metric(_("Flagged reads (all time)"), i18n.number(sum(e.flagged for e in events)))
 
 options = my_access.filter_options(events)
 f1, f2, f3, f4 = st.columns([3, 2, 3, 3])
-categories = f1.multiselect("Category", options.categories, placeholder="All categories", key="access-category")
-kinds = f2.multiselect("Reader", options.kinds, placeholder="Anyone", key="access-kind",
-                       format_func={"person": "People", "service": "Services"}.get)
-purposes = f3.multiselect("Stated purpose", options.purposes, placeholder="Any purpose", key="access-purpose")
-period = f4.date_input("Between", value=(options.first_day, options.last_day), min_value=options.first_day,
+categories = f1.multiselect(_("Category"), options.categories, placeholder=_("All categories"), key="access-category")
+kinds = f2.multiselect(_("Reader"), options.kinds, placeholder=_("Anyone"), key="access-kind",
+                       format_func={"person": _("People"), "service": _("Services")}.get)
+purposes = f3.multiselect(_("Stated purpose"), options.purposes, placeholder=_("Any purpose"), key="access-purpose")
+period = f4.date_input(_("Between"), value=(options.first_day, options.last_day), min_value=options.first_day,
                        max_value=options.last_day, key="access-period", format="DD.MM.YYYY")
-flagged_only = st.toggle("Only flagged reads", key="access-flagged")
+flagged_only = st.toggle(_("Only flagged reads"), key="access-flagged")
 shown = my_access.filter_events(events, categories=categories, kinds=kinds, purposes=purposes, period=period,
                                  flagged_only=flagged_only)
 
-st.subheader("When your data was read")
+st.subheader(_("When your data was read"))
 st.plotly_chart(charts.access_timeline(my_access.timeline_frame(shown)), width="stretch")
+st.caption(_("The table below lists every read in the chart."))
 
-st.subheader(f"Every read ({len(shown):,} shown)")
+st.subheader(_("Every read ({n} shown)").format(n=i18n.number(len(shown))))
 st.dataframe(
     reads.table(shown),
     hide_index=True,
     width="stretch",
     column_config={
-        "When": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm", pinned=True),
+        "When": st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm", pinned=True),
         "Flags": st.column_config.MultiselectColumn(options=my_access.FLAG_LABELS,
                                                     color=list(my_access.FLAG_LABEL_COLOURS), width="medium"),
         "Records": st.column_config.NumberColumn(format="localized"),
         "Flagged because": st.column_config.TextColumn(width="large"),
     },
 )
-st.caption("Flagged reads carry coloured labels; \"Flagged because\" says why in full.")
-with st.expander("How reads are flagged"):
-    st.markdown(
+st.caption(_("Flagged reads carry labels in words; \"Flagged because\" says why in full."))
+with st.expander(_("How reads are flagged")):
+    st.markdown(_(
         "- **No registered purpose**: the reader gave no purpose from the company's register.\n"
         "- **Role not allowed**: the reader's role is not one the policy lets read that category.\n"
         "- **Over-exposure episode**: in that week (Monday to Sunday, UTC) more different people read other "
         "people's data of that category than the policy's limit for it. Every person's read in such a week "
         "is flagged, because the data was open far more broadly than intended."
-    )
+    ))

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from portal.core.i18n import _
+
 from portal.core.plain_text import clean
 
 
@@ -23,7 +25,7 @@ def daily_volume(frame: pl.DataFrame) -> go.Figure:
     """
     if frame.is_empty():
         fig = go.Figure()
-        fig.update_layout(annotations=[{"text": "No records", "showarrow": False}])
+        fig.update_layout(annotations=[{"text": _("No records"), "showarrow": False}])
         return fig
     frame = frame.sort("day", maintain_order=True)
     template = pio.templates[pio.templates.default] if pio.templates.default else go.layout.Template()
@@ -34,12 +36,13 @@ def daily_volume(frame: pl.DataFrame) -> go.Figure:
             x=rows.get_column("day").to_numpy(), y=rows.get_column("records").to_numpy(),
             name=name[0], legendgroup=name[0], showlegend=True, orientation="v", textposition="auto",
             marker={"color": colours[i % len(colours)], "pattern": {"shape": ""}}, xaxis="x", yaxis="y",
-            hovertemplate=f"Category={name[0]}<br>Day=%{{x}}<br>Records per day=%{{y}}<extra></extra>",
+            hovertemplate=f"{_('Category')}={name[0]}<br>{_('Day')}=%{{x}}<br>{_('Records per day')}=%{{y}}"
+                          "<extra></extra>",
         ))
     return go.Figure(data=bars, layout={
-        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": "Day"}},
-        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": "Records per day"}},
-        "legend": {"title": {"text": "Category"}, "tracegroupgap": 0,
+        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": _("Day")}},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": _("Records per day")}},
+        "legend": {"title": {"text": _("Category")}, "tracegroupgap": 0,
                    "orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "barmode": "stack", "height": 360, "hovermode": "x unified",
     })
@@ -82,7 +85,7 @@ def access_timeline(frame: pl.DataFrame) -> go.Figure:
     _settled_pandas()
     if frame.is_empty():
         fig = go.Figure()
-        fig.update_layout(annotations=[{"text": "No reads", "showarrow": False}], height=200)
+        fig.update_layout(annotations=[{"text": _("No reads"), "showarrow": False}], height=200)
         return fig
     rows = frame.get_column("category").unique(maintain_order=True).to_list()  # top to bottom, as given
     data = frame.with_columns(
@@ -94,12 +97,14 @@ def access_timeline(frame: pl.DataFrame) -> go.Figure:
         color_discrete_map=FLAG_COLOURS, symbol_map={"person": "circle", "service": "square"},
         category_orders={"flag": ["flagged", "not flagged"], "category": rows[::-1]},
         custom_data=["who", "purpose", "records", "action", "reason"],
-        labels={"when": "When", "category": "", "flag": "", "kind": "Reader"},
+        labels={"when": _("When"), "category": "", "flag": "", "kind": _("Reader")},
     )
     fig.update_traces(
         marker={"line": {"width": 0}, "opacity": 0.8},
         hovertemplate="<b>%{customdata[0]}</b> (%{customdata[3]})<br>%{x|%d %b %Y %H:%M} UTC<br>"
-                      "%{customdata[2]:,} records · purpose: %{customdata[1]}<br>%{customdata[4]}<extra></extra>",
+                      + _("{records} records · purpose: {purpose}").format(records="%{customdata[2]:,}",
+                                                                           purpose="%{customdata[1]}")
+                      + "<br>%{customdata[4]}<extra></extra>",
     )
     fig.update_layout(
         height=140 + 48 * len(rows), margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -118,7 +123,7 @@ def lineage_sankey(flows: pl.DataFrame) -> go.Figure:
     _settled_pandas()
     if flows.is_empty():
         fig = go.Figure()
-        fig.update_layout(annotations=[{"text": "Your data is in no dataset", "showarrow": False}], height=200)
+        fig.update_layout(annotations=[{"text": _("Your data is in no dataset"), "showarrow": False}], height=200)
         return fig
     to_datasets = flows.filter(pl.col("stage") == "category")
     categories = to_datasets.get_column("source").unique(maintain_order=True).to_list()
@@ -147,10 +152,11 @@ def lineage_sankey(flows: pl.DataFrame) -> go.Figure:
               "value": flows.get_column("records").to_list(),
               "color": ["rgba(76,120,168,0.35)" if s == "category" else "rgba(84,162,75,0.35)"
                         for s in flows.get_column("stage")],
-              "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} of your records<extra></extra>"},
+              "hovertemplate": "%{source.label} → %{target.label}<br>"
+                               + _("{records} of your records").format(records="%{value:,}") + "<extra></extra>"},
     ))
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": bottom}, font={"size": 13})
-    for column_x, text in ((0.0, "Your categories"), (0.5, "Training datasets"), (1.0, "Models")):
+    for column_x, text in ((0.0, _("Your categories")), (0.5, _("Training datasets")), (1.0, _("Models"))):
         fig.add_annotation(x=column_x, y=1.06, xref="paper", yref="paper", text=f"<b>{text}</b>", showarrow=False,
                            xanchor={0.0: "left", 0.5: "center", 1.0: "right"}[column_x])
     return fig
@@ -171,7 +177,7 @@ def collection_heatmap(frame: pl.DataFrame, hidden: str, why_hidden: str = "") -
     Columns: department, category, people, records (null when hidden).
     """
     if frame.is_empty():
-        return _empty("No records")
+        return _empty(_("No records"))
     departments = sorted(frame["department"].unique().to_list())
     categories = frame["category"].unique(maintain_order=True).to_list()
     cells = {(r["department"], r["category"]): r for r in frame.iter_rows(named=True)}
@@ -185,13 +191,14 @@ def collection_heatmap(frame: pl.DataFrame, hidden: str, why_hidden: str = "") -
             row_t.append(hidden if value is None else f"{value:,}")
             row_h.append(f"{_plain(d)} · {_plain(c)}<br>" + (_wrap(why_hidden or hidden)
                                                               if value is None or cell is None else
-                                                              f"{value:,} records about {cell['people']:,} people"))
+                                                              _("{records} records about {people} people").format(
+                                                                  records=f"{value:,}", people=f"{cell['people']:,}")))
         z.append(row_z)
         text.append(row_t)
         hover.append(row_h)
     fig = go.Figure(go.Heatmap(
         z=z, x=[_plain(c) for c in categories], y=[_plain(d) for d in departments], text=text, texttemplate="%{text}", customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", colorscale="Blues", colorbar={"title": "Records"},
+        hovertemplate="%{customdata}<extra></extra>", colorscale="Blues", colorbar={"title": _("Records")},
         hoverongaps=True, xgap=2, ygap=2,
     ))
     fig.update_layout(height=120 + 36 * len(departments), margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -202,9 +209,9 @@ def collection_heatmap(frame: pl.DataFrame, hidden: str, why_hidden: str = "") -
 def weekly_collection(frame: pl.DataFrame) -> go.Figure:
     """Records per week, one line per category; hidden weeks are gaps. Columns: week, category, records."""
     if frame.is_empty():
-        return _empty("No records")
+        return _empty(_("No records"))
     fig = px.line(frame.sort("week"), x="week", y="records", color="category", markers=True,
-                  labels={"week": "Week from", "records": "Records per week", "category": "Category"})
+                  labels={"week": _("Week from"), "records": _("Records per week"), "category": _("Category")})
     fig.update_traces(connectgaps=False)
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="x unified",
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None})
@@ -219,10 +226,11 @@ def access_bars(frame: pl.DataFrame) -> go.Figure:
     shown = frame.filter(pl.col("events").is_not_null()).with_columns(
         pl.col("purpose", "category").map_elements(_plain, return_dtype=pl.String))
     if shown.is_empty():
-        return _empty("Every figure is hidden")
+        return _empty(_("Every figure is hidden"))
+    read_by = _("Read by")
     fig = px.bar(shown, x="events", y="category", color="purpose", facet_col="actor_kind", orientation="h",
-                 labels={"events": "Reads", "category": "", "purpose": "Purpose", "actor_kind": "Read by"})
-    fig.for_each_annotation(lambda a: a.update(text=a.text.replace("Read by=", "Read by ")))
+                 labels={"events": _("Reads"), "category": "", "purpose": _("Purpose"), "actor_kind": read_by})
+    fig.for_each_annotation(lambda a: a.update(text=a.text.replace(f"{read_by}=", f"{read_by} ")))
     fig.update_xaxes(matches=None, showticklabels=True)  # people read far less than services
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, barmode="stack",
                       legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0, "title": None})
@@ -236,7 +244,7 @@ def exposure_trend(weekly: pl.DataFrame) -> go.Figure:
     Columns: name, week, readers_allowed, readers_outside, max.
     """
     if weekly.is_empty():
-        return _empty("No reads recorded")
+        return _empty(_("No reads recorded"))
     from plotly.subplots import make_subplots
 
     names = weekly["name"].unique(maintain_order=True).to_list()
@@ -244,19 +252,20 @@ def exposure_trend(weekly: pl.DataFrame) -> go.Figure:
     rows = -(-len(names) // cols)
     maxima = {r["name"]: r["max"] for r in weekly.select("name", "max").unique().iter_rows(named=True)}
     fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, vertical_spacing=0.12, horizontal_spacing=0.06,
-                        subplot_titles=[f"{n} (at most {maxima[n]})" for n in names])
+                        subplot_titles=[_("{name} (at most {most})").format(name=n, most=maxima[n]) for n in names])
     for i, name in enumerate(names):
         part = weekly.filter(pl.col("name") == name).sort("week")
         r, c = i // cols + 1, i % cols + 1
-        for column, colour, legend in (("readers_allowed", ALLOWED_COLOUR, "in an allowed role"),
-                                       ("readers_outside", BREACH_COLOUR, "in a role not allowed")):
+        for column, colour, legend in (("readers_allowed", ALLOWED_COLOUR, _("in an allowed role")),
+                                       ("readers_outside", BREACH_COLOUR, _("in a role not allowed"))):
             fig.add_trace(go.Bar(x=part["week"].to_list(), y=part[column].to_list(), marker_color=colour,
                                  name=legend, legendgroup=legend, showlegend=i == 0,
-                                 hovertemplate="week from %{x|%d %b %Y}: %{y} " + legend + "<extra></extra>"),
+                                 hovertemplate=_("week from {week}: {readers}").format(
+                                     week="%{x|%d %b %Y}", readers="%{y} " + legend) + "<extra></extra>"),
                           row=r, col=c)
         fig.add_trace(go.Scatter(x=part["week"].to_list(), y=[maxima[name]] * part.height, mode="lines",
-                                 line={"color": "#ff7f0e", "dash": "dash"}, name="maximum", legendgroup="max",
-                                 showlegend=i == 0, hovertemplate="maximum %{y}<extra></extra>"), row=r, col=c)
+                                 line={"color": "#ff7f0e", "dash": "dash"}, name=_("maximum"), legendgroup="max",
+                                 showlegend=i == 0, hovertemplate=_("maximum") + " %{y}<extra></extra>"), row=r, col=c)
     fig.update_layout(barmode="stack", height=260 * rows + 60, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0})
     return fig
