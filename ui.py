@@ -239,11 +239,13 @@ def require(action: str) -> Context:
 
 
 def _browser_language() -> str | None:
+    """The first language the browser asks for that the portal speaks: its ``Accept-Language`` header, else
+    ``navigator.language`` (a WebSocket's handshake does not always carry the header)."""
     try:
-        header = st.context.headers.get("Accept-Language")
-    except Exception:  # noqa: BLE001 - no browser behind this run (a bare script, a test): no header
-        header = None
-    return i18n.negotiate(header)
+        header, locale = st.context.headers.get("Accept-Language"), st.context.locale
+    except Exception:  # noqa: BLE001 - no browser behind this run (a bare script, a test): nothing asked for
+        return None
+    return i18n.negotiate(header) or i18n.negotiate(locale)
 
 
 def language() -> str:
