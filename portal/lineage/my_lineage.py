@@ -21,7 +21,8 @@ from portal.core.times import as_utc
 from portal.identity.principal import Principal
 from portal.identity.pseudonyms import pseudonym_of
 
-# Dataset statuses and how they are said to a member of the dataset.
+# Dataset statuses and how they are said to a member of the dataset. A rebuild is for the people who asked
+# for it: a member who did not is told that, and that their data stays in (OTHERS_WORDS).
 STATUS_WORDS = {
     "active": "in use",
     "building": "being built",
@@ -31,6 +32,11 @@ STATUS_WORDS = {
     "superseded": "superseded by a newer version",
     "retired": "retired: no longer used for training",
     "deleted": "deleted",
+}
+OTHERS_WORDS = {
+    "rebuild_pending": "in use; to be rebuilt without colleagues who opted out, and your data stays in it",
+    "rebuild_required": "in use; to be rebuilt before the next training run without the data colleagues had "
+                        "erased, and your data stays in it",
 }
 
 
@@ -53,6 +59,7 @@ class DatasetUse:
     status_words: str
     records: tuple[tuple[str, int], ...]  # (category name, records of the person)
     models: tuple[str, ...]  # "name version" of models trained on it
+    mine: bool = False  # whether the person's own objection covers it (a rebuild is then for them)
     # "name version", readable; with the namespace only when another of the person's datasets has the same name
     # and version, so that two datasets are never drawn as one.
     label: str = ""
@@ -102,15 +109,24 @@ class Lineage:
                 + (f" ({names} dataset{'s' if names != 1 else ''})" if names != n_d else "")
                 + (f" and was used to train {n_m} model version{'s' if n_m != 1 else ''}." if n_m
                    else "; no model has been trained on it yet."))
-        pending = [d for d in self.datasets if d.status == "rebuild_pending"]
+        pending = [d for d in self.datasets if d.status == "rebuild_pending" and d.mine]
         if pending:
             head += (f" {len(pending)} of these dataset versions {'is' if len(pending) == 1 else 'are'} "
                      "to be rebuilt without you after your opt-out.")
         return head
 
 
-def status_words(status: str) -> str:
+def status_words(status: str, *, asked_by_member: bool = True) -> str:
+    """``status`` in words for a member; ``asked_by_member`` False when the rebuild is for others' opt-outs."""
+    if not asked_by_member and status in OTHERS_WORDS:
+        return OTHERS_WORDS[status]
     return STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def _objects_to(objections: list[sa.Row], purpose_code: str, categories: set[str]) -> bool:
+    """Whether one of the person's objections covers a dataset of this purpose holding these categories."""
+    return any((o.purpose_code is None or o.purpose_code == purpose_code)
+               and (o.category_key is None or o.category_key in categories) for o in objections)
 
 
 def where_my_data_went(engine: Engine, principal: Principal) -> Lineage:
@@ -127,10 +143,14 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
         return Lineage((), ())
     d, m, md, mo = db.datasets.c, db.dataset_members.c, db.model_datasets.c, db.models.c
     records: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    keys: dict[str, set[str]] = defaultdict(set)
     for row in conn.execute(sa.select(m.dataset_id, m.category_key, m.record_count)
                             .where(m.subject_pseudonym == pseudonym)):
         cat = catalog.CATEGORY_BY_KEY.get(row.category_key)
         records[row.dataset_id].append((cat.name if cat else row.category_key, int(row.record_count)))
+        keys[row.dataset_id].add(row.category_key)
+    objections = conn.execute(sa.select(db.objections.c.purpose_code, db.objections.c.category_key)
+                              .where(db.objections.c.employee_id == employee_id)).all()
     if not records:
         return Lineage((), ())
     ids = sorted(records)
@@ -151,7 +171,9 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
             dataset_id=dataset_id, name=ds.name, version=ds.version, namespace=ds.namespace,
             created_at=as_utc(ds.created_at),
             purpose_code=ds.purpose_code, purpose=purpose.name if purpose else ds.purpose_code, owner=ds.owner,
-            status=ds.status, status_words=status_words(ds.status),
+            status=ds.status, mine=_objects_to(objections, ds.purpose_code, keys[dataset_id]),
+            status_words=status_words(ds.status, asked_by_member=_objects_to(objections, ds.purpose_code,
+                                                                             keys[dataset_id])),
             records=tuple(sorted(records[dataset_id], key=lambda r: order.get(r[0], 99))),
             models=tuple(f"{r.name} {r.version}" for r in models)))
     uses = _labelled(uses)

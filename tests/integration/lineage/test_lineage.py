@@ -7,6 +7,8 @@ import uuid
 
 import polars as pl
 import pytest
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import dataset_type_dataset, dataset_version_dataset
@@ -140,9 +142,28 @@ def test_the_status_is_said_in_words(lite):
         conn.execute(sa.insert(db.pseudonyms).values(pseudonym="p-alice", employee_id="E00001"))
         conn.execute(sa.insert(db.dataset_members).values(dataset_id=dataset_id, subject_pseudonym="p-alice",
                                                           category_key=TRANSCRIPTS, record_count=3))
+    held = my_lineage.where_my_data_went(lite, principal("E00001"))  # colleagues opted out; Alice did not
+    assert held.datasets[0].status_words == ("in use; to be rebuilt without colleagues who opted out, and your data "
+                                             "stays in it")
+    assert "without you" not in held.sentence()
+    with lite.begin() as conn:
+        conn.execute(sa.insert(db.objections).values(objection_id="o-1", employee_id="E00001",
+                                                     purpose_code=None, category_key=TRANSCRIPTS,
+                                                     effective_at=datetime.now(UTC)))
     held = my_lineage.where_my_data_went(lite, principal("E00001"))
     assert held.datasets[0].status_words == "to be rebuilt without you after your opt-out"
     assert "to be rebuilt without you after your opt-out" in held.sentence()
+
+
+def test_a_dataset_rebuilt_for_colleagues_erasures_tells_a_member_their_data_stays(lite):
+    lineage.ingest_lineage(lite, jsonl(build_run(status="rebuild_required")))
+    with lite.begin() as conn:
+        dataset_id = conn.execute(sa.select(db.datasets.c.dataset_id)).scalar_one()
+        conn.execute(sa.insert(db.pseudonyms).values(pseudonym="p-alice", employee_id="E00001"))
+        conn.execute(sa.insert(db.dataset_members).values(dataset_id=dataset_id, subject_pseudonym="p-alice",
+                                                          category_key=TRANSCRIPTS, record_count=3))
+    [use] = my_lineage.where_my_data_went(lite, principal("E00001")).datasets
+    assert "must be rebuilt" not in use.status_words and "your data stays in it" in use.status_words
 
 
 # ---- bad input ---------------------------------------------------------------------------
