@@ -26,7 +26,7 @@ c1, c2 = st.columns(2)
 c1.metric(_("Entries in the log"), i18n.number(pub.checkpoint.size))
 c2.metric(_("Checkpoints issued"), i18n.number(pub.issued))
 st.subheader(_("Latest signed checkpoint"))
-st.code(pub.checkpoint.text, language=None)
+st.code(pub.checkpoint.text, language=None, wrap_lines=True)
 st.download_button(
     _("Download this checkpoint"), pub.checkpoint.text, file_name=f"checkpoint-{pub.checkpoint.size}.txt",
     mime="text/plain", icon=":material/download:",
@@ -64,7 +64,8 @@ if uploaded is not None:
             icon=":material/verified:",
         )
         with st.expander(_("The consistency proof (RFC 6962)")):
-            st.code("\n".join(node.hex() for node in result.proof) or _("(empty: the sizes are equal)"), language=None)
+            st.code("\n".join(node.hex() for node in result.proof) or _("(empty: the sizes are equal)"), language=None,
+                    wrap_lines=True)
 
 if policy.allowed(ctx.principal, "audit:verify"):
     st.subheader(_("Recompute the whole log"))

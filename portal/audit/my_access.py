@@ -89,8 +89,14 @@ def events_about(engine: Engine, principal: Principal, *, naming: str = "names",
 
 def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "names",
                        since: datetime | None = None,
-                       max_principals: Mapping[str, int] | None = None) -> list[AccessEvent]:
-    """The events about one person, for callers that already checked policy."""
+                       max_principals: Mapping[str, int] | None = None,
+                       memo: dict | None = None) -> list[AccessEvent]:
+    """The events about one person, for callers that already checked policy.
+
+    ``memo``: a dict kept across calls for many people in one pass over a log that does not change meanwhile
+    (the notifier): how many people read a category in a week, and how many people a reader read, are the same
+    for every person, so they are counted once.
+    """
     pseudonym = pseudonym_of(conn, employee_id)
     if pseudonym is None:
         return []
@@ -109,7 +115,8 @@ def events_for_subject(conn: Connection, employee_id: str, *, naming: str = "nam
     counted = {(r.category_key, start) for r, start in people if limits[r.category_key].scoped_role(r.role) is None}
     scoped = {(r.category_key, start, r.actor_id) for r, start in people
               if limits[r.category_key].scoped_role(r.role) is not None}
-    breadth = _Breadth(_weekly_readers(conn, counted, limits), *_scoped_breadth(conn, pseudonym, scoped, limits),
+    breadth = _Breadth(_weekly_readers(conn, counted, limits, memo),
+                       *_scoped_breadth(conn, pseudonym, scoped, limits, memo),
                        line_manager=_line_manager(conn, employee_id))
     return [_event(r, breadth, limits, naming) for r in rows]
 
@@ -144,31 +151,42 @@ def _in_week(e: Any, category: str, start: datetime) -> sa.ColumnElement:
 
 
 def _weekly_readers(conn: Connection, weeks: set[tuple[str, datetime]],
-                    limits: dict[str, exposure_policy.Limit]) -> dict[tuple[str, datetime], int]:
+                    limits: dict[str, exposure_policy.Limit], memo: dict | None = None
+                    ) -> dict[tuple[str, datetime], int]:
     """Distinct person-actors who read someone else's data, per (category, week); scoped roles not counted."""
     e, a = db.access_events.c, db.actors.c
     result = {}
     for category, start in weeks:
+        if memo is not None and ("readers", category, start) in memo:
+            result[(category, start)] = memo[("readers", category, start)]
+            continue
         query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
                  .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
                  .where(_in_week(e, category, start), a.kind == PERSON, _someone_elses(e, a)))
         if limits[category].scoped:
             query = query.where(exposure_policy.role_sql(a.role).not_in(sorted(limits[category].scoped_roles)))
         result[(category, start)] = int(conn.execute(query).scalar() or 0)
+        if memo is not None:
+            memo[("readers", category, start)] = result[(category, start)]
     return result
 
 
 def _scoped_breadth(conn: Connection, pseudonym: str, reads: set[tuple[str, datetime, str]],
-                    limits: dict[str, exposure_policy.Limit]) -> tuple[dict, dict]:
+                    limits: dict[str, exposure_policy.Limit], memo: dict | None = None) -> tuple[dict, dict]:
     """For reads by people in a scoped role: how many people each such reader read in the week, and how
     many readers in a scoped role read this person (``pseudonym``) in the week."""
     e, a = db.access_events.c, db.actors.c
     people_read, scoped_readers = {}, {}
     for category, start, actor in reads:
+        if memo is not None and ("people_read", category, start, actor) in memo:
+            people_read[(category, start, actor)] = memo[("people_read", category, start, actor)]
+            continue
         query = (sa.select(sa.func.count(sa.distinct(e.subject_pseudonym)))
                  .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
                  .where(_in_week(e, category, start), e.actor_id == actor, _someone_elses(e, a)))
         people_read[(category, start, actor)] = int(conn.execute(query).scalar() or 0)
+        if memo is not None:
+            memo[("people_read", category, start, actor)] = people_read[(category, start, actor)]
     for category, start in {(c, s) for c, s, _ in reads}:
         query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
                  .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))

@@ -24,13 +24,13 @@ from pathlib import Path
 from types import FrameType
 
 from portal.core import file_modes
-from portal.demo import personas
+from portal.demo import demo_requests, personas
 from portal.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # What stops the demo as Ctrl-C does: a terminal closing, a service manager or `kill` stopping it.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-STALE_AFTER = timedelta(days=7)  # demo data older than this is generated again, for today
+STALE_AFTER = demo_requests.MIX_HOLDS  # demo data older than this is generated again, for today
 NOTIFY_EVERY = 60.0  # seconds between the demo's runs of `portal notify run`
 
 

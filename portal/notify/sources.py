@@ -92,9 +92,11 @@ def new_reads(conn: Connection, settings: Settings, known: dict[str, int], now: 
         since[r.employee_id] = min(since.get(r.employee_id, as_utc(r.occurred_at)), as_utc(r.occurred_at))
     base = settings.public_url
     pending: list[Pending] = []
+    memo: dict = {}  # breadth counts shared by everyone's events in this run
     for employee_id in sorted(fresh):
         events = [ev for ev in events_for_subject(conn, employee_id, naming=settings.actor_naming,
-                                                  since=since[employee_id], max_principals=settings.max_principals)
+                                                  since=since[employee_id], max_principals=settings.max_principals,
+                                                  memo=memo)
                   if ev.event_id in fresh[employee_id]]
         events.sort(key=lambda ev: (ev.occurred_at, ev.event_id))
         flagged = [ev for ev in events if ev.flag_labels and not _is_lookup(ev)]
@@ -169,6 +171,7 @@ def digests(conn: Connection, settings: Settings, now: datetime) -> Iterator[Pen
         sa.select(db.notice_settings.c.employee_id, db.notice_settings.c.digest))}
     e, p, a = db.access_events.c, db.pseudonyms.c, db.actors.c
     base = settings.public_url
+    memo: dict = {}  # breadth counts shared by everyone's events in this run
     for frequency in (DAILY, WEEKLY):
         first, last = digest_period(frequency, now)
         start = datetime.combine(first, datetime.min.time()).replace(tzinfo=as_utc(now).tzinfo)
@@ -185,7 +188,7 @@ def digests(conn: Connection, settings: Settings, now: datetime) -> Iterator[Pen
             if keys[employee_id] in done:
                 continue
             events = [ev for ev in events_for_subject(conn, employee_id, naming=settings.actor_naming, since=start,
-                                                      max_principals=settings.max_principals)
+                                                      max_principals=settings.max_principals, memo=memo)
                       if ev.occurred_at < end]
             if not events:
                 continue

@@ -9,13 +9,15 @@ import polars as pl
 import pytest
 
 from portal import charts
+from portal.core import catalog
 
 
 def express_daily_volume(frame: pl.DataFrame):
     """The records-per-day chart as plotly express draws it (what charts.daily_volume called before it was
     built from graph objects, which takes a third of the time), the rows sorted by day stably."""
     fig = px.bar(frame.sort("day", maintain_order=True), x="day", y="records", color="category",
-                 labels={"day": "Day", "records": "Records per day", "category": "Category"})
+                 labels={"day": "Day", "records": "Records per day", "category": "Category"},
+                 color_discrete_map=catalog.colours_by_name())
     fig.update_layout(barmode="stack", height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, hovermode="x unified")
     return fig
@@ -50,3 +52,16 @@ def test_daily_volume_of_one_record_and_of_none():
     none = charts.daily_volume(one.clear())
     assert not none.data
     assert none.layout.annotations[0].text == "No records"
+
+
+def test_a_category_has_its_catalogs_colour_whoever_the_chart_is_for():
+    day = date(2026, 9, 1)
+    names = [c.name for c in catalog.CATEGORIES][:3]
+
+    def colours(order):
+        frame = pl.DataFrame({"day": [day] * len(order), "category": order, "records": [1] * len(order)})
+        return {bar.name: bar.marker.color for bar in charts.daily_volume(frame).data}
+
+    assert colours(names) == colours(names[::-1]) == colours(names[1:]) | {names[0]: catalog.colours()[
+        catalog.CATEGORIES[0].key]}
+    assert colours(names)[names[0]] == catalog.colours()[catalog.CATEGORIES[0].key]
