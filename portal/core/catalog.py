@@ -97,6 +97,11 @@ def colours() -> dict[str, str]:
     return active().colours()
 
 
+def colours_by_name() -> dict[str, str]:
+    """Category name, in the language in use, -> its colour: for charts whose frames name categories by name."""
+    return {c.name: c.colour for c in active().categories}
+
+
 class UnknownCategory(KeyError):
     def __str__(self) -> str:
         known = ", ".join(sorted(c.key for c in active().categories))

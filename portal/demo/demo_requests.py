@@ -19,6 +19,17 @@ missed the one-month deadline, enough of each that the works council's figures
 rounded down (a company of a dozen has none yet), and are capped so that a
 company of thousands still seeds in seconds: an erasure costs a rewrite of every
 table, so at most three are carried out. The personas never file anything.
+
+The mix holds while the demo is looked at. Whether an open request is overdue,
+due within a week or not yet due depends on the day it is looked at, and the
+history is signed (its transitions are leaves of the access log) and its erasures
+receipted, so its dates are never shifted afterwards. Instead the history is
+planned so that every open request keeps its standing for :data:`MIX_HOLDS`
+after the end date: a request due soon falls due exactly a week after it, open
+ones are due more than two weeks after it, overdue ones were due before it.
+Data older than that is generated again for the day (``portal demo`` does so,
+see :mod:`portal.demo.devserver`): the whole company moves with the clock, its
+telemetry, reads and signed log with it, and nothing signed is rewritten.
 """
 
 from __future__ import annotations
@@ -37,11 +48,15 @@ from portal.core import db
 from portal.privacy import erasure, privacy_requests
 from portal.bootstrap import employee_directory
 from portal.privacy.deadlines import initial_deadline
+from portal.privacy.request_views import AT_RISK_DAYS
 from portal.identity.principal import Employee, Principal
 from portal.demo.personas import PERSONA_BY_SUB, PERSONAS
 from portal.identity.policy import EMPLOYEE, PRIVACY_OFFICE
 from portal.lake.telemetry import TelemetryStore
 
+#: How long after its end date the demo's open requests keep their standing (overdue, due within a week, not
+#: yet due): the due-soon ones fall due on the last of these days.
+MIX_HOLDS = timedelta(days=AT_RISK_DAYS)
 HISTORY_DAYS = 90  # requests reach back at least this far, so deadlines can have passed even in a short demo
 MIX_HEADCOUNT = 300 - len(PERSONAS)  # the people MIX is counted for
 MIX = {  # kind -> outcome -> requests among MIX_HEADCOUNT people
@@ -61,10 +76,11 @@ STORIES: dict[str, tuple[tuple[int, int | None], tuple[Step, ...]]] = {
     "late": ((48, 80), (("review", 2, 6), ("approve_late", 1, 6), ("execute", 0, 1))),
     "overdue": ((36, 60), (("review", 1, 6),)),
     "overdue_unread": ((36, 60), ()),
-    "open": ((4, 16), (("review", 0, 2),)),
-    "due_soon": ((24, 26), (("review", 1, 4),)),  # due within a week of the day after the end date
+    # Open ones are due more than a week after the last day MIX_HOLDS covers, whatever the months' lengths.
+    "open": ((4, 13), (("review", 0, 2),)),
+    "due_soon": ((24, 26), (("review", 1, 4),)),  # the window is replaced by _due_soon_day: due end + MIX_HOLDS
     "open_new": ((1, 9), ()),
-    "open_approved": ((10, 16), (("review", 0, 2), ("approve", 1, 3))),
+    "open_approved": ((10, 13), (("review", 0, 2), ("approve", 1, 3))),
     "rejected": ((14, None), (("review", 0, 3), ("reject", 1, 6))),
     "withdrawn": ((6, None), (("withdraw", 1, 5),)),
     "extended": ((35, 56), (("review", 1, 3), ("extend", 12, 18))),
@@ -163,11 +179,23 @@ def _scope(kind: str, outcome: str, rng: np.random.Generator, order: int) -> tup
     return scopes[rng.choice(len(scopes), p=weights)]
 
 
+def _due_soon_day(end: date) -> date:
+    """The day a request is received that falls due :data:`MIX_HOLDS` after ``end``: at risk (due within a week)
+    on every day from ``end`` to then. When no day of the month before maps there (a 31st after a February),
+    the latest day that falls due earlier."""
+    due = end + MIX_HOLDS
+    days = [due - timedelta(days=n) for n in range(27, 32)]
+    exact = [d for d in days if initial_deadline(d) == due]
+    return exact[0] if exact else max(d for d in days if initial_deadline(d) < due)
+
+
 def _story(employee_id: str, kind: str, outcome: str, order: int, span: int, end: date,
            rng: np.random.Generator) -> Story:
     fewest, most = STORIES[outcome][0]
     channel = "portal" if outcome == "withdrawn" else str(rng.choice(("portal", "email", "letter"), p=CHANNELS[kind]))
     day = end - timedelta(days=int(rng.integers(fewest, max(fewest, most or span) + 1)))
+    if outcome == "due_soon":  # filed in the portal, any day of the week, so that its deadline is exact
+        channel, day = "portal", _due_soon_day(end)
     received = _at(day, rng, office=channel != "portal")
     if received.date() > end:  # an office filing that moved past the end date to a Monday
         received -= timedelta(days=3)
