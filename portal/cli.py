@@ -125,18 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:  # PORTAL_LANGUAGE, else the locale's language if the portal speaks it, else English
-        i18n.use(i18n.from_environment(os.environ))
+    """Run one command in the language of the environment (PORTAL_LANGUAGE, else the locale's if the portal
+    speaks it, else English); a caller in the same process gets its own language back afterwards."""
+    try:
+        language = i18n.from_environment(os.environ)
     except i18n.LanguageError as exc:
         print(f"portal: PORTAL_LANGUAGE: {exc}", file=sys.stderr)
         return 2
+    with i18n.in_language(language):
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     # Every file a command writes (lake, DB, copies, keys, receipts) is owner-only, whatever the umask.
     file_modes.restrict_process()
-    try:
-        i18n.use(i18n.from_environment(os.environ))
-    except i18n.LanguageError as exc:
-        print(f"portal: PORTAL_LANGUAGE: {exc}", file=sys.stderr)
-        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace, Settings], int] = args.func

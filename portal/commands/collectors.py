@@ -13,6 +13,8 @@ import sys
 from typing import Any
 
 from portal.commands import positive_int
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 
@@ -63,16 +65,18 @@ def _line(collector: Any, width: int = 24) -> str:
     from portal.collection import collector_views
     from portal.core.plain_text import clean
 
-    return clean(f"{collector.name:<{width}} {collector.status:<9} {collector.category_key:<40} "
-                 f"{collector.retention_days:>5} days  {collector_views.status_words(collector)}")
+    return clean(_("{name} {status} {category} {days} days  {words}").format(
+        name=f"{collector.name:<{width}}", status=f"{collector.status:<9}", category=f"{collector.category_key:<40}",
+        days=i18n.number(collector.retention_days).rjust(5), words=collector_views.status_words(collector)))
 
 
 def _report(recorded: Any, done: str) -> None:
+    """``done`` is a translated sentence with ``{name}`` and ``{status}``."""
     from portal.core.plain_text import clean
 
-    print(clean(f"{recorded.collector.name} {done}; it is now {recorded.collector.status}."))
+    print(clean(done.format(name=recorded.collector.name, status=recorded.collector.status)))
     if recorded.log_problem:
-        print(f"warning: {clean(recorded.log_problem)}", file=sys.stderr)
+        print(_("warning: {problem}").format(problem=clean(recorded.log_problem)), file=sys.stderr)
 
 
 def _cmd_register(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,14 +88,17 @@ def _cmd_register(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(_json(recorded.collector), indent=2))
         else:
-            _report(recorded, "is on the register, waiting for the works council's decision")
+            _report(recorded, _("{name} is on the register, waiting for the works council's decision; it is now "
+                                "{status}."))
         return 0
 
     return _with_services(settings, work)
 
 
 def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
-    done = {"approve": "was approved", "suspend": "was suspended", "resume": "was resumed"}[args.decision]
+    done = {"approve": _("{name} was approved; it is now {status}."),
+            "suspend": _("{name} was suspended; it is now {status}."),
+            "resume": _("{name} was resumed; it is now {status}.")}[args.decision]
 
     def work(services: Any) -> int:
         _report(services.decide_collector(_council(), args.name, args.decision, args.reason), done)
@@ -106,7 +113,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps([_json(c) for c in found], indent=2))
         elif not found:
-            print("No collector is on the register yet; `portal collectors register` adds one.")
+            print(_("No collector is on the register yet; `portal collectors register` adds one."))
         else:
             width = max(len(c.name) for c in found)
             for collector in found:
@@ -131,10 +138,12 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         print(_line(found))
         if found.description:
             print(clean(f"  {found.description}"))
-        print("  history:")
+        print("  " + _("history:"))
         for e in entries:
-            print(clean(f"    {e.at:%Y-%m-%d %H:%M} UTC  {e.event:<10} by {e.actor_role} ({e.actor_ref})"
-                        + (f": {e.reason}" if e.reason else "")))
+            said = {"at": f"{e.at:%Y-%m-%d %H:%M}", "change": f"{e.event:<10}", "role": e.actor_role,
+                    "actor": e.actor_ref}
+            print("    " + clean(_("{at} UTC  {change} by {role} ({actor}): {reason}").format(reason=e.reason, **said)
+                                 if e.reason else _("{at} UTC  {change} by {role} ({actor})").format(**said)))
         return 0
 
     return _with_services(settings, work)
@@ -142,38 +151,41 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmd = subparsers.add_parser(
-        "collectors", help="the collector register: register (privacy office), approve, suspend, resume (works "
-                           "council), list",
-        description="The register of systems that send telemetry. Registering acts as the privacy office, "
-                    "deciding as the works council, both as the service actor svc:portal-cli.")
+        "collectors", help=_("the collector register: register (privacy office), approve, suspend, resume (works "
+                             "council), list"),
+        description=_("The register of systems that send telemetry. Registering acts as the privacy office, "
+                      "deciding as the works council, both as the service actor svc:portal-cli."))
     sub = cmd.add_subparsers(dest="collectors_command", required=True, metavar="ACTION")
 
-    reg = sub.add_parser("register", help="put a collector on the register, pending the works council's decision")
+    reg = sub.add_parser("register", help=_("put a collector on the register, pending the works council's decision"))
     reg.add_argument("--name", required=True, metavar="NAME",
-                     help="the collector's id: letters, digits, '.', '-', '_' (at most 100)")
-    reg.add_argument("--category", required=True, metavar="KEY", help="a catalog category, e.g. user.behavior.keystrokes")
-    reg.add_argument("--purposes", required=True, metavar="CODE[,CODE]", help="purposes of that category, comma-separated")
-    reg.add_argument("--legal-basis", required=True, metavar="TEXT", help="e.g. 'GDPR Art. 6(1)(f) legitimate interests'")
+                     help=_("the collector's id: letters, digits, '.', '-', '_' (at most 100)"))
+    reg.add_argument("--category", required=True, metavar="KEY",
+                     help=_("a catalog category, e.g. user.behavior.keystrokes"))
+    reg.add_argument("--purposes", required=True, metavar="CODE[,CODE]",
+                     help=_("purposes of that category, comma-separated"))
+    reg.add_argument("--legal-basis", required=True, metavar="TEXT",
+                     help=_("e.g. 'GDPR Art. 6(1)(f) legitimate interests'"))
     reg.add_argument("--retention-days", required=True, type=positive_int, metavar="N",
-                     help="days the records are kept, at most the catalog's retention for the category")
-    reg.add_argument("--agreement", metavar="REF", help="the works agreement it operates under")
-    reg.add_argument("--description", metavar="TEXT", help="what it records, in words employees read")
-    reg.add_argument("--json", action="store_true", help="print the collector as JSON")
+                     help=_("days the records are kept, at most the catalog's retention for the category"))
+    reg.add_argument("--agreement", metavar="REF", help=_("the works agreement it operates under"))
+    reg.add_argument("--description", metavar="TEXT", help=_("what it records, in words employees read"))
+    reg.add_argument("--json", action="store_true", help=_("print the collector as JSON"))
     reg.set_defaults(func=_cmd_register)
 
-    for decision, text in (("approve", "approve a pending collector (works council)"),
-                           ("suspend", "suspend a collector, or refuse a pending one (works council)"),
-                           ("resume", "resume a suspended collector (works council)")):
+    for decision, text in (("approve", _("approve a pending collector (works council)")),
+                           ("suspend", _("suspend a collector, or refuse a pending one (works council)")),
+                           ("resume", _("resume a suspended collector (works council)"))):
         p = sub.add_parser(decision, help=text)
-        p.add_argument("name", metavar="NAME")
-        p.add_argument("--reason", required=True, metavar="TEXT", help="why; employees read it")
+        p.add_argument("name", metavar="NAME", help=_("the collector's name on the register"))
+        p.add_argument("--reason", required=True, metavar="TEXT", help=_("why; employees read it"))
         p.set_defaults(func=_cmd_decide, decision=decision)
 
-    list_ = sub.add_parser("list", help="every collector on the register with its status")
-    list_.add_argument("--json", action="store_true")
+    list_ = sub.add_parser("list", help=_("every collector on the register with its status"))
+    list_.add_argument("--json", action="store_true", help=_("print the collectors as JSON"))
     list_.set_defaults(func=_cmd_list)
 
-    show = sub.add_parser("show", help="one collector and its history of decisions")
-    show.add_argument("name", metavar="NAME")
-    show.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help=_("one collector and its history of decisions"))
+    show.add_argument("name", metavar="NAME", help=_("the collector's name on the register"))
+    show.add_argument("--json", action="store_true", help=_("print the collector as JSON"))
     show.set_defaults(func=_cmd_show)

@@ -10,6 +10,8 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.core.settings import Settings
 from portal.commands import CommandError, int_between
 
@@ -27,11 +29,11 @@ SHOWN = 50  # files listed before "and N more"
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """``--engine`` and ``--workers``, for a command whose batch work can run on either engine."""
     parser.add_argument("--engine", choices=ENGINE_CHOICES, default=None,
-                        help="where batch work runs: local (polars in this process) or ray (a local Ray cluster, or "
-                             "RAY_ADDRESS's, with Daft reading the lake); default PORTAL_ENGINE, else local")
+                        help=_("where batch work runs: local (polars in this process) or ray (a local Ray cluster, "
+                               "or RAY_ADDRESS's, with Daft reading the lake); default PORTAL_ENGINE, else local"))
     parser.add_argument("--workers", type=int_between(1, MAX_WORKERS), default=None, metavar="N",
-                        help="CPUs of the local Ray cluster the ray engine starts (default: every CPU); "
-                             "ignored with RAY_ADDRESS")
+                        help=_("CPUs of the local Ray cluster the ray engine starts (default: every CPU); "
+                               "ignored with RAY_ADDRESS"))
 
 
 def batch_engine(args: argparse.Namespace, settings: Settings) -> BatchEngine:
@@ -40,7 +42,7 @@ def batch_engine(args: argparse.Namespace, settings: Settings) -> BatchEngine:
     from portal.engines.engine import EngineError
 
     if args.workers is not None and (args.engine or settings.engine) != "ray":
-        raise CommandError("--workers sizes the ray engine's cluster; add --engine ray (or set PORTAL_ENGINE=ray)")
+        raise CommandError(_("--workers sizes the ray engine's cluster; add --engine ray (or set PORTAL_ENGINE=ray)"))
     try:
         return open_engine(settings, args.engine, args.workers)
     except EngineError as exc:
@@ -50,10 +52,10 @@ def batch_engine(args: argparse.Namespace, settings: Settings) -> BatchEngine:
 def _subject(value: str) -> str:
     text = value.strip()
     if not text:
-        raise argparse.ArgumentTypeError("is empty; give a subject id as the lake holds it, e.g. E00042")
+        raise argparse.ArgumentTypeError(_("is empty; give a subject id as the lake holds it, e.g. E00042"))
     if len(text) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a subject id: at most 200 characters, "
-                                         "no control characters")
+        raise argparse.ArgumentTypeError(_("{value} is not a subject id: at most 200 characters, no control "
+                                           "characters").format(value=repr(text[:40])))
     return text
 
 
@@ -66,7 +68,8 @@ def _cmd_verify_erased(args: argparse.Namespace, settings: Settings) -> int:
     batch = batch_engine(args, settings)
     subjects = list(dict.fromkeys(args.subject or []))
     if len(subjects) > MAX_SUBJECTS:
-        raise CommandError(f"{len(subjects):,} subjects given; at most {MAX_SUBJECTS:,} at once")
+        raise CommandError(_("{given} subjects given; at most {most} at once").format(
+            given=i18n.number(len(subjects)), most=i18n.number(MAX_SUBJECTS)))
 
     def work(services: Services) -> int:
         started = time.perf_counter()
@@ -76,7 +79,7 @@ def _cmd_verify_erased(args: argparse.Namespace, settings: Settings) -> int:
         else:
             erasures = erased.completed_erasures(services.engine)
             if not erasures:
-                print("No completed erasure to verify.")
+                print(_("No completed erasure to verify."))
                 return 0
             result = erased.verify_erasures(batch, location, erasures)
         print(_report(result, subjects, time.perf_counter() - started))
@@ -87,37 +90,44 @@ def _cmd_verify_erased(args: argparse.Namespace, settings: Settings) -> int:
 
 def _report(result: Verification, subjects: list[str], seconds: float) -> str:
     rows = result.rows
-    what = (f"{len(subjects):,} subject(s) in every table" if subjects else
-            f"{len(result.erasures):,} completed erasure(s) (rows up to each erasure, in the tables it covered)")
-    head = (f"Checked {what}: {rows.total_files:,} data file(s) of {len(rows.files_scanned)} table(s), referenced "
-            f"or not, on the {result.engine} engine in {seconds:.1f} s.")
+    what = (_("{n} subject(s) in every table").format(n=i18n.number(len(subjects))) if subjects else
+            _("{n} completed erasure(s) (rows up to each erasure, in the tables it covered)").format(
+                n=i18n.number(len(result.erasures))))
+    head = _("Checked {what}: {files} data file(s) of {tables} table(s), referenced or not, on the {engine} engine "
+             "in {seconds} s.").format(what=what, files=i18n.number(rows.total_files),
+                                      tables=i18n.number(len(rows.files_scanned)), engine=result.engine,
+                                      seconds=i18n.decimal(seconds, 1))
     if rows.clean:
-        return head + "\n" + ("No row of those subjects remains." if subjects else
-                              "No row of an erased person remains.")
-    lines = [head, f"FOUND: {sum(f.rows for f in rows.found):,} row(s) in {len(rows.found):,} file(s):"]
+        return head + "\n" + (_("No row of those subjects remains.") if subjects else
+                              _("No row of an erased person remains."))
+    lines = [head, _("FOUND: {rows} row(s) in {files} file(s):").format(
+        rows=i18n.number(sum(f.rows for f in rows.found)), files=i18n.number(len(rows.found)))]
     for found in rows.found[:SHOWN]:
         requests = result.requests_of(found.table_name, found.subject_id)
-        why = "".join(f" ({e.request_id}, erased {e.erased_at[found.table_name]:%Y-%m-%d %H:%M} UTC)"
-                      for e in requests)
-        lines.append(f"  {found.table_name}  {found.subject_id}{why}: {found.rows:,} row(s) in {found.file}")
+        why = "".join(" " + _("({id}, erased {at} UTC)").format(
+            id=e.request_id, at=f"{e.erased_at[found.table_name]:%Y-%m-%d %H:%M}") for e in requests)
+        lines.append(f"  {found.table_name}  {found.subject_id}{why}: " + _("{n} row(s) in {file}").format(
+            n=i18n.number(found.rows), file=found.file))
     if len(rows.found) > SHOWN:
-        lines.append(f"  ... and {len(rows.found) - SHOWN:,} more file(s)")
+        lines.append("  " + _("... and {n} more file(s)").format(n=i18n.number(len(rows.found) - SHOWN)))
     if not subjects:
-        lines.append("Each file above holds data of an erased person: a file the Delta log no longer references "
-                     "is a leftover to delete; rows in a live file need a new erasure of that table.")
+        lines.append(_("Each file above holds data of an erased person: a file the Delta log no longer references "
+                       "is a leftover to delete; rows in a live file need a new erasure of that table."))
     return "\n".join(lines)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmd = subparsers.add_parser(
-        "verify-erased", help="check the whole lake for rows of erased people (every data file, referenced or not)",
-        description="Read every Parquet data file of every telemetry table (whether the Delta log references it "
-                    "or not; the log itself is not data) and count the rows of every person whose erasure was "
-                    "completed: in the tables the erasure covered, recorded at or before it ran (later rows are "
-                    "new collection). With --subject, count every row of the given subjects in every table instead. "
-                    "Exit 0 when nothing remains, 1 with a list of the files that hold rows, 2 on bad input.")
+        "verify-erased",
+        help=_("check the whole lake for rows of erased people (every data file, referenced or not)"),
+        description=_("Read every Parquet data file of every telemetry table (whether the Delta log references it "
+                      "or not; the log itself is not data) and count the rows of every person whose erasure was "
+                      "completed: in the tables the erasure covered, recorded at or before it ran (later rows are "
+                      "new collection). With --subject, count every row of the given subjects in every table "
+                      "instead. Exit 0 when nothing remains, 1 with a list of the files that hold rows, 2 on bad "
+                      "input."))
     cmd.add_argument("--subject", action="append", type=_subject, metavar="ID",
-                     help="a subject id (the lake's subject column, e.g. E00042) to look for instead of the completed "
-                          "erasures; repeat for several")
+                     help=_("a subject id (the lake's subject column, e.g. E00042) to look for instead of the "
+                            "completed erasures; repeat for several"))
     add_engine_options(cmd)
     cmd.set_defaults(func=_cmd_verify_erased)

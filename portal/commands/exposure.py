@@ -10,8 +10,9 @@ import argparse
 import json
 
 from portal.core import line_input
+from portal.core.i18n import _
 from portal.core.settings import Settings
-from portal.commands import positive_int
+from portal.commands import max_problems_help, positive_int
 
 
 def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +20,14 @@ def configure_ingest_grants(parser: argparse.ArgumentParser) -> None:
     from portal.council import grants
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.description = ("Import grants (who can read which telemetry category) from JSON Lines or CSV. Every "
-                          "problem is reported with its line and field; any problem means nothing is written; "
-                          "importing the same grants again adds nothing.\n\n" + grants.GRANT_FORMAT)
-    parser.add_argument("file", metavar="FILE", help="grants as .jsonl or .csv")
+    parser.description = _("Import grants (who can read which telemetry category) from JSON Lines or CSV. Every "
+                           "problem is reported with its line and field; any problem means nothing is written; "
+                           "importing the same grants again adds nothing.") + "\n\n" + grants.GRANT_FORMAT
+    parser.add_argument("file", metavar="FILE", help=_("grants as .jsonl or .csv"))
     parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "csv"),
-                        help="input format; auto (default) reads .csv files as CSV and anything else as JSON Lines")
+                        help=_("input format; auto (default) reads .csv files as CSV and anything else as JSON Lines"))
     parser.add_argument("--max-problems", type=positive_int, default=line_input.MAX_PROBLEMS,
-                        help=f"stop after this many problems (default {line_input.MAX_PROBLEMS})")
+                        help=max_problems_help(line_input.MAX_PROBLEMS))
 
 
 def run_ingest_grants(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,10 +72,14 @@ def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for c in report.categories:
-        limit = "" if c.limit_set_by == "catalog" else f", set by the {c.limit_set_by}"
-        scoped = f"; {exposure.scoped_phrase(c)}" if c.scoped_roles else ""
-        print(f"{c.name}: {c.verdict} (at most {c.max_principals}{limit}; can read now {c.can_read_now}; "
-              f"most readers in a week {c.peak_readers}{scoped})")
+        figures = {"name": c.name, "verdict": c.verdict, "most": c.max_principals, "now": c.can_read_now,
+                   "peak": c.peak_readers, "scoped": f"; {exposure.scoped_phrase(c)}" if c.scoped_roles else ""}
+        if c.limit_set_by == "catalog":
+            print(_("{name}: {verdict} (at most {most}; can read now {now}; most readers in a week {peak}{scoped})"
+                    ).format(**figures))
+        else:
+            print(_("{name}: {verdict} (at most {most}, set by the {who}; can read now {now}; most readers in a "
+                    "week {peak}{scoped})").format(who=c.limit_set_by, **figures))
         for v in c.violations:
             print(f"  {'!' if v.serious else '-'} {v.text}")
     return 0
@@ -95,11 +100,11 @@ def _engine(settings: Settings):  # noqa: ANN202 - sqlalchemy Engine
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmd = subparsers.add_parser(
-        "exposure", help="who can, may and did read each telemetry category, and where policy is broken",
-        description="Compare grants (who can read), the policy (the catalog's allowed roles; its maximum "
-                    "principals, or the company's own from PORTAL_MAX_PRINCIPALS) and access events (who did read "
-                    "other people's data, per week) for every category. Readers in a scoped role (line managers, "
-                    "who read only their direct reports) are counted apart and checked per person and per reader. "
-                    "Readers are counted, never named.")
-    cmd.add_argument("--format", default="text", choices=("text", "json"), help="text (default) or json")
+        "exposure", help=_("who can, may and did read each telemetry category, and where policy is broken"),
+        description=_("Compare grants (who can read), the policy (the catalog's allowed roles; its maximum "
+                      "principals, or the company's own from PORTAL_MAX_PRINCIPALS) and access events (who did "
+                      "read other people's data, per week) for every category. Readers in a scoped role (line "
+                      "managers, who read only their direct reports) are counted apart and checked per person and "
+                      "per reader. Readers are counted, never named."))
+    cmd.add_argument("--format", default="text", choices=("text", "json"), help=_("text (default) or json"))
     cmd.set_defaults(func=_cmd_exposure)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 
@@ -32,22 +33,24 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         services.engine.dispose()
     print(report.describe())
     if report.failed:
-        print("portal lake check: the lake does not conform to its contract (docs/telemetry-intake.md)",
+        print(_("portal lake check: the lake does not conform to its contract (docs/telemetry-intake.md)"),
               file=sys.stderr)
         return 2
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    lake = subparsers.add_parser("lake", help="the telemetry lake: check tables that outside engines write")
+    lake = subparsers.add_parser("lake", help=_("the telemetry lake: check tables that outside engines write"))
     commands = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = commands.add_parser(
-        "check", help="check every telemetry table against the lake's contract, then bring the rollups up to date",
-        description="Check every catalog table of the lake, whoever wrote it (intake, Spark, Flink, another "
-                    "delta-rs writer): schema, bucket partitioning, sort order, row groups, reader features, "
-                    "subjects known to the directory. Problems (exit 2) make the portal read wrong rows or hide "
-                    "data; notes make it slower. The contract: docs/telemetry-intake.md.")
+        "check", help=_("check every telemetry table against the lake's contract, then bring the rollups up to "
+                        "date"),
+        description=_("Check every catalog table of the lake, whoever wrote it (intake, Spark, Flink, another "
+                      "delta-rs writer): schema, bucket partitioning, sort order, row groups, reader features, "
+                      "subjects known to the directory. Problems (exit 2) make the portal read wrong rows or hide "
+                      "data; notes make it slower. The contract: docs/telemetry-intake.md."))
     check.add_argument("--strict", action="store_true",
-                       help="count notes (sort order, row group size, statistics) as problems: for a new writer")
-    check.add_argument("--no-rollups", action="store_true", help="check only; do not bring the rollups up to date")
+                       help=_("count notes (sort order, row group size, statistics) as problems: for a new writer"))
+    check.add_argument("--no-rollups", action="store_true",
+                       help=_("check only; do not bring the rollups up to date"))
     check.set_defaults(func=_cmd_check)

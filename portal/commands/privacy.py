@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 
@@ -37,8 +39,10 @@ def _cmd_optouts_export(args: argparse.Namespace, settings: Settings) -> int:
         tmp.replace(out)  # collectors never read half a list
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"Wrote {frame.height} active objection(s) to {out}.", file=sys.stderr)
+        raise CommandError(_("cannot write {file}: {problem}").format(file=out, problem=exc.strerror or exc)) \
+            from None
+    print(_("Wrote {n} active objection(s) to {file}.").format(n=i18n.number(frame.height), file=out),
+          file=sys.stderr)
     return 0
 
 
@@ -58,11 +62,14 @@ def _cmd_check_dataset(args: argparse.Namespace, settings: Settings) -> int:
         services.engine.dispose()
     purpose = catalog.PURPOSE_BY_CODE[args.purpose].name
     if result.clean:
-        print(f"{args.manifest}: clean. {result.subjects:,} subject(s) in {result.rows:,} row(s); nobody objected to "
-              f"{purpose} or a category in scope, and nobody was erased.")
+        print(_("{manifest}: clean. {subjects} subject(s) in {rows} row(s); nobody objected to {purpose} or a "
+                "category in scope, and nobody was erased.").format(
+            manifest=args.manifest, subjects=i18n.number(result.subjects), rows=i18n.number(result.rows),
+            purpose=purpose))
         return 0
-    print(f"{args.manifest}: REFUSED for {purpose}. {len(result.offenders)} of {result.subjects:,} subject(s) must be "
-          "left out:", file=sys.stderr)
+    print(_("{manifest}: REFUSED for {purpose}. {offenders} of {subjects} subject(s) must be left out:").format(
+        manifest=args.manifest, purpose=purpose, offenders=i18n.number(len(result.offenders)),
+        subjects=i18n.number(result.subjects)), file=sys.stderr)
     for offender in result.offenders:
         print(f"  {offender.line()}", file=sys.stderr)
     return 1
@@ -74,7 +81,7 @@ def _read_key(value: str) -> str:
 
     if not Path(value).exists():
         return value
-    return input_files.read_text(value, 64 * 1024, "the key file").strip()
+    return input_files.read_text(value, 64 * 1024, _("the key file")).strip()
 
 
 def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,29 +91,31 @@ def _cmd_receipt_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     path = Path(args.file)
     try:
-        data = input_files.read_bytes(path, receipts.MAX_RECEIPT_BYTES, "the receipt")
+        data = input_files.read_bytes(path, receipts.MAX_RECEIPT_BYTES, _("the receipt"))
         key = _read_key(args.key) if args.key else receipts.pinned_key(settings.data_dir)
     except input_files.InputFileError as exc:
         raise CommandError(str(exc)) from None
     except receipts.ReceiptError as exc:
         raise CommandError(str(exc)) from None
     if key is None:
-        raise CommandError("no key to check the receipt against: the key inside a receipt proves nothing, since "
-                           "whoever made the receipt chose it. Pass --key FILE (the output of `portal receipt key` "
-                           "on the portal that issued it), or run this where that portal's data directory is")
-    whose = f"the key in {args.key}" if args.key else "this portal's receipt key"
+        raise CommandError(_("no key to check the receipt against: the key inside a receipt proves nothing, since "
+                             "whoever made the receipt chose it. Pass --key FILE (the output of `portal receipt "
+                             "key` on the portal that issued it), or run this where that portal's data directory "
+                             "is"))
+    whose = _("the key in {file}").format(file=args.key) if args.key else _("this portal's receipt key")
     try:
         receipt = receipts.verify(data, key)
     except json_input.JsonTooDeep as exc:
-        raise CommandError(f"{path}: the receipt {exc}") from None
+        raise CommandError(_("{file}: the receipt {problem}").format(file=path, problem=exc)) from None
     except receipts.ReceiptError as exc:
-        print(f"{path}: NOT intact: {exc}", file=sys.stderr)
+        print(_("{file}: NOT intact: {problem}").format(file=path, problem=exc), file=sys.stderr)
         return 1
     doc = receipt.document
     signed_by = receipt.public_key.split("+")
-    print(f"{path}: intact. Receipt of {doc['request_id']} ({doc['kind']}), issued {doc['times'].get('issued_at')}, "
-          f"verification {doc['verification'].get('result')}; signed by key {signed_by[0]} (key id {signed_by[1]}), "
-          f"{whose}.")
+    print(_("{file}: intact. Receipt of {id} ({kind}), issued {issued}, verification {result}; signed by key {key} "
+            "(key id {key_id}), {whose}.").format(
+        file=path, id=doc["request_id"], kind=doc["kind"], issued=doc["times"].get("issued_at"),
+        result=doc["verification"].get("result"), key=signed_by[0], key_id=signed_by[1], whose=whose))
     return 0
 
 
@@ -120,35 +129,36 @@ def _cmd_receipt_key(args: argparse.Namespace, settings: Settings) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     from portal.core import catalog
 
-    optouts = subparsers.add_parser("optouts", help="the list of active objections, for collectors and pipelines")
+    optouts = subparsers.add_parser("optouts", help=_("the list of active objections, for collectors and pipelines"))
     sub = optouts.add_subparsers(dest="optouts_command", required=True, metavar="ACTION")
-    export = sub.add_parser("export", help="write subject ids, purpose or category, and since when")
-    export.add_argument("--out", metavar="FILE", help="write here instead of standard output")
-    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    export = sub.add_parser("export", help=_("write subject ids, purpose or category, and since when"))
+    export.add_argument("--out", metavar="FILE", help=_("write here instead of standard output"))
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help=_("csv (default) or json"))
     export.set_defaults(func=_cmd_optouts_export)
 
     gate = subparsers.add_parser(
-        "check-dataset", help="refuse a training-set manifest that holds people who objected or were erased",
-        description="Exit 0 when MANIFEST is clean; 1, naming each offending subject, when it holds anyone who "
-                    "objected to --purpose or to a category in scope, or whose data in scope was erased; 2 when "
-                    "MANIFEST is unusable. MANIFEST is CSV (header line) or Parquet with a subject_id column "
-                    "(employee id, e-mail or OIDC subject) and optionally a category column. Without a category "
-                    "column or --category every category is in scope.")
-    gate.add_argument("manifest", metavar="MANIFEST")
+        "check-dataset", help=_("refuse a training-set manifest that holds people who objected or were erased"),
+        description=_("Exit 0 when MANIFEST is clean; 1, naming each offending subject, when it holds anyone who "
+                      "objected to --purpose or to a category in scope, or whose data in scope was erased; 2 when "
+                      "MANIFEST is unusable. MANIFEST is CSV (header line) or Parquet with a subject_id column "
+                      "(employee id, e-mail or OIDC subject) and optionally a category column. Without a category "
+                      "column or --category every category is in scope."))
+    gate.add_argument("manifest", metavar="MANIFEST", help=_("the training set's manifest (.csv or .parquet)"))
     gate.add_argument("--purpose", required=True, metavar="CODE",
-                      help=f"the dataset's purpose, one of: {', '.join(p.code for p in catalog.PURPOSES)}")
+                      help=_("the dataset's purpose, one of: {codes}").format(
+                          codes=", ".join(p.code for p in catalog.PURPOSES)))
     gate.add_argument("--category", action="append", metavar="KEY",
-                      help="a category the dataset draws on (repeat for several)")
+                      help=_("a category the dataset draws on (repeat for several)"))
     gate.set_defaults(func=_cmd_check_dataset)
 
-    receipt = subparsers.add_parser("receipt", help="check a signed receipt, or print the key that signs them")
+    receipt = subparsers.add_parser("receipt", help=_("check a signed receipt, or print the key that signs them"))
     rsub = receipt.add_subparsers(dest="receipt_command", required=True, metavar="ACTION")
-    verify = rsub.add_parser("verify", help="exit 0 only when FILE is an intact receipt")
-    verify.add_argument("file", metavar="FILE")
-    verify.add_argument("--key", metavar="KEY", help="the expected public key (verifier key text or a file "
-                                                     "holding it, from `portal receipt key`); a receipt signed "
-                                                     "with another key fails. Default: this portal's receipt key; "
-                                                     "without either the receipt is not checked")
+    verify = rsub.add_parser("verify", help=_("exit 0 only when FILE is an intact receipt"))
+    verify.add_argument("file", metavar="FILE", help=_("the receipt (JSON)"))
+    verify.add_argument("--key", metavar="KEY", help=_("the expected public key (verifier key text or a file "
+                                                       "holding it, from `portal receipt key`); a receipt signed "
+                                                       "with another key fails. Default: this portal's receipt "
+                                                       "key; without either the receipt is not checked"))
     verify.set_defaults(func=_cmd_receipt_verify)
-    key = rsub.add_parser("key", help="print this portal's receipt verifier key")
+    key = rsub.add_parser("key", help=_("print this portal's receipt verifier key"))
     key.set_defaults(func=_cmd_receipt_key)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from portal.identity import directory
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 
@@ -43,8 +45,9 @@ def _request_json(request: Any) -> dict[str, Any]:
 
 
 def _line(request: Any) -> str:
-    return (f"{request.request_id}  {request.status.value:<10} {request.kind.value:<9} {request.employee_id:<10} "
-            f"due {request.due.isoformat()}  {request.scope}")
+    return _("{id}  {status} {kind} {subject} due {due}  {scope}").format(
+        id=request.request_id, status=f"{request.status.value:<10}", kind=f"{request.kind.value:<9}",
+        subject=f"{request.employee_id:<10}", due=request.due.isoformat(), scope=request.scope)
 
 
 def _print_json(value: Any) -> None:
@@ -73,8 +76,9 @@ def _cmd_file(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             _print_json(_request_json(request))
         else:
-            print(f"Filed {request.request_id} ({request.kind.value}, {request.scope}); status {request.status.value}, "
-                  f"due {request.due.isoformat()}.")
+            print(_("Filed {id} ({kind}, {scope}); status {status}, due {due}.").format(
+                id=request.request_id, kind=request.kind.value, scope=request.scope, status=request.status.value,
+                due=request.due.isoformat()))
         return 0
 
     return _with_services(settings, work)
@@ -88,7 +92,8 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             _print_json([_request_json(r) for r in found])
         elif not found:
-            print("No requests" + (f" with status {args.status}." if args.status else "."))
+            print(_("No requests with status {status}.").format(status=args.status) if args.status
+                  else _("No requests."))
         else:
             for request in found:
                 print(_line(request))
@@ -112,20 +117,25 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
                 for e in entries]})
             return 0
         print(_line(request))
-        print(f"  status: {request_states.STATUS_WORDS[request.status]}")
-        print(f"  deadline: {request.deadline.isoformat()}"
-              + (f", extended to {request.extended_deadline.isoformat()}: {request.extension_reason}"
-                 if request.extended_deadline else ""))
+        print("  " + _("status: {words}").format(words=_(request_states.STATUS_WORDS[request.status])))
+        if request.extended_deadline:
+            print("  " + _("deadline: {deadline}, extended to {extended}: {reason}").format(
+                deadline=request.deadline.isoformat(), extended=request.extended_deadline.isoformat(),
+                reason=request.extension_reason))
+        else:
+            print("  " + _("deadline: {deadline}").format(deadline=request.deadline.isoformat()))
         if error:
-            print(f"  last attempt failed: {error}")
-        print("  history:")
+            print("  " + _("last attempt failed: {problem}").format(problem=error))
+        print("  " + _("history:"))
         for e in entries:
             change = e.event
             if e.event == "transition":
                 assert e.from_status is not None  # a transition starts from a status
                 change = f"{e.from_status.value} -> {e.to_status.value}"
-            print(f"    {e.at:%Y-%m-%d %H:%M} UTC  {change:<24} by {e.actor_role} ({e.actor_ref})"
-                  + (f": {e.reason}" if e.reason else ""))
+            said = {"at": f"{e.at:%Y-%m-%d %H:%M}", "change": f"{change:<24}", "role": e.actor_role,
+                    "actor": e.actor_ref}
+            print("    " + (_("{at} UTC  {change} by {role} ({actor}): {reason}").format(reason=e.reason, **said)
+                            if e.reason else _("{at} UTC  {change} by {role} ({actor})").format(**said)))
         return 0
 
     return _with_services(settings, work)
@@ -136,7 +146,7 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     from portal.commands import CommandError
 
     if not args.reason.strip():
-        raise CommandError("--reason must say why; the employee reads it")
+        raise CommandError(_("--reason must say why; the employee reads it"))
 
     def work(services: Any) -> int:
         office = _office()
@@ -146,7 +156,8 @@ def _cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
             request = privacy_requests.transition(services.engine, office, args.id, "rejected", args.reason)
         else:
             request = privacy_requests.extend(services.engine, office, args.id, args.months, args.reason)
-        print(f"{request.request_id} is {request.status.value}; due {request.due.isoformat()}.")
+        print(_("{id} is {status}; due {due}.").format(id=request.request_id, status=request.status.value,
+                                                       due=request.due.isoformat()))
         return 0
 
     return _with_services(settings, work)
@@ -159,7 +170,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         office = _office()
         ids = [args.id] if args.id else erasure.runnable(services.engine, office)
         if not ids:
-            print("No approved requests to carry out.")
+            print(_("No approved requests to carry out."))
             return 0
         failed = 0
         for request_id in ids:
@@ -167,19 +178,20 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 receipt = erasure.execute(services.engine, services.store, office, request_id, progress=_progress)
             except Exception as exc:  # noqa: BLE001 - each failure is recorded with its step; the others still run
                 failed += 1
-                print(f"\n{request_id}: FAILED: {exc}", file=sys.stderr)
+                print("\n" + _("{id}: FAILED: {problem}").format(id=request_id, problem=exc), file=sys.stderr)
                 continue
-            print(f"{request_id}: completed and verified; receipt signed by {receipt.public_key.split('+')[0]}.")
+            print(_("{id}: completed and verified; receipt signed by {key}.").format(
+                id=request_id, key=receipt.public_key.split("+")[0]))
         if failed:
-            print(f"{failed} of {len(ids)} request(s) failed; they stay as they were and can be run again.",
-                  file=sys.stderr)
+            print(_("{failed} of {total} request(s) failed; they stay as they were and can be run again.").format(
+                failed=i18n.number(failed), total=i18n.number(len(ids))), file=sys.stderr)
         return 1 if failed else 0
 
     return _with_services(settings, work)
 
 
 def _progress(fraction: float, message: str) -> None:
-    print(f"\r{fraction:6.1%} {message}".ljust(80), end="\n" if fraction >= 1 else "", flush=True)
+    print(f"\r{i18n.percent(fraction, 1):>6} {message}".ljust(80), end="\n" if fraction >= 1 else "", flush=True)
 
 
 def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,14 +206,17 @@ def _cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
                          "datasets": [d.as_dict() for d in found.datasets],
                          "models": [m.as_dict() for m in found.models], "kept": list(found.kept)})
             return 0
-        print(f"{found.request_id} ({found.kind.value}: {found.scope}) will touch:")
+        print(_("{id} ({kind}: {scope}) will touch:").format(id=found.request_id, kind=found.kind.value,
+                                                             scope=found.scope))
         for t in found.tables:
-            version = f", Delta version {t.version}" if t.version is not None else ""
-            print(f"  {t.store:<9} {t.table:<20} {t.rows:>10,}  {t.what}{version}")
+            version = _(", Delta version {version}").format(version=t.version) if t.version is not None else ""
+            print(f"  {t.store:<9} {t.table:<20} {i18n.number(t.rows):>10}  {t.what}{version}")
         for d in found.datasets:
-            print(f"  dataset {d.name} {d.version}: {d.status} -> {d.new_status}")
+            print("  " + _("dataset {name} {version}: {status} -> {new_status}").format(
+                name=d.name, version=d.version, status=d.status, new_status=d.new_status))
         for m in found.models:
-            print(f"  model {m.name} {m.version} (trained on {', '.join(m.datasets)})")
+            print("  " + _("model {name} {version} (trained on {datasets})").format(
+                name=m.name, version=m.version, datasets=", ".join(m.datasets)))
         return 0
 
     return _with_services(settings, work)
@@ -213,20 +228,22 @@ def _cmd_receipt(args: argparse.Namespace, settings: Settings) -> int:
 
     out = Path(args.out)
     if out.exists() and not args.force:
-        raise CommandError(f"{out} already exists; choose another file or pass --force")
+        raise CommandError(_("{file} already exists; choose another file or pass --force").format(file=out))
 
     def work(services: Any) -> int:
         found = receipts.for_request(services.engine, _office(), args.id)
         if found is None:
-            raise CommandError(f"request {args.id} has no receipt yet; a receipt is issued once it is completed")
+            raise CommandError(_("request {id} has no receipt yet; a receipt is issued once it is completed").format(
+                id=args.id))
         tmp = out.with_name(out.name + ".part")
         try:
             tmp.write_text(found.text, encoding="utf-8")
             tmp.replace(out)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
-        print(f"Wrote the signed receipt of {args.id} to {out}.")
+            raise CommandError(_("cannot write {file}: {problem}").format(file=out, problem=exc.strerror or exc)) \
+                from None
+        print(_("Wrote the signed receipt of {id} to {file}.").format(id=args.id, file=out))
         return 0
 
     return _with_services(settings, work)
@@ -234,53 +251,54 @@ def _cmd_receipt(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmd = subparsers.add_parser(
-        "requests", help="file, list, decide and carry out privacy requests (privacy office)",
-        description="Privacy requests (erasure, objection, copy of all data), worked as the privacy office's "
-                    "service actor svc:portal-cli. SUBJECT is an employee id, an e-mail or an OIDC subject.")
+        "requests", help=_("file, list, decide and carry out privacy requests (privacy office)"),
+        description=_("Privacy requests (erasure, objection, copy of all data), worked as the privacy office's "
+                      "service actor svc:portal-cli. SUBJECT is an employee id, an e-mail or an OIDC subject."))
     sub = cmd.add_subparsers(dest="requests_command", required=True, metavar="ACTION")
 
-    file_ = sub.add_parser("file", help="file a request received by e-mail, letter or in person")
-    file_.add_argument("--subject", required=True, metavar="SUBJECT", help="employee id, e-mail or OIDC subject")
-    file_.add_argument("--kind", required=True, choices=("erasure", "objection", "access"))
-    file_.add_argument("--categories", nargs="+", metavar="KEY", help="category keys (default: all for erasure)")
-    file_.add_argument("--purpose", metavar="CODE", help="for an objection, e.g. train_ai_system")
+    file_ = sub.add_parser("file", help=_("file a request received by e-mail, letter or in person"))
+    file_.add_argument("--subject", required=True, metavar="SUBJECT", help=_("employee id, e-mail or OIDC subject"))
+    file_.add_argument("--kind", required=True, choices=("erasure", "objection", "access"),
+                       help=_("erasure, objection or access (a copy of all data)"))
+    file_.add_argument("--categories", nargs="+", metavar="KEY", help=_("category keys (default: all for erasure)"))
+    file_.add_argument("--purpose", metavar="CODE", help=_("for an objection, e.g. train_ai_system"))
     file_.add_argument("--channel", default="email", choices=("portal", "email", "letter"),
-                       help="how the request arrived (default email)")
-    file_.add_argument("--details", metavar="TEXT", help="what the person wrote, if useful")
-    file_.add_argument("--json", action="store_true", help="print the request as JSON")
+                       help=_("how the request arrived (default email)"))
+    file_.add_argument("--details", metavar="TEXT", help=_("what the person wrote, if useful"))
+    file_.add_argument("--json", action="store_true", help=_("print the request as JSON"))
     file_.set_defaults(func=_cmd_file)
 
-    list_ = sub.add_parser("list", help="requests, soonest deadline first")
-    list_.add_argument("--status", metavar="STATUS", help="only requests with this status")
-    list_.add_argument("--json", action="store_true")
+    list_ = sub.add_parser("list", help=_("requests, soonest deadline first"))
+    list_.add_argument("--status", metavar="STATUS", help=_("only requests with this status"))
+    list_.add_argument("--json", action="store_true", help=_("print the requests as JSON"))
     list_.set_defaults(func=_cmd_list)
 
-    show = sub.add_parser("show", help="one request: status, deadline, history")
-    show.add_argument("id", metavar="ID")
-    show.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help=_("one request: status, deadline, history"))
+    show.add_argument("id", metavar="ID", help=_("the request's id"))
+    show.add_argument("--json", action="store_true", help=_("print the request as JSON"))
     show.set_defaults(func=_cmd_show)
 
-    plan = sub.add_parser("plan", help="what carrying out a request will touch, before anything happens")
-    plan.add_argument("id", metavar="ID")
-    plan.add_argument("--json", action="store_true")
+    plan = sub.add_parser("plan", help=_("what carrying out a request will touch, before anything happens"))
+    plan.add_argument("id", metavar="ID", help=_("the request's id"))
+    plan.add_argument("--json", action="store_true", help=_("print the plan as JSON"))
     plan.set_defaults(func=_cmd_plan)
 
-    for decision, text in (("approve", "approve (a submitted request is reviewed first)"),
-                           ("reject", "reject, with a reason the employee reads"),
-                           ("extend", "extend the deadline once by 1 or 2 months (GDPR Art. 12(3))")):
+    for decision, text in (("approve", _("approve (a submitted request is reviewed first)")),
+                           ("reject", _("reject, with a reason the employee reads")),
+                           ("extend", _("extend the deadline once by 1 or 2 months (GDPR Art. 12(3))"))):
         p = sub.add_parser(decision, help=text)
-        p.add_argument("id", metavar="ID")
-        p.add_argument("--reason", required=True, metavar="TEXT", help="why; the employee reads it")
+        p.add_argument("id", metavar="ID", help=_("the request's id"))
+        p.add_argument("--reason", required=True, metavar="TEXT", help=_("why; the employee reads it"))
         if decision == "extend":
-            p.add_argument("--months", type=int, choices=(1, 2), default=2, help="further months (default 2)")
+            p.add_argument("--months", type=int, choices=(1, 2), default=2, help=_("further months (default 2)"))
         p.set_defaults(func=_cmd_decide, decision=decision)
 
-    run = sub.add_parser("run", help="carry out approved requests (or one), verify, issue receipts")
-    run.add_argument("id", nargs="?", metavar="ID", help="only this request")
+    run = sub.add_parser("run", help=_("carry out approved requests (or one), verify, issue receipts"))
+    run.add_argument("id", nargs="?", metavar="ID", help=_("only this request"))
     run.set_defaults(func=_cmd_run)
 
-    receipt = sub.add_parser("receipt", help="write a completed request's signed receipt")
-    receipt.add_argument("id", metavar="ID")
-    receipt.add_argument("--out", required=True, metavar="FILE")
-    receipt.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    receipt = sub.add_parser("receipt", help=_("write a completed request's signed receipt"))
+    receipt.add_argument("id", metavar="ID", help=_("the request's id"))
+    receipt.add_argument("--out", required=True, metavar="FILE", help=_("where to write the receipt (JSON)"))
+    receipt.add_argument("--force", action="store_true", help=_("overwrite FILE if it exists"))
     receipt.set_defaults(func=_cmd_receipt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from portal.core.i18n import _
 from portal.core.settings import Settings
 
 
@@ -23,12 +24,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parent = subparsers.add_parser("retention", help="delete telemetry kept past its category's retention")
+    parent = subparsers.add_parser("retention", help=_("delete telemetry kept past its category's retention"))
     actions = parent.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = actions.add_parser(
-        "run", help="delete every record older than its category's retention, in the lake and its rollups",
-        description="For every catalog category, delete the records whose time is older than now minus the "
-                    "category's retention, vacuum the table and clean its Delta log (as erasure does), prune and "
-                    "rebuild the rollups, and record the run (shown to the works council). Safe to run again; "
-                    "run it daily, e.g. from cron.")
+        "run", help=_("delete every record older than its category's retention, in the lake and its rollups"),
+        description=_("For every catalog category, delete the records whose time is older than now minus the "
+                      "category's retention, vacuum the table and clean its Delta log (as erasure does), prune "
+                      "and rebuild the rollups, and record the run (shown to the works council). Safe to run "
+                      "again; run it daily, e.g. from cron."))
     run.set_defaults(func=_cmd_run)

@@ -9,20 +9,22 @@ import argparse
 import textwrap
 
 from portal.commands import positive_int
+from portal.core.i18n import N_, _
 from portal.core.settings import Settings
 
-FORMAT_HELP = textwrap.dedent("""
-    The file holds the rows of the collector's category: every column of its table (subject_id, the time
-    column ts, then the category's own columns; `portal catalog show` lists them), no other. Parquet, CSV with a
-    header line, or JSON Lines, one object per line; told apart by content and by name (.parquet, .csv,
-    .jsonl), or --format. Times are ISO 8601 with a UTC offset or Z (2026-03-02T09:30:00Z); a time without a
-    zone is refused. Numbers must fit their column exactly (an int32 column refuses 3000000000 and 1.5).
-    subject_id is the employee id in the company's directory. A time may be at most 5 minutes ahead and no
-    older than the category's retention.
-
-    All or nothing: one problem refuses the batch, naming the line (CSV, JSON Lines) or the row index from 0
-    (Parquet) and the column. The same batch sent again is recognised and stored once. Rows of people who
-    objected to every purpose the collector collects for are not stored, and counted.""")
+#: The rules a batch file follows, a message per paragraph (translated where shown).
+FORMAT_HELP = (
+    N_("The file holds the rows of the collector's category: every column of its table (subject_id, the time\n"
+       "column ts, then the category's own columns; `portal catalog show` lists them), no other. Parquet, CSV "
+       "with a\nheader line, or JSON Lines, one object per line; told apart by content and by name (.parquet, "
+       ".csv,\n.jsonl), or --format. Times are ISO 8601 with a UTC offset or Z (2026-03-02T09:30:00Z); a time "
+       "without a\nzone is refused. Numbers must fit their column exactly (an int32 column refuses 3000000000 "
+       "and 1.5).\nsubject_id is the employee id in the company's directory. A time may be at most 5 minutes "
+       "ahead and no\nolder than the category's retention."),
+    N_("All or nothing: one problem refuses the batch, naming the line (CSV, JSON Lines) or the row index from 0\n"
+       "(Parquet) and the column. The same batch sent again is recognised and stored once. Rows of people who\n"
+       "objected to every purpose the collector collects for are not stored, and counted."),
+)
 
 
 def _cmd_telemetry(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,21 +57,23 @@ def add_telemetry_parser(kinds: argparse._SubParsersAction) -> None:
     from portal.collection.intake_problems import IntakeRejected
 
     parser = kinds.add_parser(
-        "telemetry", help="a batch of telemetry from a collector the works council approved (Parquet, CSV, JSON Lines)",
+        "telemetry",
+        help=_("a batch of telemetry from a collector the works council approved (Parquet, CSV, JSON Lines)"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Take in a batch of telemetry from a collector on the register. Refused as a whole when the "
-                    "collector is unknown, pending or suspended, or sends a category it is not registered for.\n"
-                    + FORMAT_HELP + textwrap.dedent("""
-
-            Examples:
+        description=_("Take in a batch of telemetry from a collector on the register. Refused as a whole when the "
+                      "collector is unknown, pending or suspended, or sends a category it is not registered for.")
+                    + "\n\n" + "\n\n".join(_(paragraph) for paragraph in FORMAT_HELP) + "\n\n" + _("Examples:")
+                    + textwrap.indent(textwrap.dedent("""
               portal ingest telemetry --collector endpoint-agent keystrokes-2026-12-07.parquet
-              portal ingest telemetry --collector teamchat-export --category user.content.private.chat chat.jsonl"""))
-    parser.add_argument("file", metavar="FILE", help="the batch: .parquet, .csv or .jsonl")
-    parser.add_argument("--collector", required=True, metavar="NAME", help="the collector's name on the register")
+              portal ingest telemetry --collector teamchat-export --category user.content.private.chat chat.jsonl"""),
+                                      "  "))
+    parser.add_argument("file", metavar="FILE", help=_("the batch: .parquet, .csv or .jsonl"))
+    parser.add_argument("--collector", required=True, metavar="NAME", help=_("the collector's name on the register"))
     parser.add_argument("--category", metavar="KEY",
-                        help="the category the batch holds (default: the one the collector is registered for; "
-                             "any other is refused)")
-    parser.add_argument("--format", choices=FORMATS, help="the file's format (default: by content and name)")
+                        help=_("the category the batch holds (default: the one the collector is registered for; "
+                               "any other is refused)"))
+    parser.add_argument("--format", choices=FORMATS, help=_("the file's format (default: by content and name)"))
     parser.add_argument("--max-problems", type=positive_int, default=IntakeRejected.LISTED,
-                        help=f"name at most this many problems, count the rest (default {IntakeRejected.LISTED})")
+                        help=_("name at most this many problems, count the rest (default {default})").format(
+                            default=IntakeRejected.LISTED))
     parser.set_defaults(func=_cmd_telemetry)

@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from portal.core import catalog, db, file_modes
+from portal.core import catalog, db, file_modes, i18n
+from portal.core.i18n import N_, _
 from portal.identity.directory_ingest import Person, ingest_employees, scim_list
 from portal.lake import volume_rollup
 from portal.demo import demo_text as text
@@ -58,6 +59,10 @@ from portal.demo.synthetic_telemetry import ACTIVITY_TABLES, CATEGORY_OF_TABLE, 
 
 DEFAULT_END_DATE = date(2026, 11, 27)
 INSERT_BATCH = 10_000
+#: The steps of seeding as the report names them.
+STEP_LABELS = {"schema": N_("schema"), "company": N_("company"), "telemetry": N_("telemetry"),
+               "metadata": N_("metadata"), "requests": N_("requests"), "access log": N_("access log"),
+               "council figures": N_("council figures")}
 
 
 class DemoError(ValueError):
@@ -91,19 +96,31 @@ class SeedReport:
         total = sum(self.lake_rows.values())
         rate = total / self.timings["telemetry"] if self.timings.get("telemetry") else 0.0
         lines = [
-            f"Seeded a demo company of {self.employees:,} employees over {self.days} days "
-            f"({self.start_date} to {self.end_date}, seed {self.seed}) in {self.seconds:.1f} s.",
-            f"Telemetry lake {self.lake_dir} ({self.buckets} buckets, {self.lake_bytes / 1e6:,.1f} MB):",
+            _("Seeded a demo company of {employees} employees over {days} days ({start} to {end}, seed {seed}) in "
+              "{seconds} s.").format(employees=i18n.number(self.employees), days=i18n.number(self.days),
+                                     start=self.start_date, end=self.end_date, seed=self.seed,
+                                     seconds=i18n.decimal(self.seconds, 1)),
+            _("Telemetry lake {lake} ({buckets} buckets, {megabytes} MB):").format(
+                lake=self.lake_dir, buckets=i18n.number(self.buckets), megabytes=i18n.decimal(self.lake_bytes / 1e6, 1)),
         ]
-        lines += [f"  {name:<22}{rows:>14,} rows" for name, rows in self.lake_rows.items()]
-        lines.append(f"  {'activity rows':<22}{self.activity_rows:>14,} "
-                     f"({self.activity_rows / max(1, self.employees * self.days):.1f} per employee-day)")
-        lines.append(f"  written at {rate:,.0f} rows/s")
-        lines.append(f"Metadata DB {self.database}:")
-        lines += [f"  {name:<22}{rows:>14,} rows" for name, rows in self.db_rows.items()]
-        lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
-        lines.append("Personas: " + ", ".join(f"{p.sub} ({p.department})" for p in PERSONAS))
+        lines += [self._rows_line(name, rows) for name, rows in self.lake_rows.items()]
+        activity = _("activity rows")
+        lines.append(f"  {activity:<22}{i18n.number(self.activity_rows):>14} " + _(
+            "({rows} per employee-day)").format(
+            rows=i18n.decimal(self.activity_rows / max(1, self.employees * self.days), 1)))
+        lines.append("  " + _("written at {rate} rows/s").format(rate=i18n.decimal(rate, 0)))
+        lines.append(_("Metadata DB {database}:").format(database=self.database))
+        lines += [self._rows_line(name, rows) for name, rows in self.db_rows.items()]
+        lines.append(_("Timings: {steps}").format(steps=", ".join(
+            _("{step} {seconds} s").format(step=_(STEP_LABELS.get(k, k)), seconds=i18n.decimal(v, 1))
+            for k, v in self.timings.items())))
+        lines.append(_("Personas: {personas}").format(
+            personas=", ".join(f"{p.sub} ({p.department})" for p in PERSONAS)))
         return "\n".join(lines)
+
+    @staticmethod
+    def _rows_line(table: str, rows: int) -> str:
+        return f"  {table:<22}{i18n.number(rows):>14} " + _("rows")
 
 
 def print_progress(done: int, total: int, label: str) -> None:
@@ -187,7 +204,7 @@ def _event_batches(log: EventLog, world: World, rng: np.random.Generator) -> Ite
     raw = rng.bytes(12 * n)
     event_ids = np.array(["ev-" + raw[12 * i:12 * i + 12].hex() for i in range(n)], dtype=object)
     if len(set(event_ids)) != n:  # pragma: no cover - 96 random bits
-        raise DemoError("duplicate access event ids; choose another seed")
+        raise DemoError(_("duplicate access event ids; choose another seed"))
     order = np.lexsort((event_ids, at))
     ingested = at + rng.integers(5, 900, n) * 1_000_000
     category = {t: CATEGORY_OF_TABLE[t] for t in TABLES}
@@ -242,7 +259,8 @@ def data_present(settings: Settings) -> bool:
                 return False
             return conn.execute(sa.select(sa.func.count()).select_from(db.employees)).scalar_one() > 0
     except sa.exc.OperationalError as exc:
-        raise db.DatabaseError(f"Cannot reach the metadata DB: {exc.orig}. Check PORTAL_DATABASE_URL.") from None
+        raise db.DatabaseError(_("Cannot reach the metadata DB: {problem}. Check PORTAL_DATABASE_URL.").format(
+            problem=exc.orig)) from None
     finally:
         engine.dispose()
 
@@ -292,9 +310,10 @@ def _demo_categories_declared() -> None:
     wrong = [key for key in CATEGORY_OF_TABLE.values()
              if key not in catalog.CATEGORY_BY_KEY or catalog.category(key).schema != default[key].schema]
     if wrong:
-        raise DemoError(f"the demo company records the default catalog's categories, but the catalog in force "
-                        f"({catalog.active().source}) lacks or changes {', '.join(wrong)}; seed the demo with "
-                        "the default catalog (unset PORTAL_CATALOG) or a catalog that extends it")
+        raise DemoError(_("the demo company records the default catalog's categories, but the catalog in force "
+                          "({source}) lacks or changes {categories}; seed the demo with the default catalog (unset "
+                          "PORTAL_CATALOG) or a catalog that extends it").format(
+            source=catalog.active().source, categories=", ".join(wrong)))
 
 
 # Owner-only whatever the caller's umask: seeding writes a whole company's personal data.
@@ -309,17 +328,18 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
     """
     end_date = end_date or datetime.now(UTC).date()  # None: a history that ends today
     if employees < len(PERSONAS):
-        raise DemoError(f"the demo company needs at least {len(PERSONAS)} employees (the personas), got {employees}")
+        raise DemoError(_("the demo company needs at least {least} employees (the personas), got {employees}").format(
+            least=len(PERSONAS), employees=employees))
     if days < 1:
-        raise DemoError(f"days must be at least 1, got {days}")
+        raise DemoError(_("days must be at least 1, got {days}").format(days=days))
     _demo_categories_declared()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     file_modes.private_dir(settings.data_dir)
     if data_present(settings):
         if not replace:
-            raise DemoError(f"{settings.data_dir} already holds portal data; seed with replace=True "
-                            "(`portal seed --force`) to replace it.")
+            raise DemoError(_("{data_dir} already holds portal data; seed with replace=True (`portal seed --force`) "
+                              "to replace it.").format(data_dir=settings.data_dir))
         _clear(settings)
     engine = db.make_engine(settings.resolved_database_url)
     try:
@@ -350,7 +370,7 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         db_rows["collectors"] = demo_collectors.register_collectors(engine, world.cal.dates[0])
         timings["metadata"] = time.perf_counter() - mark
         if progress:
-            progress(1, 1, f"metadata: {sum(db_rows.values()):,} rows")
+            progress(1, 1, _("metadata: {rows} rows").format(rows=i18n.number(sum(db_rows.values()))))
         mark = time.perf_counter()
         from portal.demo import demo_requests
 
@@ -360,7 +380,8 @@ def seed(settings: Settings, employees: int = 300, days: int = 90, seed: int = 4
         lake_rows = {table: rows - history.rows_erased.get(table, 0) for table, rows in lake_rows.items()}
         timings["requests"] = time.perf_counter() - mark
         if progress:
-            progress(1, 1, f"requests: {history.rows_added['privacy_requests']:,} filed and worked")
+            progress(1, 1, _("requests: {n} filed and worked").format(
+                n=i18n.number(history.rows_added["privacy_requests"])))
         mark = time.perf_counter()
         # The demo log starts with a signed checkpoint, as a real deployment's would after an ingest.
         AuditLog(settings, engine).checkpoint()

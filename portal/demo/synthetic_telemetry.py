@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from portal.core import i18n
+from portal.core.i18n import _
 from portal.demo import demo_text as text
 from portal.demo.company import Company, World, vocabulary
 from portal.demo.working_calendar import Calendar, months_of
@@ -302,6 +304,6 @@ def write_telemetry(store: TelemetryStore, world: World, progress: Progress | No
             if pieces[table]:
                 rows[table] += store.append(table, pa.concat_tables(pieces[table]))
         if progress:
-            progress(i + 1, len(chunks), f"telemetry buckets {chunk.start}-{chunk.stop - 1}: "
-                     f"{sum(rows.values()):,} rows so far")
+            progress(i + 1, len(chunks), _("telemetry buckets {first}-{last}: {rows} rows so far").format(
+                first=chunk.start, last=chunk.stop - 1, rows=i18n.number(sum(rows.values()))))
     return rows, counts

@@ -8,6 +8,7 @@ person's lineage, and their copy, need only the stored rows.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -123,7 +124,7 @@ def status_words(status: str, *, asked_by_member: bool = True) -> str:
     return STATUS_WORDS.get(status, status.replace("_", " "))
 
 
-def _objects_to(objections: list[sa.Row], purpose_code: str, categories: set[str]) -> bool:
+def _objects_to(objections: Sequence[sa.Row], purpose_code: str, categories: set[str]) -> bool:
     """Whether one of the person's objections covers a dataset of this purpose holding these categories."""
     return any((o.purpose_code is None or o.purpose_code == purpose_code)
                and (o.category_key is None or o.category_key in categories) for o in objections)
