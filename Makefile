@@ -1,5 +1,7 @@
 # Quick start: `make demo` (install, demo data, local OIDC provider + portal) and `make test`.
 PYTHON ?= python3
+# Test processes (pytest-xdist); each test file runs whole in one of them, with its own fixtures.
+TEST_WORKERS ?= 2
 VENV   := .venv
 PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
@@ -35,7 +37,7 @@ lint: install
 
 ## The whole suite: lint and type check, then unit, integration (SQLite and PostgreSQL), app and browser tests.
 test: install lint browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 messages: install
 	$(PY) -m portal.core.message_catalogs update $(DOMAINS)
