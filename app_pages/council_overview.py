@@ -33,10 +33,11 @@ st.plotly_chart(charts.weekly_collection(council_tables.chart_frame(data.collect
                 width="stretch")
 st.caption(council_tables.hidden_summary(data.collection, ("category", "week"), gaps=True))
 left, right = st.columns([2, 1])
-grouping = left.selectbox(_("Group the table by"), list(council_tables.GROUPINGS), key="collection-grouping")
+grouping = left.selectbox(_("Group the table by"), list(council_tables.GROUPINGS), key="collection-grouping",
+                          format_func=_)
 view = council_tables.GROUPINGS[grouping]
 st.dataframe(council_tables.display_table(data.collection, view), hide_index=True, width="stretch",
-             column_config={"Week from": st.column_config.DateColumn(format="YYYY-MM-DD")})
+             column_config={_("Week from"): st.column_config.DateColumn(format="YYYY-MM-DD")})
 st.caption(council_tables.hidden_summary(data.collection, view))
 cells = council_tables.rows(data.collection, view)
 right.download_button(_("Download as CSV"), council_tables.to_csv(cells, [*view, "people", "records"]),

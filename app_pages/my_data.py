@@ -23,7 +23,7 @@ def collected_by() -> None:
                  "the works council approves it. The council's reasons are shown as it wrote them."))
     for group in svc.collectors_of_my_categories(principal):
         if not group.lines:
-            st.markdown(f"**{md(group.name)}**: {collector_views.NO_COLLECTOR}")
+            st.markdown(f"**{md(group.name)}**: {_(collector_views.NO_COLLECTOR)}")
             continue
         lines = [f"- **{md(line.name)}**, "
                  + (_("under the agreement {agreement}").format(agreement=md(line.agreement)) if line.agreement
@@ -56,9 +56,9 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "Records": st.column_config.NumberColumn(format="localized"),
-        "First record": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
-        "Last record": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        _("Records"): st.column_config.NumberColumn(format="localized"),
+        _("First record"): st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        _("Last record"): st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
     },
 )
 with st.expander(_("What each category means")):

@@ -15,6 +15,7 @@ import portal.council.exposure
 import portal.council.figures
 import portal.lake.volume_rollup  # noqa: F401
 from portal.core import db, file_modes
+from portal.core.i18n import _
 from portal.audit import log_origin
 from portal.audit.signed_log import AuditLog
 from portal.services import Services
@@ -55,10 +56,9 @@ def employee_directory(engine: Engine) -> Directory:
 
 def build(settings: Settings) -> Services:
     if not settings.data_dir.exists() and not settings.database_url:
-        raise BootstrapError(
-            f"The data directory {settings.data_dir.resolve()} does not exist. "
-            "Run `make demo` (or `portal seed`) to create demo data, or set PORTAL_DATA_DIR."
-        )
+        raise BootstrapError(_(
+            "The data directory {path} does not exist. Run `make demo` (or `portal seed`) to create demo data, or "
+            "set PORTAL_DATA_DIR.").format(path=settings.data_dir.resolve()))
     if settings.data_dir.exists():
         file_modes.private_dir(settings.data_dir)  # a directory made before it had to be owner-only becomes so
     engine = db.make_engine(settings.resolved_database_url)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from portal.core.i18n import N_, _
+
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -44,6 +46,15 @@ TRANSITIONS: dict[tuple[Status, Decision], Rule] = {
     (Status.SUSPENDED, Decision.RESUME): Rule(Status.APPROVED, "resumed"),
 }
 
+# How a status reads to people (the codes stay in the register and the log).
+STATUS_WORDS = {"pending": N_("pending"), "approved": N_("approved"), "suspended": N_("suspended")}
+
+
+def status_words(status: str) -> str:
+    """``status`` in the reader's language (an unknown code as it is)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+
+
 REGISTERED = "registered"  # the event of the registration itself, by the privacy office
 EVENTS = (REGISTERED, *sorted({rule.event for rule in TRANSITIONS.values()}))
 
@@ -61,11 +72,12 @@ def check_decision(name: str, current: Status, decision: Decision) -> Rule:
     """The rule for ``decision`` on a collector in ``current``, or :class:`TransitionError`."""
     rule = TRANSITIONS.get((current, decision))
     if rule is None:
-        allowed = " or ".join(_past(d) for d in decisions_from(current))
-        raise TransitionError(f"collector {name!r} is {current.value}; it cannot be {_past(decision)} "
-                              f"(a {current.value} collector can only be {allowed})")
+        allowed = _(" or ").join(_past(d) for d in decisions_from(current))
+        raise TransitionError(_("collector {name} is {status}; it cannot be {decision} (a {status} collector can only "
+                                "be {allowed})").format(name=repr(name), status=status_words(current.value),
+                                                        decision=_past(decision), allowed=allowed))
     return rule
 
 
 def _past(decision: Decision) -> str:
-    return {Decision.APPROVE: "approved", Decision.SUSPEND: "suspended", Decision.RESUME: "resumed"}[decision]
+    return _({Decision.APPROVE: N_("approved"), Decision.SUSPEND: N_("suspended"), Decision.RESUME: N_("resumed")}[decision])

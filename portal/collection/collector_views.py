@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import polars as pl
 from sqlalchemy.engine import Engine
 
+from portal.collection import collector_states as states
 from portal.collection.collector_states import Decision, Status, decisions_from
 from portal.collection.register import Collector, CollectorDecision, collectors
-from portal.core import catalog
+from portal.core import catalog, i18n
+from portal.core.i18n import N_, _, ngettext
 from portal.core.roles import ROLE_LABELS
 from portal.identity.policy import PermissionDenied, ensure
 from portal.identity.principal import Principal
@@ -27,8 +29,9 @@ from portal.identity.principal import Principal
 if TYPE_CHECKING:
     from portal.collection.retention import RetentionRun
 
-EVENT_WORDS = {"registered": "registered", "approved": "approved", "suspended": "suspended", "resumed": "resumed"}
-NO_COLLECTOR = "No collector is registered for this category yet."
+EVENT_WORDS = {"registered": N_("registered"), "approved": N_("approved"), "suspended": N_("suspended"),
+               "resumed": N_("resumed")}
+NO_COLLECTOR = N_("No collector is registered for this category yet.")  # shown as _(NO_COLLECTOR)
 
 
 @dataclass(frozen=True)
@@ -49,29 +52,32 @@ class CategoryCollectors:
 
 
 def day(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y}"
+    """A day in the reader's language: 5 Mar 2026, 05.03.2026."""
+    return i18n.day(moment)
 
 
 def status_words(collector: Collector) -> str:
     """The collector's status as a sentence fragment, the works council's reason included."""
-    reason = collector.status_reason or "no reason given"
+    reason = collector.status_reason or _("no reason given")
     if collector.status == Status.PENDING:
-        return "awaiting the works council's decision; it may send nothing until approved"
+        return _("awaiting the works council's decision; it may send nothing until approved")
     if collector.refused:
-        return f"refused by the works council on {day(collector.status_changed_at)}: {reason}"
+        return _("refused by the works council on {day}: {reason}").format(
+            day=day(collector.status_changed_at), reason=reason)
     if collector.status == Status.SUSPENDED:
-        return f"paused by the works council on {day(collector.status_changed_at)}: {reason}"
+        return _("paused by the works council on {day}: {reason}").format(
+            day=day(collector.status_changed_at), reason=reason)
     assert collector.approved_at is not None  # approved
-    words = f"approved by the works council since {day(collector.approved_at)}"
     if collector.status_changed_at > collector.approved_at:
-        words += f"; resumed on {day(collector.status_changed_at)} after a pause"
-    return words
+        return _("approved by the works council since {day}; resumed on {resumed} after a pause").format(
+            day=day(collector.approved_at), resumed=day(collector.status_changed_at))
+    return _("approved by the works council since {day}").format(day=day(collector.approved_at))
 
 
 def by_category(engine: Engine, principal: Principal) -> list[CategoryCollectors]:
     """For each category of the catalog, which collectors are registered for it and their status."""
     if principal.employee_id is None:
-        raise PermissionDenied("Not allowed: the company holds no employee record for you.")
+        raise PermissionDenied(_("Not allowed: the company holds no employee record for you."))
     ensure(principal, "telemetry:read_own", principal.employee_id)
     with engine.connect() as conn:
         found = collectors(conn)
@@ -84,7 +90,7 @@ def by_category(engine: Engine, principal: Principal) -> list[CategoryCollectors
 
 
 def register_frame(items: Sequence[Collector]) -> pl.DataFrame:
-    """The Collectors page's table: one row per collector."""
+    """The Collectors page's table: one row per collector, headings and words in the reader's language."""
     def category_name(key: str) -> str:
         known = catalog.CATEGORY_BY_KEY.get(key)
         return known.name if known else key
@@ -93,25 +99,27 @@ def register_frame(items: Sequence[Collector]) -> pl.DataFrame:
         return ", ".join(catalog.PURPOSE_BY_CODE[c].name if c in catalog.PURPOSE_BY_CODE else c for c in codes)
 
     return pl.DataFrame({
-        "Collector": [c.name for c in items],
-        "Category": [category_name(c.category_key) for c in items],
-        "Purposes": [purpose_names(c.purposes) for c in items],
-        "Legal basis": [c.legal_basis for c in items],
-        "Kept for": [f"{c.retention_days:,} days" for c in items],
-        "Agreement": [c.agreement or "none named" for c in items],
-        "Status": [c.status for c in items],
-        "Since": [c.status_changed_at for c in items],
-    }, schema_overrides={"Since": pl.Datetime("us", "UTC")})
+        _("Collector"): [c.name for c in items],
+        _("Category"): [category_name(c.category_key) for c in items],
+        _("Purposes"): [purpose_names(c.purposes) for c in items],
+        _("Legal basis"): [c.legal_basis for c in items],
+        _("Kept for"): [ngettext("{n} day", "{n} days", c.retention_days).format(n=i18n.number(c.retention_days))
+                        for c in items],
+        _("Agreement"): [c.agreement or _("none named") for c in items],
+        _("Status"): [states.status_words(c.status) for c in items],
+        _("Since"): [c.status_changed_at for c in items],
+    }, schema_overrides={_("Since"): pl.Datetime("us", "UTC")})
 
 
 def history_frame(entries: Sequence[CollectorDecision]) -> pl.DataFrame:
     """A collector's registration and decisions, oldest first."""
     return pl.DataFrame({
-        "When": [e.at for e in entries],
-        "What": [EVENT_WORDS.get(e.event, e.event) for e in entries],
-        "By": [f"{ROLE_LABELS.get(e.actor_role, e.actor_role)} ({e.actor_ref})" for e in entries],
-        "Reason": [e.reason or "" for e in entries],
-    }, schema_overrides={"When": pl.Datetime("us", "UTC")})
+        _("When"): [e.at for e in entries],
+        _("What"): [_(EVENT_WORDS[e.event]) if e.event in EVENT_WORDS else e.event for e in entries],
+        _("By"): [f"{_(ROLE_LABELS[e.actor_role]) if e.actor_role in ROLE_LABELS else e.actor_role} ({e.actor_ref})"
+                  for e in entries],
+        _("Reason"): [e.reason or "" for e in entries],
+    }, schema_overrides={_("When"): pl.Datetime("us", "UTC")})
 
 
 def decisions_open(collector: Collector) -> tuple[Decision, ...]:
@@ -122,22 +130,24 @@ def decisions_open(collector: Collector) -> tuple[Decision, ...]:
 def decision_label(collector: Collector, decision: Decision) -> str:
     """The button for ``decision``: suspending a collector that was never approved refuses it."""
     if decision == Decision.SUSPEND and collector.status == Status.PENDING:
-        return "Refuse"
-    return {Decision.APPROVE: "Approve", Decision.SUSPEND: "Suspend", Decision.RESUME: "Resume"}[decision]
+        return _("Refuse")
+    return _({Decision.APPROVE: N_("Approve"), Decision.SUSPEND: N_("Suspend"), Decision.RESUME: N_("Resume")}[decision])
 
 
 def decision_done(decision: Decision, before: Collector) -> str:
     """What happened, for the message after a decision."""
     if decision == Decision.SUSPEND and before.status == Status.PENDING:
-        return "was refused"
-    return {Decision.APPROVE: "was approved", Decision.SUSPEND: "was suspended", Decision.RESUME: "was resumed"}[decision]
+        return _("was refused")
+    return _({Decision.APPROVE: N_("was approved"), Decision.SUSPEND: N_("was suspended"),
+              Decision.RESUME: N_("was resumed")}[decision])
 
 
 def retention_words(runs: Sequence[RetentionRun]) -> str:
     """When retention last ran and what it deleted, or that it never ran."""
     if not runs:
-        return "Retention has never run: run `portal retention run`."
+        return _("Retention has never run: run `portal retention run`.")
     last = max(run.finished_at for run in runs)
     deleted = sum(run.rows_deleted for run in runs)
-    return (f"Retention last ran on {day(last)}: {deleted:,} record{'s' if deleted != 1 else ''} past retention "
-            "deleted.")
+    return ngettext("Retention last ran on {day}: {n} record past retention deleted.",
+                    "Retention last ran on {day}: {n} records past retention deleted.", deleted).format(
+        day=day(last), n=i18n.number(deleted))

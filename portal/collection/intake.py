@@ -42,7 +42,8 @@ from portal.collection.intake_checks import checked_table
 from portal.collection.intake_formats import read_batch
 from portal.collection.intake_problems import IntakeRejected
 from portal.collection.register import Collector, CollectorRefused, require_active
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import _, ngettext
 from portal.core.times import as_utc
 from portal.lake.telemetry import PARTITION_COLUMN, TelemetryStore
 from portal.privacy import optout
@@ -70,14 +71,18 @@ class IntakeReport:
 
     def describe(self) -> str:
         name = catalog.category(self.category_key).name
-        head = f"{self.source} ({self.fmt}, {self.rows:,} rows of {name} from collector {self.collector!r}; " \
-               f"batch {self.batch_hash[:16]})"
+        head = _("{source} ({format}, {rows} rows of {category} from collector {collector}; batch {batch})").format(
+            source=self.source, format=self.fmt, rows=i18n.number(self.rows), category=name,
+            collector=repr(self.collector), batch=self.batch_hash[:16])
         if self.repeated:
-            return f"{head}: taken in before; nothing was written again."
-        version = f" as lake version {self.lake_version}" if self.lake_version is not None else ""
-        skipped = (f"; {self.skipped_objected:,} row(s) not stored: those people objected to every purpose "
-                   "of this collector" if self.skipped_objected else "")
-        return f"{head}: stored {self.stored:,} row(s){version}{skipped}."
+            return _("{head}: taken in before; nothing was written again.").format(head=head)
+        skipped = (ngettext("; {n} row(s) not stored: those people objected to every purpose of this collector",
+                            "; {n} row(s) not stored: those people objected to every purpose of this collector",
+                            self.skipped_objected).format(n=i18n.number(self.skipped_objected))
+                   if self.skipped_objected else "")
+        stored = (_("{head}: stored {n} row(s) as lake version {version}{skipped}.") if self.lake_version is not None
+                  else _("{head}: stored {n} row(s){skipped}."))
+        return stored.format(head=head, n=i18n.number(self.stored), version=self.lake_version, skipped=skipped)
 
 
 def take_in(engine: Engine, store: TelemetryStore, collector_name: str, path: str | os.PathLike, *,
@@ -131,15 +136,17 @@ def _active(conn: Connection, name: str, category_key: str | None) -> Collector:
     try:
         return require_active(conn, name, category_key)
     except CollectorRefused as exc:
-        raise IntakeRefused(f"{exc}; nothing was taken in") from None
+        raise IntakeRefused(_("{why}; nothing was taken in").format(why=exc)) from None
 
 
 def _category(collector: Collector) -> catalog.Category:
     try:
         return catalog.category(collector.category_key)
     except catalog.UnknownCategory as exc:
-        raise IntakeRefused(f"collector {collector.name!r} is registered for {collector.category_key}, which the "
-                            f"catalog does not declare ({exc}); nothing was taken in") from None
+        raise IntakeRefused(_("collector {name} is registered for {category}, which the catalog does not declare "
+                              "({why}); nothing was taken in").format(name=repr(collector.name),
+                                                                      category=collector.category_key,
+                                                                      why=exc)) from None
 
 
 def _recorded(conn: Connection, digest: str) -> bool:

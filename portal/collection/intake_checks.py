@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from portal.collection.intake_formats import ROW, Batch
 from portal.collection.intake_problems import IntakeRejected, Problem
-from portal.core import catalog
+from portal.core import catalog, i18n
+from portal.core.i18n import _
 from portal.core.line_input import CLOCK_SKEW
 from portal.core.times import as_utc
 
@@ -70,9 +71,9 @@ class Findings:
             return
         room = max(0, self.limit - len(self.whole_file))
         first = sorted(self.rows)[:room]
-        where = batch.locate(sorted({row for row, *_ in first}))
-        listed = self.whole_file + [Problem(where.get(row, f"row {row}"), column, message)
-                                    for row, _, column, message in first]
+        where = batch.locate(sorted({row for row, *_rest in first}))
+        listed = self.whole_file + [Problem(where.get(row, _("row {row}").format(row=row)), column, message)
+                                    for row, _order, column, message in first]
         raise IntakeRejected(str(batch.path), listed[: self.limit], self.total)
 
 
@@ -91,7 +92,7 @@ def checked_table(batch: Batch, category: catalog.Category, known_subjects: pl.S
     wanted = [f for f in schema if f.name != PARTITION_COLUMN]
     findings = Findings(limit)
     if batch.rows == 0:
-        findings.file(None, "holds no rows; there is nothing to take in")
+        findings.file(None, _("holds no rows; there is nothing to take in"))
         findings.raise_if_any(batch)
     _check_columns(batch, wanted, category, findings)
     findings.raise_if_any(batch)
@@ -114,11 +115,12 @@ def _check_columns(batch: Batch, wanted: list[pa.Field], category: catalog.Categ
     extra = [n for n in names if n not in {f.name for f in wanted} | {PARTITION_COLUMN}]
     expected = ", ".join(f.name for f in wanted)
     if missing:
-        findings.file(None, f"missing column(s) {', '.join(missing)}; {category.name} ({category.table_name}) "
-                            f"has the columns {expected}")
+        findings.file(None, _("missing column(s) {columns}; {category} ({table}) has the columns {expected}").format(
+            columns=", ".join(missing), category=category.name, table=category.table_name, expected=expected))
     if extra:
-        findings.file(None, f"unexpected column(s) {', '.join(extra)}; {category.name} ({category.table_name}) "
-                            f"has only the columns {expected} (bucket is computed on intake)")
+        findings.file(None, _("unexpected column(s) {columns}; {category} ({table}) has only the columns {expected} "
+                              "(bucket is computed on intake)").format(
+            columns=", ".join(extra), category=category.name, table=category.table_name, expected=expected))
 
 
 def _check_rows(columns: dict[str, pl.Series], category: catalog.Category, known: pl.Series, now: datetime,
@@ -126,20 +128,23 @@ def _check_rows(columns: dict[str, pl.Series], category: catalog.Category, known
     subject, time = columns[category.subject_column], columns[category.time_column]
     names = list(columns)
     s_order, t_order = names.index(category.subject_column), names.index(category.time_column)
-    findings.add(s_order, category.subject_column, rows, subject, subject.is_null(), lambda _: "is missing")
-    findings.add(s_order, category.subject_column, rows, subject, subject == "", lambda _: "is empty")
+    findings.add(s_order, category.subject_column, rows, subject, subject.is_null(), lambda _v: _("is missing"))
+    findings.add(s_order, category.subject_column, rows, subject, subject == "", lambda _v: _("is empty"))
     unknown = subject.is_not_null() & (subject != "") & ~subject.is_in(known)
     findings.add(s_order, category.subject_column, rows, subject, unknown,
-                 lambda v: f"{shown(v)} is not an employee id of the company's directory")
-    findings.add(t_order, category.time_column, rows, time, time.is_null(), lambda _: "is missing")
+                 lambda v: _("{value} is not an employee id of the company's directory").format(value=shown(v)))
+    findings.add(t_order, category.time_column, rows, time, time.is_null(), lambda _v: _("is missing"))
     latest = now + CLOCK_SKEW
     earliest = now - timedelta(days=category.retention_days)
     findings.add(t_order, category.time_column, rows, time, time > latest,
-                 lambda v: f"{shown(v)} is in the future (now is {shown(now.replace(microsecond=0))}; clocks may "
-                           f"run at most {CLOCK_SKEW.seconds // 60} minutes ahead)")
+                 lambda v: _("{value} is in the future (now is {now}; clocks may run at most {minutes} minutes "
+                             "ahead)").format(value=shown(v), now=shown(now.replace(microsecond=0)),
+                                              minutes=CLOCK_SKEW.seconds // 60))
     findings.add(t_order, category.time_column, rows, time, time < earliest,
-                 lambda v: f"{shown(v)} is older than the {category.retention_days}-day retention of "
-                           f"{category.name} (before {earliest:%Y-%m-%d %H:%M} UTC); it would be deleted at once")
+                 lambda v: _("{value} is older than the {days}-day retention of {category} (before {earliest} "
+                             "UTC); it would be deleted at once").format(
+                     value=shown(v), days=category.retention_days, category=category.name,
+                     earliest=f"{earliest:%Y-%m-%d %H:%M}"))
 
 
 # ---- conversion, one column at a time ---------------------------------------------------------------
@@ -170,7 +175,7 @@ def convert(values: pl.Series, target: pa.DataType, order: int, column: str, row
     else:
         out = values if dtype == pl.String else None
     if out is None:
-        findings.file(column, f"must hold {_words(target)}, not values of type {dtype}")
+        findings.file(column, _("must hold {kind}, not values of type {dtype}").format(kind=_words(target), dtype=dtype))
     return None if out is None else out.alias(column)
 
 
@@ -187,29 +192,31 @@ def _polars_type(target: pa.DataType) -> Any:
 
 def _words(target: pa.DataType) -> str:
     if pa.types.is_timestamp(target):
-        return "times with a time zone (ISO 8601 text such as 2026-03-02T09:30:00Z, or a UTC timestamp column)"
+        return _("times with a time zone (ISO 8601 text such as 2026-03-02T09:30:00Z, or a UTC timestamp column)")
     if pa.types.is_integer(target):
-        return f"whole numbers ({target})"
+        return _("whole numbers ({type})").format(type=target)
     if pa.types.is_floating(target):
-        return "numbers"
+        return _("numbers")
     if pa.types.is_boolean(target):
-        return "true or false"
-    return "text"
+        return _("true or false")
+    return _("text")
 
 
 def _to_int(values: pl.Series, target: pa.DataType, report: Report) -> pl.Series | None:
     kind, low, high = _INTS[target]
     dtype = values.dtype
-    fits = f"does not fit {target} (from {low:,} to {high:,})"
+    fits = _("does not fit {type} (from {low} to {high})").format(type=target, low=i18n.number(low),
+                                                                   high=i18n.number(high))
     if dtype == pl.String:
         text = values.str.strip_chars()
         parsed = text.str.to_integer(strict=False)
         unparsed = text.is_not_null() & parsed.is_null()
-        report(unparsed, text, lambda v: f"{shown(v)} {fits}" if _digits(v) else f"{shown(v)} is not a whole number")
+        report(unparsed, text, lambda v: f"{shown(v)} {fits}" if _digits(v)
+               else _("{value} is not a whole number").format(value=shown(v)))
         values = parsed
     elif dtype.is_float():
         whole = values.is_finite() & (values == values.floor())
-        report(values.is_not_null() & ~whole, values, lambda v: f"{v} is not a whole number")
+        report(values.is_not_null() & ~whole, values, lambda v: _("{value} is not a whole number").format(value=v))
         report(whole & ((values < low) | (values > high)), values, lambda v: f"{v:.0f} {fits}")
         return values.cast(kind, strict=False)
     elif not dtype.is_integer():
@@ -228,15 +235,15 @@ def _to_float(values: pl.Series, report: Report) -> pl.Series | None:
     if dtype == pl.String:
         text = values.str.strip_chars()
         parsed = text.cast(pl.Float64, strict=False)
-        report(text.is_not_null() & parsed.is_null(), text, lambda v: f"{shown(v)} is not a number")
+        report(text.is_not_null() & parsed.is_null(), text, lambda v: _("{value} is not a number").format(value=shown(v)))
         values = parsed
     elif dtype.is_integer():
-        report(values.abs() > _EXACT_FLOAT, values, lambda v: f"{v} cannot be stored exactly as float64")
+        report(values.abs() > _EXACT_FLOAT, values, lambda v: _("{value} cannot be stored exactly as float64").format(value=v))
         return values.cast(pl.Float64)
     elif not dtype.is_float():
         return None
     values = values.cast(pl.Float64)
-    report(values.is_not_null() & ~values.is_finite(), values, lambda v: f"{v} is not a finite number")
+    report(values.is_not_null() & ~values.is_finite(), values, lambda v: _("{value} is not a finite number").format(value=v))
     return values
 
 
@@ -246,7 +253,7 @@ def _to_bool(values: pl.Series, report: Report) -> pl.Series | None:
     if values.dtype != pl.String:
         return None
     text = values.str.strip_chars().str.to_lowercase()
-    report(text.is_not_null() & ~text.is_in(["true", "false"]), values, lambda v: f"{shown(v)} is not true or false")
+    report(text.is_not_null() & ~text.is_in(["true", "false"]), values, lambda v: _("{value} is not true or false").format(value=shown(v)))
     return text == "true"
 
 
@@ -258,7 +265,7 @@ def _to_time(values: pl.Series, report: Report) -> pl.Series | None:
         utc = values.dt.convert_time_zone("UTC")
         if dtype.time_unit == "ns":
             report(values.dt.nanosecond() % 1000 != 0, utc,
-                   lambda v: f"{shown(v)} has nanoseconds; the lake keeps microseconds")
+                   lambda v: _("{value} has nanoseconds; the lake keeps microseconds").format(value=shown(v)))
         return utc.cast(UTC_US)
     if dtype != pl.String:
         return None
@@ -267,13 +274,14 @@ def _to_time(values: pl.Series, report: Report) -> pl.Series | None:
     report(text.is_not_null() & ~iso, text, _not_iso)
     parsed = (text.str.replace(r"Z$", "+00:00")
               .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", strict=False))
-    report(iso & parsed.is_null(), text, lambda v: f"{shown(v)} is not a valid date and time")
+    report(iso & parsed.is_null(), text, lambda v: _("{value} is not a valid date and time").format(value=shown(v)))
     return parsed.dt.convert_time_zone("UTC")
 
 
 def _not_iso(value: str) -> str:
     if re.match(_NAIVE, value):
-        return f"{shown(value)} has no time zone; add one, e.g. Z for UTC (2026-03-02T09:30:00Z)"
+        return _("{value} has no time zone; add one, e.g. Z for UTC (2026-03-02T09:30:00Z)").format(value=shown(value))
     if re.match(_TOO_FINE, value):
-        return f"{shown(value)} is finer than microseconds, which the lake keeps; round it to 6 decimals"
-    return f"{shown(value)} is not an ISO 8601 timestamp such as 2026-03-02T09:30:00Z"
+        return _("{value} is finer than microseconds, which the lake keeps; round it to 6 decimals").format(
+            value=shown(value))
+    return _("{value} is not an ISO 8601 timestamp such as 2026-03-02T09:30:00Z").format(value=shown(value))

@@ -29,12 +29,13 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from portal.collection.intake_problems import IntakeRejected, Problem
-from portal.core import json_input
+from portal.core import i18n, json_input
+from portal.core.i18n import N_, _
 
 FORMATS = ("parquet", "csv", "jsonl")
 EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
               ".json": "jsonl"}
-EXPECTED = "Parquet (.parquet), CSV with a header line (.csv) or JSON Lines, one object per line (.jsonl)"
+EXPECTED = N_("Parquet (.parquet), CSV with a header line (.csv) or JSON Lines, one object per line (.jsonl)")
 MAX_FILE_BYTES = 2 * 1024**3  # a batch larger than this is split by the collector
 ROW = "__row"  # the row's index in the file, carried through validation
 _SNIFF = 64 * 1024
@@ -73,21 +74,23 @@ def _head(path: Path) -> bytes:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise BatchFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BatchFileError(_("cannot read {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     if stat.S_ISDIR(info.st_mode):
-        raise BatchFileError(f"{path} is a directory, not a file")
+        raise BatchFileError(_("{path} is a directory, not a file").format(path=path))
     if not stat.S_ISREG(info.st_mode):
-        raise BatchFileError(f"{path} is not a regular file (a pipe or a device); write the batch to a file first")
+        raise BatchFileError(_("{path} is not a regular file (a pipe or a device); write the batch to a file first").format(
+            path=path))
     if info.st_size > MAX_FILE_BYTES:
-        raise BatchFileError(f"{path} is {info.st_size:,} bytes, more than the limit of {MAX_FILE_BYTES:,} "
-                             "bytes; split the batch into smaller files")
+        raise BatchFileError(_("{path} is {size} bytes, more than the limit of {limit} bytes; split the batch into "
+                               "smaller files").format(path=path, size=i18n.number(info.st_size),
+                                                       limit=i18n.number(MAX_FILE_BYTES)))
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF)
     except OSError as exc:
-        raise BatchFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BatchFileError(_("cannot read {path}: {why}").format(path=path, why=exc.strerror or exc)) from None
     if not head.strip():
-        raise BatchFileError(f"{path} is empty; expected {EXPECTED}")
+        raise BatchFileError(_("{path} is empty; expected {expected}").format(path=path, expected=_(EXPECTED)))
     return head
 
 
@@ -95,18 +98,22 @@ def detect(path: Path, head: bytes, fmt: str | None = None) -> str:
     """The format of a file: ``fmt`` when given, else its content and name; refused with what is expected."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise BatchFileError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+            raise BatchFileError(_("unknown format {format}; choose one of {formats}").format(
+                format=repr(fmt), formats=", ".join(FORMATS)))
         if (fmt == "parquet") != (head[:4] == b"PAR1"):
-            what = "is not a Parquet file (it does not start with PAR1)" if fmt == "parquet" else "is a Parquet file"
-            raise BatchFileError(f"{path} {what}, but --format {fmt} was given")
+            what = (_("{path} is not a Parquet file (it does not start with PAR1), but --format {format} was given")
+                    if fmt == "parquet" else _("{path} is a Parquet file, but --format {format} was given"))
+            raise BatchFileError(what.format(path=path, format=fmt))
         return fmt
     named = EXTENSIONS.get(path.suffix.lower())
     if head[:4] == b"PAR1":
         return "parquet"
     if named == "parquet":
-        raise BatchFileError(f"{path} is named like a Parquet file but is not one (it does not start with PAR1)")
+        raise BatchFileError(_("{path} is named like a Parquet file but is not one (it does not start with PAR1)").format(
+            path=path))
     if b"\x00" in head:
-        raise BatchFileError(f"{path} holds binary data but is not Parquet; expected {EXPECTED}")
+        raise BatchFileError(_("{path} holds binary data but is not Parquet; expected {expected}").format(
+            path=path, expected=_(EXPECTED)))
     if named is not None:
         return named
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -115,8 +122,8 @@ def detect(path: Path, head: bytes, fmt: str | None = None) -> str:
     line = first.split(b"\n", 1)[0]
     if b"," in line and b"subject_id" in line:
         return "csv"
-    raise BatchFileError(f"cannot tell what {path} holds; expected {EXPECTED}. Name the file with one of "
-                         "those endings or pass --format")
+    raise BatchFileError(_("cannot tell what {path} holds; expected {expected}. Name the file with one of those "
+                           "endings or pass --format").format(path=path, expected=_(EXPECTED)))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -131,8 +138,9 @@ def _parquet(path: Path) -> Batch:
     try:
         frame = pl.read_parquet(path, hive_partitioning=False)
     except (pl.exceptions.PolarsError, OSError, pa.ArrowException) as exc:
-        raise BatchFileError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from None
-    return Batch(path, "parquet", frame.with_row_index(ROW), lambda rows: {r: f"row index {r}" for r in rows})
+        raise BatchFileError(_("{path} is not a readable Parquet file: {why}").format(
+            path=path, why=_first_line(exc))) from None
+    return Batch(path, "parquet", frame.with_row_index(ROW), lambda rows: {r: _("row index {row}").format(row=r) for r in rows})
 
 
 # ---- CSV -------------------------------------------------------------------------------------------
@@ -144,7 +152,7 @@ def _csv(path: Path) -> Batch:
         frame = pl.read_csv(path, infer_schema=False, has_header=True, raise_if_empty=True)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise BatchFileError(_csv_problem(path, len(header)) or
-                             f"{path} is not readable CSV: {_first_line(exc)}") from None
+                             _("{path} is not readable CSV: {why}").format(path=path, why=_first_line(exc))) from None
     frame = frame.rename(dict(zip(frame.columns, header, strict=True))).with_row_index(ROW)
     # A blank line is no record (polars reads it as a row of nothing).
     frame = frame.filter(~pl.all_horizontal(pl.exclude(ROW).is_null()))
@@ -157,17 +165,21 @@ def _csv_header(path: Path) -> list[str]:
             first = handle.readline()
         names = next(csv.reader([first.decode("utf-8").removeprefix("\ufeff")]), [])
     except UnicodeDecodeError as exc:
-        raise BatchFileError(f"{path} line 1: is not valid UTF-8 (byte {exc.start + 1})") from None
+        raise BatchFileError(_("{path} line {line}: is not valid UTF-8 (byte {byte})").format(
+            path=path, line=1, byte=exc.start + 1)) from None
     except (OSError, csv.Error) as exc:
-        raise BatchFileError(f"{path} line 1: the header line is not readable CSV ({exc})") from None
+        raise BatchFileError(_("{path} line 1: the header line is not readable CSV ({why})").format(
+            path=path, why=exc)) from None
     names = [n.strip() for n in names]
     if not names or not any(names):
-        raise BatchFileError(f"{path} line 1: expected a header line naming the columns (subject_id, ts, ...)")
+        raise BatchFileError(_("{path} line 1: expected a header line naming the columns (subject_id, ts, ...)").format(
+            path=path))
     blank = [str(i) for i, n in enumerate(names, 1) if not n]
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if blank or dupes:
-        what = f"column(s) {', '.join(blank)} have no name" if blank else f"names {', '.join(dupes)} more than once"
-        raise BatchFileError(f"{path} line 1: the header line {what}")
+        what = (_("{path} line 1: the header line column(s) {columns} have no name") if blank
+                else _("{path} line 1: the header line names {columns} more than once"))
+        raise BatchFileError(what.format(path=path, columns=", ".join(blank or dupes)))
     return names
 
 
@@ -185,9 +197,9 @@ def _csv_records(path: Path) -> Iterable[tuple[int, list[str]]]:
 def _csv_lines(path: Path, rows: list[int]) -> dict[int, str]:
     wanted, found = set(rows), {}
     last = max(wanted, default=-1)
-    for index, (line, _) in enumerate(_csv_records(path)):
+    for index, (line, _fields) in enumerate(_csv_records(path)):
         if index in wanted:
-            found[index] = f"line {line}"
+            found[index] = _("line {line}").format(line=line)
         if index >= last:
             break
     return found
@@ -201,13 +213,14 @@ def _csv_problem(path: Path, columns: int) -> str | None:
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    return f"{path} line {number}: is not valid UTF-8 (byte {exc.start + 1})"
+                    return _("{path} line {line}: is not valid UTF-8 (byte {byte})").format(
+                        path=path, line=number, byte=exc.start + 1)
         for line, fields in _csv_records(path):
             if fields and len(fields) != columns:
-                return (f"{path} line {line}: has {len(fields)} field(s) where the header line names {columns}; "
-                        "quote fields that hold commas")
+                return _("{path} line {line}: has {fields} field(s) where the header line names {columns}; quote "
+                         "fields that hold commas").format(path=path, line=line, fields=len(fields), columns=columns)
     except (OSError, csv.Error) as exc:
-        return f"{path} is not readable CSV ({exc})"
+        return _("{path} is not readable CSV ({why})").format(path=path, why=exc)
     return None
 
 
@@ -217,8 +230,8 @@ def _csv_problem(path: Path, columns: int) -> str | None:
 _JSON_READ = {"string": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "time": pa.string()}
 _JSON_KINDS: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int, float), "float": (int, float),
                                             "bool": (bool,), "time": (str,)}
-_JSON_WORDS = {"string": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
-               "time": "an ISO 8601 timestamp string such as 2026-03-02T09:30:00Z"}
+_JSON_WORDS = {"string": N_("text"), "int": N_("a whole number"), "float": N_("a number"), "bool": N_("true or false"),
+               "time": N_("an ISO 8601 timestamp string such as 2026-03-02T09:30:00Z")}
 
 
 def _kind(kind: pa.DataType) -> str:
@@ -256,7 +269,7 @@ def _jsonl_lines(path: Path, rows: list[int]) -> dict[int, str]:
                 continue
             index += 1
             if index in wanted:
-                found[index] = f"line {number}"
+                found[index] = _("line {line}").format(line=number)
             if index >= last:
                 break
     return found
@@ -280,21 +293,22 @@ def _jsonl_by_line(path: Path, kinds: dict[str, str], why: str) -> pa.Table:
     try:
         return pa.table({n: pa.array([r.get(n) for r in records]) for n in names})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise BatchFileError(f"{path} is not readable JSON Lines ({why}; {_first_line(exc)})") from None
+        raise BatchFileError(_("{path} is not readable JSON Lines ({why}; {detail})").format(
+            path=path, why=why, detail=_first_line(exc))) from None
 
 
 def _json_line(number: int, raw: bytes, kinds: dict[str, str], problems: list[Problem]) -> dict | None:
-    where = f"line {number}"
+    where = _("line {line}").format(line=number)
     try:
         value = json_input.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        problems.append(Problem(where, None, f"is not valid UTF-8 (byte {exc.start + 1})"))
+        problems.append(Problem(where, None, _("is not valid UTF-8 (byte {byte})").format(byte=exc.start + 1)))
         return None
     except json_input.JsonInputError as exc:
         problems.append(Problem(where, None, str(exc)))
         return None
     if not isinstance(value, dict):
-        problems.append(Problem(where, None, f"must be a JSON object, not {_json_type(value)}"))
+        problems.append(Problem(where, None, _("must be a JSON object, not {kind}").format(kind=_json_type(value))))
         return None
     sound = True
     for name, item in value.items():
@@ -303,15 +317,17 @@ def _json_line(number: int, raw: bytes, kinds: dict[str, str], problems: list[Pr
             continue
         allowed = _JSON_KINDS[kind]
         if isinstance(item, bool) and bool not in allowed or not isinstance(item, allowed):
-            problems.append(Problem(where, name, f"must be {_JSON_WORDS[kind]}, not {_json_type(item)} "
-                                                 f"{_short(item)}"))
+            problems.append(Problem(where, name, _("must be {expected}, not {kind} {value}").format(
+                expected=_(_JSON_WORDS[kind]), kind=_json_type(item), value=_short(item))))
             sound = False
     return value if sound else None
 
 
 def _json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    words = {dict: N_("an object"), list: N_("a list"), str: N_("text"), bool: N_("true/false"), type(None): "null",
+             int: N_("a number"), float: N_("a number")}
+    word = words.get(type(value))
+    return _(word) if word and word != "null" else word or type(value).__name__
 
 
 def _short(value: object) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.core import i18n
+from portal.core.i18n import _, ngettext
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,7 +16,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        head = self.where or "file"
+        head = self.where or _("file")
         return f"{head}: {self.column}: {self.message}" if self.column else f"{head}: {self.message}"
 
 
@@ -29,8 +32,10 @@ class IntakeRejected(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        head = f"{self.total:,} problem(s) in {self.source}; nothing was written:"
+        head = ngettext("{n} problem(s) in {source}; nothing was written:",
+                        "{n} problem(s) in {source}; nothing was written:", self.total).format(
+            n=i18n.number(self.total), source=self.source)
         lines = [head, *(str(p) for p in self.problems)]
         if self.total > len(self.problems):
-            lines.append(f"and {self.total - len(self.problems):,} more")
+            lines.append(_("and {n} more").format(n=i18n.number(self.total - len(self.problems))))
         return "\n  ".join(lines)

@@ -35,7 +35,8 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from portal.collection.lake_check_files import LARGEST_GOOD_GROUP, FileFacts, FileUnreadable, examine
-from portal.core import catalog
+from portal.core import catalog, i18n
+from portal.core.i18n import _
 from portal.lake import volume_rollup
 from portal.lake.telemetry import PARTITION_COLUMN, ROW_GROUP_ROWS, TelemetryStore, bucket_for
 
@@ -60,11 +61,15 @@ class TableCheck:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        head = f"{self.table_name} ({self.category_name}): {self.files:,} file(s), {self.rows:,} row(s)"
+        head = _("{table} ({category}): {files} file(s), {rows} row(s)").format(
+            table=self.table_name, category=self.category_name, files=i18n.number(self.files),
+            rows=i18n.number(self.rows))
         if not self.problems and not self.notes:
-            return f"{head}: conforms"
-        lines = [f"{head}: {len(self.problems)} problem(s), {len(self.notes)} note(s)"]
-        lines += [f"  problem: {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes]
+            return _("{head}: conforms").format(head=head)
+        lines = [_("{head}: {problems} problem(s), {notes} note(s)").format(
+            head=head, problems=len(self.problems), notes=len(self.notes))]
+        lines += [_("  problem: {text}").format(text=p) for p in self.problems]
+        lines += [_("  note: {text}").format(text=n) for n in self.notes]
         return "\n".join(lines)
 
 
@@ -81,9 +86,10 @@ class LakeCheck:
     def describe(self) -> str:
         lines = [t.describe() for t in self.tables]
         if self.rollup_rows is not None:
-            lines.append(f"Rollups up to date: {self.rollup_rows:,} row(s) of records per person, category and week.")
+            lines.append(_("Rollups up to date: {n} row(s) of records per person, category and week.").format(
+                n=i18n.number(self.rollup_rows)))
         elif self.failed:
-            lines.append("Rollups not built: fix the problems above and run `portal lake check` again.")
+            lines.append(_("Rollups not built: fix the problems above and run `portal lake check` again."))
         return "\n".join(lines)
 
 
@@ -91,14 +97,14 @@ def check_lake(store: TelemetryStore, known_subjects: set[str], *, strict: bool 
                now: datetime | None = None, progress: Progress | None = None) -> LakeCheck:
     """Every catalog table against the contract; then, when none has a problem, the rollups."""
     now = now or datetime.now(UTC)
-    tell = progress or (lambda _: None)
+    tell = progress or (lambda _line: None)
     results = []
     for cat in catalog.CATEGORIES:
-        tell(f"checking {cat.table_name} ...")
+        tell(_("checking {table} ...").format(table=cat.table_name))
         results.append(check_table(store, cat, known_subjects, now))
     report = LakeCheck(tuple(results), strict, None)
     if rollups and not any(t.problems for t in results):
-        tell("bringing the weekly rollups up to date ...")
+        tell(_("bringing the weekly rollups up to date ..."))
         report = LakeCheck(report.tables, strict, volume_rollup.weekly_records(store).height)
     return report
 
@@ -107,7 +113,7 @@ def check_table(store: TelemetryStore, cat: catalog.Category, known: set[str], n
     result = TableCheck(cat.table_name, cat.name)
     path = store.location.uri(cat.table_name)
     if not store.has_table(cat.table_name):
-        result.problems.append(f"there is no Delta table at {path}")
+        result.problems.append(_("there is no Delta table at {path}").format(path=path))
         return result
     try:
         table = store.delta_table(cat.table_name)
@@ -115,7 +121,8 @@ def check_table(store: TelemetryStore, cat: catalog.Category, known: set[str], n
         reader_version = table.protocol().min_reader_version
         actions = pa.table(table.get_add_actions(flatten=True))
     except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
-        result.problems.append(f"the table at {path} is unreadable ({str(exc).splitlines()[0][:200]})")
+        result.problems.append(_("the table at {path} is unreadable ({why})").format(
+            path=path, why=str(exc).splitlines()[0][:200]))
         return result
     result.files, result.rows = actions.num_rows, int(pc.sum(actions["num_records"]).as_py() or 0)
     direct = _protocol(features, reader_version, result)
@@ -125,26 +132,29 @@ def check_table(store: TelemetryStore, cat: catalog.Category, known: set[str], n
     subjects = _files(store, actions, cat, result) if direct else _through_delta(table, cat, store.buckets, result)
     unknown = sorted(subjects - known)
     if unknown:
-        result.problems.append(f"{len(unknown):,} subject(s) the company's directory does not know: "
-                               f"{_named(unknown)}; nobody could see or erase their rows")
+        result.problems.append(_("{n} subject(s) the company's directory does not know: {names}; nobody could see "
+                                 "or erase their rows").format(n=i18n.number(len(unknown)), names=_named(unknown)))
     return result
 
 
 def _named(items: list[str]) -> str:
     shown = ", ".join(repr(i) for i in items[:MAX_NAMED])
-    return shown + (f" and {len(items) - MAX_NAMED:,} more" if len(items) > MAX_NAMED else "")
+    if len(items) <= MAX_NAMED:
+        return shown
+    return _("{names} and {n} more").format(names=shown, n=i18n.number(len(items) - MAX_NAMED))
 
 
 def _protocol(features: set[str], reader_version: int, result: TableCheck) -> bool:
     """Whether the portal reads the Parquet files directly (else through delta-rs); unknown features: problem."""
     unknown = sorted(features - FALLBACK_FEATURES - HARMLESS_FEATURES)
     if reader_version > 3 or unknown:
-        what = ", ".join(unknown) or f"reader version {reader_version}"
-        result.problems.append(f"uses reader feature(s) {what}, which the portal cannot read; write without them")
+        what = ", ".join(unknown) or _("reader version {version}").format(version=reader_version)
+        result.problems.append(_("uses reader feature(s) {what}, which the portal cannot read; write without them")
+                               .format(what=what))
     fallback = sorted(features & FALLBACK_FEATURES)
     if fallback:
-        result.notes.append(f"uses {', '.join(fallback)}: the portal reads it through delta-rs, more slowly, and "
-                            "file order and row groups are not checked")
+        result.notes.append(_("uses {features}: the portal reads it through delta-rs, more slowly, and file order and "
+                              "row groups are not checked").format(features=", ".join(fallback)))
     return not fallback
 
 
@@ -155,21 +165,25 @@ def _schema(table: DeltaTable, cat: catalog.Category, result: TableCheck) -> boo
     for want in expected:
         kind = DELTA_TYPES[want.type]
         if want.name not in found:
-            result.problems.append(f"column {want.name!r} ({kind}) is missing")
+            result.problems.append(_("column {name} ({kind}) is missing").format(name=repr(want.name), kind=kind))
         elif found[want.name] != kind:
-            hint = " (no time zone: write UTC instants, Delta type timestamp)" if found[want.name] == "timestamp_ntz" else ""
-            result.problems.append(f"column {want.name!r} is {found[want.name]}, the contract says {kind}{hint}")
+            hint = (_(" (no time zone: write UTC instants, Delta type timestamp)")
+                    if found[want.name] == "timestamp_ntz" else "")
+            result.problems.append(_("column {name} is {found}, the contract says {kind}{hint}").format(
+                name=repr(want.name), found=found[want.name], kind=kind, hint=hint))
     extra = [n for n in found if n not in expected.names]
     if extra:
-        result.problems.append(f"column(s) {', '.join(map(repr, extra))} are not in the catalog: nobody would see "
-                               "them in their records or their copy; declare them in the catalog or leave them out")
+        result.problems.append(_("column(s) {names} are not in the catalog: nobody would see them in their records "
+                                 "or their copy; declare them in the catalog or leave them out").format(
+            names=", ".join(map(repr, extra))))
     return len(result.problems) == before
 
 
 def _partitioning(table: DeltaTable, result: TableCheck) -> bool:
     partitions = list(table.metadata().partition_columns)
     if partitions != [PARTITION_COLUMN]:
-        result.problems.append(f"partitioned by {partitions or 'nothing'} instead of [{PARTITION_COLUMN!r}]")
+        result.problems.append(_("partitioned by {found} instead of {expected}").format(
+            found=partitions or _("nothing"), expected=f"[{PARTITION_COLUMN!r}]"))
         return False
     return True
 
@@ -179,18 +193,19 @@ def _statistics(actions: pa.Table, cat: catalog.Category, now: datetime, result:
     for column in (cat.subject_column, cat.time_column):
         nulls = f"null_count.{column}"
         if nulls in names and (pc.sum(actions[nulls]).as_py() or 0):
-            result.problems.append(f"{pc.sum(actions[nulls]).as_py():,} row(s) have no {column}")
+            result.problems.append(_("{n} row(s) have no {column}").format(
+                n=i18n.number(pc.sum(actions[nulls]).as_py()), column=column))
     low = f"min.{cat.subject_column}"
     without = actions.num_rows if low not in names else actions[low].null_count
     if without:
-        result.notes.append(f"{without:,} file(s) carry no {cat.subject_column} statistics in the Delta log: every "
-                            "read of a person in their bucket opens them")
+        result.notes.append(_("{n} file(s) carry no {column} statistics in the Delta log: every read of a person in "
+                              "their bucket opens them").format(n=i18n.number(without), column=cat.subject_column))
     oldest = f"min.{cat.time_column}"
     if oldest in names and actions.num_rows and actions[oldest].null_count < actions.num_rows:
         first = pc.min(actions[oldest]).as_py()
         if first is not None and first < now - timedelta(days=cat.retention_days):
-            result.notes.append(f"holds rows from {first:%Y-%m-%d}, older than the {cat.retention_days}-day "
-                                "retention; `portal retention run` deletes them")
+            result.notes.append(_("holds rows from {day}, older than the {days}-day retention; `portal retention "
+                                  "run` deletes them").format(day=f"{first:%Y-%m-%d}", days=cat.retention_days))
 
 
 def _files(store: TelemetryStore, actions: pa.Table, cat: catalog.Category, result: TableCheck) -> set[str]:
@@ -207,7 +222,7 @@ def _files(store: TelemetryStore, actions: pa.Table, cat: catalog.Category, resu
             result.problems.append(str(exc))
             continue
         except OSError as exc:  # gone from object storage before it could be opened
-            result.problems.append(f"the file {unquote(rel)} is unreadable ({exc})")
+            result.problems.append(_("the file {path} is unreadable ({why})").format(path=unquote(rel), why=exc))
             continue
         facts.append(found)
         subjects |= found.subjects
@@ -221,22 +236,26 @@ def _file_findings(facts: list[FileFacts], buckets: int, result: TableCheck) -> 
         first = misplaced[0]
         assert first.misplaced_example is not None
         subject, belongs = first.misplaced_example
-        result.problems.append(
-            f"{sum(f.misplaced_rows for f in misplaced):,} row(s) in {len(misplaced):,} file(s) sit in the wrong "
-            f"bucket partition, e.g. {subject!r} in {first.path} belongs in bucket={belongs}: the bucket is CRC-32 "
-            f"of the UTF-8 subject id modulo {buckets} (lake.json); the portal's reads and erasure skip them")
+        result.problems.append(_(
+            "{rows} row(s) in {files} file(s) sit in the wrong bucket partition, e.g. {subject} in {path} belongs in "
+            "bucket={bucket}: the bucket is CRC-32 of the UTF-8 subject id modulo {buckets} (lake.json); the "
+            "portal's reads and erasure skip them").format(
+                rows=i18n.number(sum(f.misplaced_rows for f in misplaced)), files=i18n.number(len(misplaced)),
+                subject=repr(subject), path=first.path, bucket=belongs, buckets=buckets))
     unsorted = [f.path for f in facts if f.out_of_order_at is not None or f.groups_out_of_order]
     if unsorted:
-        result.notes.append(f"{len(unsorted):,} file(s) not sorted by (subject_id, time): {_named(unsorted)}; a "
-                            "person's read opens more of their row groups")
+        result.notes.append(_("{n} file(s) not sorted by (subject_id, time): {names}; a person's read opens more "
+                              "of their row groups").format(n=i18n.number(len(unsorted)), names=_named(unsorted)))
     large = [f for f in facts if f.largest_group > LARGEST_GOOD_GROUP]
     if large:
         biggest = max(f.largest_group for f in large)
-        result.notes.append(f"{len(large):,} file(s) have row groups of up to {biggest:,} rows (the portal writes "
-                            f"{ROW_GROUP_ROWS:,}): a person's read decodes far more than their rows")
+        result.notes.append(_("{n} file(s) have row groups of up to {biggest} rows (the portal writes {written}): a "
+                              "person's read decodes far more than their rows").format(
+            n=i18n.number(len(large)), biggest=i18n.number(biggest), written=i18n.number(ROW_GROUP_ROWS)))
     bare = [f.path for f in facts if f.groups_without_stats]
     if bare:
-        result.notes.append(f"{len(bare):,} file(s) have row groups without subject_id statistics: {_named(bare)}")
+        result.notes.append(_("{n} file(s) have row groups without subject_id statistics: {names}").format(
+            n=i18n.number(len(bare)), names=_named(bare)))
 
 
 def _through_delta(table: DeltaTable, cat: catalog.Category, buckets: int, result: TableCheck) -> set[str]:
@@ -250,7 +269,8 @@ def _through_delta(table: DeltaTable, cat: catalog.Category, buckets: int, resul
             misplaced += rows
             example = example or (subject, belongs)
     if example is not None:
-        result.problems.append(f"{misplaced:,} row(s) sit in the wrong bucket partition, e.g. {example[0]!r} belongs "
-                               f"in bucket={example[1]} (CRC-32 of the UTF-8 subject id modulo {buckets})")
+        result.problems.append(_("{n} row(s) sit in the wrong bucket partition, e.g. {subject} belongs in "
+                                 "bucket={bucket} (CRC-32 of the UTF-8 subject id modulo {buckets})").format(
+            n=i18n.number(misplaced), subject=repr(example[0]), bucket=example[1], buckets=buckets))
     return {s for s in pairs[cat.subject_column].to_list() if s is not None}
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from portal.core.i18n import _
 from portal.lake.telemetry import ROW_GROUP_ROWS, bucket_for
 
 # Row groups up to this many rows keep one person's read small; bigger ones are reported.
@@ -50,7 +51,8 @@ def examine(path: Any, shown: str, bucket: int | None, buckets: int, subject: st
             metadata = parquet.metadata
             table = parquet.read(columns=[subject, time], use_threads=True)
     except (OSError, pa.ArrowException) as exc:
-        raise FileUnreadable(f"the data file {shown} is unreadable ({str(exc).splitlines()[0][:200]})") from None
+        raise FileUnreadable(_("the data file {path} is unreadable ({why})").format(
+            path=shown, why=str(exc).splitlines()[0][:200])) from None
     column = table[subject]
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)

@@ -22,10 +22,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from portal.audit.merkle import MerkleError
 from portal.audit.signed_log import AuditError, AuditLog
-from portal.collection.collector_states import REGISTERED, Decision, Status, check_decision
+from portal.collection.collector_states import REGISTERED, Decision, Status, check_decision, status_words
 from portal.collection.registration import CollectorError as CollectorError
 from portal.collection.registration import Registration, checked_name, checked_registration, checked_text
 from portal.core import db
+from portal.core.i18n import N_, _
 from portal.core.roles import PRIVACY_OFFICE, WORKS_COUNCIL
 from portal.core.times import as_utc
 from portal.identity.policy import ensure
@@ -37,7 +38,7 @@ MAX_REASON = 1000
 
 class UnknownCollector(CollectorError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"collector {name!r} is not on the register")
+        super().__init__(_("collector {name} is not on the register").format(name=repr(name)))
 
 
 class CollectorRefused(ValueError):
@@ -112,14 +113,17 @@ def require_active(conn: Connection, name: str, category_key: str | None = None)
     for a batch being taken in, and a batch started after the suspension is refused."""
     found = _load(conn, name, share=True)
     if found is None:
-        raise CollectorRefused(f"collector {name!r} is not on the register")
+        raise CollectorRefused(_("collector {name} is not on the register").format(name=repr(name)))
     if category_key is not None and category_key != found.category_key:
-        raise CollectorRefused(f"collector {name!r} is registered for {found.category_key}, not {category_key}")
+        raise CollectorRefused(_("collector {name} is registered for {registered}, not {category}").format(
+            name=repr(name), registered=found.category_key, category=category_key))
     if found.status == Status.PENDING:
-        raise CollectorRefused(f"collector {name!r} is pending: the works council has not approved it")
+        raise CollectorRefused(_("collector {name} is pending: the works council has not approved it").format(
+            name=repr(name)))
     if found.status != Status.APPROVED:
-        raise CollectorRefused(f"collector {name!r} is {found.status}: paused by the works council on "
-                               f"{found.status_changed_at.date().isoformat()}: {found.status_reason or 'no reason'}")
+        raise CollectorRefused(_("collector {name} is {status}: paused by the works council on {day}: {reason}").format(
+            name=repr(name), status=status_words(found.status), day=found.status_changed_at.date().isoformat(),
+            reason=found.status_reason or _("no reason")))
     return found
 
 
@@ -151,7 +155,8 @@ def register(engine: Engine, principal: Principal, *, name: str, category_key: s
         with engine.begin() as conn:
             existing = _load(conn, checked.name)
             if existing is not None:
-                raise CollectorError(f"collector {checked.name!r} is already on the register ({existing.status})")
+                raise CollectorError(_("collector {name} is already on the register ({status})").format(
+                    name=repr(checked.name), status=status_words(existing.status)))
             conn.execute(sa.insert(db.collectors).values(
                 name=checked.name, category_key=checked.category_key, purposes=",".join(checked.purposes),
                 legal_basis=checked.legal_basis, retention_days=checked.retention_days, agreement=checked.agreement,
@@ -160,7 +165,7 @@ def register(engine: Engine, principal: Principal, *, name: str, category_key: s
             _record(conn, checked.name, now, REGISTERED, PRIVACY_OFFICE, principal, scope_words(checked))
             found = _load(conn, checked.name)
     except sa.exc.IntegrityError:  # registered by someone else at the same moment
-        raise CollectorError(f"collector {checked.name!r} is already on the register") from None
+        raise CollectorError(_("collector {name} is already on the register").format(name=repr(checked.name))) from None
     assert found is not None  # inserted above
     return found
 
@@ -179,10 +184,10 @@ def decide(engine: Engine, principal: Principal, name: str, decision: str | Deci
     try:
         decision = Decision(decision)
     except ValueError:
-        raise CollectorError(f"unknown decision {decision!r}; choose "
-                             f"{', '.join(d.value for d in Decision)}") from None
-    reason_text = checked_text(reason, "the reason", MAX_REASON, required=True, lines=True,
-                               missing="a reason is required: employees read it next to the decision")
+        raise CollectorError(_("unknown decision {decision}; choose {choices}").format(
+            decision=repr(decision), choices=", ".join(d.value for d in Decision))) from None
+    reason_text = checked_text(reason, N_("the reason"), MAX_REASON, required=True, lines=True,
+                               missing=_("a reason is required: employees read it next to the decision"))
     assert reason_text is not None  # required
     name = checked_name(name)
     now = as_utc(now or datetime.now(UTC))
@@ -199,7 +204,7 @@ def decide(engine: Engine, principal: Principal, name: str, decision: str | Deci
                             .where(db.collectors.c.name == name, db.collectors.c.status == current.status)
                             .values(**changes))
         if done.rowcount != 1:  # someone else decided first; nothing is written
-            raise CollectorError(f"collector {name!r} changed meanwhile; reload and decide again")
+            raise CollectorError(_("collector {name} changed meanwhile; reload and decide again").format(name=repr(name)))
         _record(conn, name, now, rule.event, WORKS_COUNCIL, principal, reason_text)
         found = _load(conn, name)
     assert found is not None  # updated above
@@ -231,5 +236,6 @@ def sign_decisions(log: AuditLog) -> str | None:
     try:
         log.checkpoint()
     except (AuditError, MerkleError, OSError) as exc:
-        return f"the decision is recorded but not yet in the signed log ({exc}); `portal audit checkpoint` adds it"
+        return _("the decision is recorded but not yet in the signed log ({why}); `portal audit checkpoint` adds "
+                 "it").format(why=exc)
     return None

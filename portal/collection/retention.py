@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import cache_epoch, caches, catalog, db
+from portal.core import cache_epoch, caches, catalog, db, i18n
+from portal.core.i18n import _
 from portal.core.times import as_utc
 from portal.lake import volume_rollup
 from portal.lake.telemetry import TelemetryStore
@@ -44,13 +45,14 @@ def run_retention(engine: Engine, store: TelemetryStore, *, now: datetime | None
                   progress: Progress | None = None) -> list[RetentionRun]:
     """Delete what every category keeps past its retention; one :class:`RetentionRun` per category."""
     now = as_utc(now or datetime.now(UTC))
-    tell = progress or (lambda _: None)
+    tell = progress or (lambda _line: None)
     run_id = secrets.token_hex(8)
     runs = []
     for cat in catalog.CATEGORIES:
         cutoff = now - timedelta(days=cat.retention_days)
         started = datetime.now(UTC)
-        tell(f"{cat.table_name}: deleting records before {cutoff:%Y-%m-%d %H:%M} UTC ({cat.retention_days} days) ...")
+        tell(_("{table}: deleting records before {cutoff} UTC ({days} days) ...").format(
+            table=cat.table_name, cutoff=f"{cutoff:%Y-%m-%d %H:%M}", days=cat.retention_days))
         expired = store.delete_before(cat.table_name, cutoff)
         if expired.rows_deleted or expired.files_removed:
             caches.forget(store.settings)  # no stored rollup or release keeps rows of the removed files
@@ -61,23 +63,26 @@ def run_retention(engine: Engine, store: TelemetryStore, *, now: datetime | None
             conn.execute(sa.insert(db.retention_runs).values(
                 run_id=run.run_id, category_key=run.category_key, cutoff=run.cutoff, rows_deleted=run.rows_deleted,
                 files_removed=run.files_removed, started_at=run.started_at, finished_at=run.finished_at))
-        tell(f"{cat.table_name}: {run.rows_deleted:,} row(s) deleted, {run.files_removed:,} file(s) removed")
+        tell(_("{table}: {rows} row(s) deleted, {files} file(s) removed").format(
+            table=cat.table_name, rows=i18n.number(run.rows_deleted), files=i18n.number(run.files_removed)))
         runs.append(run)
     if any(r.rows_deleted or r.files_removed for r in runs):
-        tell("rebuilding the weekly rollups ...")
+        tell(_("rebuilding the weekly rollups ..."))
         volume_rollup.weekly_records(store)
     return runs
 
 
 def describe(runs: list[RetentionRun]) -> str:
     """The report ``portal retention run`` prints: per category, cutoff, rows deleted, files removed."""
-    lines = [f"Retention run {runs[0].run_id if runs else '-'}:"]
+    lines = [_("Retention run {run}:").format(run=runs[0].run_id if runs else "-")]
     for r in runs:
         name = catalog.category(r.category_key).name if r.category_key in catalog.CATEGORY_BY_KEY else r.category_key
-        lines.append(f"  {name:<34} before {r.cutoff:%Y-%m-%d}: {r.rows_deleted:>12,} row(s) deleted, "
-                     f"{r.files_removed:>6,} file(s) removed")
+        lines.append(_("  {category} before {cutoff}: {rows} row(s) deleted, {files} file(s) removed").format(
+            category=f"{name:<34}", cutoff=f"{r.cutoff:%Y-%m-%d}", rows=i18n.number(r.rows_deleted).rjust(12),
+            files=i18n.number(r.files_removed).rjust(6)))
     total = sum(r.rows_deleted for r in runs)
-    lines.append(f"  {total:,} row(s) deleted in all." if total else "  Nothing was past its retention.")
+    lines.append(_("  {n} row(s) deleted in all.").format(n=i18n.number(total)) if total
+                 else _("  Nothing was past its retention."))
     return "\n".join(lines)
 
 

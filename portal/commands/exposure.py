@@ -72,14 +72,14 @@ def _cmd_exposure(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     for c in report.categories:
-        figures = {"name": c.name, "verdict": c.verdict, "most": c.max_principals, "now": c.can_read_now,
+        figures = {"name": c.name, "verdict": _(c.verdict), "most": c.max_principals, "now": c.can_read_now,
                    "peak": c.peak_readers, "scoped": f"; {exposure.scoped_phrase(c)}" if c.scoped_roles else ""}
         if c.limit_set_by == "catalog":
             print(_("{name}: {verdict} (at most {most}; can read now {now}; most readers in a week {peak}{scoped})"
                     ).format(**figures))
         else:
             print(_("{name}: {verdict} (at most {most}, set by the {who}; can read now {now}; most readers in a "
-                    "week {peak}{scoped})").format(who=c.limit_set_by, **figures))
+                    "week {peak}{scoped})").format(who=exposure.set_by_words(c.limit_set_by), **figures))
         for v in c.violations:
             print(f"  {'!' if v.serious else '-'} {v.text}")
     return 0

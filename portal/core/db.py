@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.core import file_modes
+from portal.core.i18n import _
 
 metadata = sa.MetaData()
 
@@ -242,8 +243,8 @@ def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
                 yield conn
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
-                    raise DatabaseError(f"the migration left {len(broken)} broken reference(s), e.g. {broken[0]}; "
-                                        "nothing was changed")
+                    raise DatabaseError(_("the migration left {n} broken reference(s), e.g. {example}; nothing was "
+                                          "changed").format(n=len(broken), example=broken[0]))
         finally:
             if conn.in_transaction():
                 conn.rollback()
@@ -257,17 +258,14 @@ def check_schema(engine: Engine) -> None:
         with engine.connect() as conn:
             names = set(sa.inspect(conn).get_table_names())
     except sa.exc.OperationalError as exc:
-        raise DatabaseError(
-            f"Cannot reach the metadata DB ({engine.url.render_as_string(hide_password=True)}): "
-            f"{exc.orig}. Check PORTAL_DATABASE_URL or PORTAL_DATA_DIR."
-        ) from None
+        raise DatabaseError(_(
+            "Cannot reach the metadata DB ({url}): {why}. Check PORTAL_DATABASE_URL or PORTAL_DATA_DIR.").format(
+                url=engine.url.render_as_string(hide_password=True), why=exc.orig)) from None
     missing = {t.name for t in metadata.sorted_tables} - names
     if missing:
-        raise DatabaseError(
-            "The metadata DB is not initialised (missing tables: "
-            + ", ".join(sorted(missing))
-            + "). Run `portal seed` for demo data or `portal migrate` for an empty schema."
-        )
+        raise DatabaseError(_(
+            "The metadata DB is not initialised (missing tables: {tables}). Run `portal seed` for demo data or "
+            "`portal migrate` for an empty schema.").format(tables=", ".join(sorted(missing))))
 
 
 # Privacy requests. The request row is mutable (its status moves); its history in

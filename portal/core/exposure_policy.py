@@ -26,6 +26,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from portal.core import catalog
+from portal.core.i18n import _
 
 SETTING = "PORTAL_MAX_PRINCIPALS"
 EXAMPLE = '{"performance": 80}'
@@ -69,6 +70,7 @@ class Limit:
 
     @property
     def set_by(self) -> str:
+        """Who set the limit, as the exposure command's JSON writes it (pages translate it where shown)."""
         return f"company (catalog: {self.catalog_max})" if self.set_by_company else "catalog"
 
 
@@ -88,22 +90,27 @@ def parse_max_principals(value: object) -> dict[str, int]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValueError(f"must be a JSON object of category to limit, e.g. {EXAMPLE}") from None
+            raise ValueError(_("must be a JSON object of category to limit, e.g. {example}").format(
+                example=EXAMPLE)) from None
     if not isinstance(value, Mapping):
-        raise ValueError(f"must be a JSON object of category to limit, e.g. {EXAMPLE}; "
-                         f"got {type(value).__name__} {value!r}")
+        raise ValueError(_("must be a JSON object of category to limit, e.g. {example}; got {kind} {value}").format(
+            example=EXAMPLE, kind=type(value).__name__, value=repr(value)))
     out: dict[str, int] = {}
     by_name = _by_name()
     for name, limit in value.items():
         key = by_name.get(name) if isinstance(name, str) else None
         if key is None:
-            raise ValueError(f"unknown category {name!r}; known categories: {_known()}")
+            raise ValueError(_("unknown category {name}; known categories: {known}").format(
+                name=repr(name), known=_known()))
         if key in out:
-            raise ValueError(f"category {name!r} is given twice (as {short_name(key)} and as {key})")
+            raise ValueError(_("category {name} is given twice (as {short} and as {key})").format(
+                name=repr(name), short=short_name(key), key=key))
         if isinstance(limit, bool) or not isinstance(limit, int):
-            raise ValueError(f"the limit for {name!r} must be a whole number of at least 1, got {limit!r}")
+            raise ValueError(_("the limit for {name} must be a whole number of at least 1, got {limit}").format(
+                name=repr(name), limit=repr(limit)))
         if limit < 1:
-            raise ValueError(f"the limit for {name!r} must be at least 1, got {limit}")
+            raise ValueError(_("the limit for {name} must be at least 1, got {limit}").format(
+                name=repr(name), limit=limit))
         out[key] = limit
     return out
 

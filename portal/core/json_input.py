@@ -15,6 +15,8 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
+from portal.core.i18n import _
+
 # Nothing the portal reads nests deeper than about ten levels (an OpenLineage schema facet);
 # 64 leaves room for producers' extensions and stays far below Python's recursion limit.
 MAX_DEPTH = 64
@@ -36,7 +38,7 @@ class NotJson(JsonInputError):
     """The text is not JSON at all (or holds a number Python refuses to convert)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"is not JSON ({reason})", reason)
+        super().__init__(_("is not JSON ({reason})").format(reason=reason), reason)
 
 
 class JsonTooDeep(JsonInputError):
@@ -44,8 +46,9 @@ class JsonTooDeep(JsonInputError):
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        reason = f"nested more than {limit} levels deep; the portal reads JSON of at most {limit} levels"
-        super().__init__(f"is {reason}", reason)
+        reason = _("nested more than {limit} levels deep; the portal reads JSON of at most {limit} levels").format(
+            limit=limit)
+        super().__init__(_("is {reason}").format(reason=reason), reason)
 
 
 def depth(text: str) -> int:
@@ -61,20 +64,21 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH,
         try:
             text = bytes(text).decode("utf-8-sig")  # as json.loads reads bytes
         except UnicodeDecodeError as exc:
-            raise NotJson(f"not UTF-8 text, byte {exc.start + 1}") from None
+            raise NotJson(_("not UTF-8 text, byte {byte}").format(byte=exc.start + 1)) from None
     # Counting brackets is C-speed; only a text with more brackets than the limit needs the exact depth.
     if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise JsonTooDeep(max_depth)
     try:
         return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
-        where = f"column {exc.colno}" if exc.lineno == 1 else f"line {exc.lineno}, column {exc.colno}"
-        raise NotJson(f"{exc.msg} at {where}") from None
+        where = (_("column {column}").format(column=exc.colno) if exc.lineno == 1
+                 else _("line {line}, column {column}").format(line=exc.lineno, column=exc.colno))
+        raise NotJson(_("{why} at {where}").format(why=exc.msg, where=where)) from None
     except RecursionError:  # a hook building deep values; the depth check above makes this rare
         raise JsonTooDeep(max_depth) from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         if type(exc) is not ValueError:  # the hook's own error (a duplicate key, say) says it better
             raise
         message = str(exc).splitlines()[0][:120]
-        raise NotJson("it holds a number of more digits than the portal reads" if "digits" in message
+        raise NotJson(_("it holds a number of more digits than the portal reads") if "digits" in message
                       else message) from None

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import pyarrow.fs as pafs
 
 from portal.core import file_modes
+from portal.core.i18n import _
 
 S3_SCHEMES = ("s3", "s3a")
 DERIVED_PREFIX = "_portal"
@@ -74,11 +75,13 @@ class S3Access:
         if endpoint is not None:
             parts = urlsplit(endpoint)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise LocationError(f"AWS_ENDPOINT_URL {endpoint!r} is not an http(s) URL, e.g. http://127.0.0.1:8333")
+                raise LocationError(_("AWS_ENDPOINT_URL {url} is not an http(s) URL, e.g. http://127.0.0.1:8333").format(
+                    url=repr(endpoint)))
         allow_http = env.get("AWS_ALLOW_HTTP", "").strip().lower() in _TRUE
         if endpoint is not None and endpoint.startswith("http://") and not allow_http:
-            raise LocationError(f"AWS_ENDPOINT_URL {endpoint!r} is plain HTTP; set AWS_ALLOW_HTTP=true to allow it "
-                                "(credentials and personal data then cross the network unencrypted)")
+            raise LocationError(_("AWS_ENDPOINT_URL {url} is plain HTTP; set AWS_ALLOW_HTTP=true to allow it "
+                                  "(credentials and personal data then cross the network unencrypted)").format(
+                url=repr(endpoint)))
         return cls(
             endpoint_url=endpoint,
             region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
@@ -144,15 +147,18 @@ class LakeLocation:
         if parts.scheme in S3_SCHEMES:
             bucket, prefix = parts.netloc, parts.path.strip("/")
             if not bucket or parts.query or parts.fragment:
-                raise LocationError(f"PORTAL_LAKE_URL {text!r} must look like s3://bucket or s3://bucket/prefix")
+                raise LocationError(_("PORTAL_LAKE_URL {url} must look like s3://bucket or s3://bucket/prefix").format(
+                    url=repr(text)))
             if any(p in ("", ".", "..") for p in prefix.split("/")) and prefix:
-                raise LocationError(f"PORTAL_LAKE_URL {text!r} has an empty, '.' or '..' part in its prefix")
+                raise LocationError(_("PORTAL_LAKE_URL {url} has an empty, '.' or '..' part in its prefix").format(
+                    url=repr(text)))
             root = f"s3://{bucket}" + (f"/{prefix}" if prefix else "")
             return cls(root, Path(data_dir), S3Access.from_environment(environ), database_url)
         if parts.scheme == "file":
             return cls(_absolute(Path(parts.path)), Path(data_dir), database_url=database_url)
         if parts.scheme and len(parts.scheme) > 1:
-            raise LocationError(f"PORTAL_LAKE_URL {text!r}: only local paths and s3://bucket/prefix are supported")
+            raise LocationError(_("PORTAL_LAKE_URL {url}: only local paths and s3://bucket/prefix are supported").format(
+                url=repr(text)))
         return cls(_absolute(Path(text)), Path(data_dir), database_url=database_url)
 
     # ---- what it is ----------------------------------------------------------
@@ -177,7 +183,8 @@ class LakeLocation:
     def local_dir(self) -> Path:
         """The lake's directory; only for a local lake."""
         if self.s3 is not None:
-            raise LocationError(f"the lake at {self.root} is on object storage, not in a local directory")
+            raise LocationError(_("the lake at {root} is on object storage, not in a local directory").format(
+                root=self.root))
         return Path(self.root)
 
     # ---- names ---------------------------------------------------------------

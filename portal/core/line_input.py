@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal.core import catalog, json_input
+from portal.core import catalog, i18n, json_input
+from portal.core.i18n import N_, _, ngettext
 from portal.core.input_files import InputFileError, open_input, regular_size
 
 MAX_LINE_BYTES = 16 * 1024
@@ -39,6 +40,10 @@ def __getattr__(name: str) -> timedelta:
 # ---- problems ------------------------------------------------------------
 
 
+# How a problem's place reads: "line 12", "row 3", "record 2" (the unit stays a code in the data).
+UNIT_WORDS = {"line": N_("line {n}"), "row": N_("row {n}"), "record": N_("record {n}")}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one line of input: where, which field, and what."""
@@ -50,7 +55,8 @@ class Problem:
     unit: str = "line"  # "row" for Parquet, which has no lines
 
     def __str__(self) -> str:
-        where = f"{self.unit} {self.line}" if self.line else "input"
+        unit = _(UNIT_WORDS[self.unit]) if self.unit in UNIT_WORDS else self.unit + " {n}"
+        where = unit.format(n=self.line) if self.line else _("input")
         if self.file:
             where = f"{self.file} {where}" if self.line else self.file
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
@@ -66,8 +72,12 @@ class IngestRejected(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        more = f" (stopped after the first {len(self.problems)}; there may be more)" if self.truncated else ""
-        head = f"{len(self.problems)} problem(s) in {self.source}{more}; nothing was written:"
+        n = len(self.problems)
+        head = (ngettext("{n} problem(s) in {source} (stopped after the first {n}; there may be more); nothing was "
+                         "written:", "{n} problem(s) in {source} (stopped after the first {n}; there may be more); "
+                         "nothing was written:", n) if self.truncated else
+                ngettext("{n} problem(s) in {source}; nothing was written:",
+                         "{n} problem(s) in {source}; nothing was written:", n)).format(n=n, source=self.source)
         return "\n  ".join([head, *(str(p) for p in self.problems)])
 
 
@@ -125,8 +135,9 @@ def read_lines(source: Source, problems: Problems, *, max_line_bytes: int = MAX_
         with handle:
             size = regular_size(handle)
             if size is not None and size > max_file_bytes:
-                problems.add(0, None, f"the file is {size:,} bytes, more than the limit of {max_file_bytes:,} "
-                                      "bytes; split it into smaller files")
+                problems.add(0, None, _("the file is {size} bytes, more than the limit of {limit} bytes; split it "
+                                        "into smaller files").format(size=i18n.number(size),
+                                                                     limit=i18n.number(max_file_bytes)))
                 return
             yield from _decoded(_bounded_lines(handle, max_line_bytes, max_file_bytes), problems, max_line_bytes,
                                 max_file_bytes)
@@ -168,17 +179,18 @@ def _decoded(lines: Iterable[tuple[int, str | bytes, int]], problems: Problems, 
         size = skipped or (len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass")))
         total += size
         if total > max_file_bytes:
-            problems.add(number, None, f"the input passes the limit of {max_file_bytes:,} bytes here; "
-                                       "split it into smaller files")
+            problems.add(number, None, _("the input passes the limit of {limit} bytes here; split it into smaller "
+                                         "files").format(limit=i18n.number(max_file_bytes)))
             return
         if skipped or size > max_line_bytes + 2:  # +2: the line's own CR LF
-            problems.add(number, None, f"the line is longer than the limit of {max_line_bytes:,} bytes")
+            problems.add(number, None, _("the line is longer than the limit of {limit} bytes").format(
+                limit=i18n.number(max_line_bytes)))
             continue
         if isinstance(raw, bytes):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                problems.add(number, None, f"is not valid UTF-8 (byte {exc.start + 1})")
+                problems.add(number, None, _("is not valid UTF-8 (byte {byte})").format(byte=exc.start + 1))
                 continue
         else:
             text = raw
@@ -195,14 +207,18 @@ def parse_object(number: int, text: str, problems: Problems) -> dict | None:
         problems.add(number, None, str(exc))
         return None
     if not isinstance(value, dict):
-        problems.add(number, None, f"must be a JSON object, not {json_type(value)}")
+        problems.add(number, None, _("must be a JSON object, not {kind}").format(kind=json_type(value)))
         return None
     return value
 
 
 def json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    """What kind of JSON value ``value`` is, in words (``null`` as JSON writes it)."""
+    words = {dict: N_("an object"), list: N_("a list"), str: N_("a string"), bool: N_("true/false"),
+             int: N_("a number"), float: N_("a number")}
+    if value is None:
+        return "null"
+    return _(words[type(value)]) if type(value) in words else type(value).__name__
 
 
 class Fields:
@@ -220,20 +236,21 @@ class Fields:
         value = self.obj.get(name)
         if value is None:
             if required:
-                self.problem(name, "is missing" if name not in self.obj else "must not be null")
+                self.problem(name, _("is missing") if name not in self.obj else _("must not be null"))
             return None
         if not isinstance(value, str):
-            self.problem(name, f"must be a string, not {json_type(value)}")
+            self.problem(name, _("must be a string, not {kind}").format(kind=json_type(value)))
             return None
         if required and not value.strip():
-            self.problem(name, "must not be empty")
+            self.problem(name, _("must not be empty"))
             return None
         if len(value) > max_len:
-            self.problem(name, f"is {len(value):,} characters long, more than the limit of {max_len:,}")
+            self.problem(name, _("is {n} characters long, more than the limit of {limit}").format(
+                n=i18n.number(len(value)), limit=i18n.number(max_len)))
             return None
         if "\x00" in value:
             # PostgreSQL cannot store NUL in text; refuse it everywhere so both stores hold the same.
-            self.problem(name, "contains a NUL character, which cannot be stored")
+            self.problem(name, _("contains a NUL character, which cannot be stored"))
             return None
         return value
 
@@ -241,26 +258,29 @@ class Fields:
         value = self.text(name, 100)
         options = tuple(options)
         if value is not None and value not in options:
-            self.problem(name, f"{quoted(value)} is not one of {', '.join(options)}")
+            self.problem(name, _("{value} is not one of {options}").format(value=quoted(value),
+                                                                           options=", ".join(options)))
             return None
         return value
 
     def count(self, name: str) -> int | None:
         value = self.obj.get(name)
         if name not in self.obj or value is None:
-            self.problem(name, "is missing")
+            self.problem(name, _("is missing"))
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                self.problem(name, f"must be a whole number, not {json_type(value)} {quoted(value)}")
+                self.problem(name, _("must be a whole number, not {kind} {value}").format(
+                    kind=json_type(value), value=quoted(value)))
                 return None
         if value < 0:
-            self.problem(name, f"must not be negative (got {value})")
+            self.problem(name, _("must not be negative (got {value})").format(value=value))
             return None
         if value > MAX_INT32:
-            self.problem(name, f"{value} is larger than the limit of {MAX_INT32:,}")
+            self.problem(name, _("{value} is larger than the limit of {limit}").format(
+                value=value, limit=i18n.number(MAX_INT32)))
             return None
         return value
 
@@ -274,26 +294,29 @@ class Fields:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            self.problem(name, f"{quoted(value)} is not an ISO 8601 timestamp such as 2025-03-01T09:30:00Z")
+            self.problem(name, _("{value} is not an ISO 8601 timestamp such as 2025-03-01T09:30:00Z").format(
+                value=quoted(value)))
             return None
         if moment.tzinfo is None:
-            self.problem(name, f"{quoted(value)} has no time zone; add one, e.g. Z for UTC")
+            self.problem(name, _("{value} has no time zone; add one, e.g. Z for UTC").format(value=quoted(value)))
             return None
         if earliest is None:
             horizon = retention_horizon()
             earliest = now - horizon
-            too_old = (f"events older than {horizon.days:,} days (the catalog's longest retention) "
-                       "are refused")
+            too_old = _("events older than {days} days (the catalog's longest retention) are refused").format(
+                days=i18n.number(horizon.days))
         try:
             utc: datetime | None = moment.astimezone(UTC)
         except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no UTC instant Python can hold
             utc = None
         if (utc is None and moment.year > now.year) or (utc is not None and utc > now + CLOCK_SKEW):
-            self.problem(name, f"{value} is in the future (now is {now:%Y-%m-%dT%H:%M:%SZ}; clocks may run at "
-                               f"most {CLOCK_SKEW.seconds // 60} minutes ahead)")
+            self.problem(name, _("{value} is in the future (now is {now}; clocks may run at most {minutes} minutes "
+                                 "ahead)").format(value=value, now=f"{now:%Y-%m-%dT%H:%M:%SZ}",
+                                                  minutes=CLOCK_SKEW.seconds // 60))
             return None
         if utc is None or utc < earliest:
-            self.problem(name, f"{value} is before {earliest:%Y-%m-%d %H:%M} UTC; {too_old or 'that is too early'}")
+            self.problem(name, _("{value} is before {earliest} UTC; {why}").format(
+                value=value, earliest=f"{earliest:%Y-%m-%d %H:%M}", why=too_old or _("that is too early")))
             return None
         return utc
 
@@ -301,7 +324,7 @@ class Fields:
         extra = [k for k in self.obj if k not in known]
         if extra:
             self.problem(extra[0] if len(extra) == 1 else ", ".join(extra),
-                         "is not a known field" if len(extra) == 1 else "are not known fields")
+                         _("is not a known field") if len(extra) == 1 else _("are not known fields"))
 
 
 def quoted(value: object) -> str:

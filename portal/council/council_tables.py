@@ -16,10 +16,11 @@ from functools import partial
 
 import polars as pl
 
-from portal.core import catalog
+from portal.core import catalog, i18n
+from portal.core.i18n import N_, _, ngettext
 from portal.core.plain_text import neutralise_cell
 from portal.council.releases import Release
-from portal.council.figures import MEASURES
+from portal.council.figures import MEASURES, NO_DEPARTMENT, NO_PURPOSE
 
 __all__ = ["rows", "to_json", "to_csv", "GROUPINGS", "hidden_label", "hidden_reason", "hidden_summary",
            "k_sentence", "noise_sentence", "label", "display_table", "chart_frame"]
@@ -57,28 +58,34 @@ def to_csv(cells: list[dict], columns: Sequence[str]) -> str:
 
 
 GROUPINGS = {
-    "Department × category": ("department", "category"),
-    "Department": ("department",),
-    "Category": ("category",),
-    "Category × week": ("category", "week"),
-    "Department × category × week": ("department", "category", "week"),
+    N_("Department × category"): ("department", "category"),
+    N_("Department"): ("department",),
+    N_("Category"): ("category",),
+    N_("Category × week"): ("category", "week"),
+    N_("Department × category × week"): ("department", "category", "week"),
 }
-_HEADINGS = {"department": "Department", "category": "Category", "week": "Week from", "actor_kind": "Reader",
-             "purpose": "Purpose", "kind": "Request", "status": "Status", "deadline": "Deadline",
-             "people": "People", "records": "Records", "events": "Reads", "requests": "Requests"}
-_READERS = {"person": "people", "service": "services", "unknown": "unknown readers"}
-_REQUEST_KINDS = {"erasure": "erasure", "objection": "objection", "access": "copy of their data"}
+_HEADINGS = {"department": N_("Department"), "category": N_("Category"), "week": N_("Week from"),
+             "actor_kind": N_("Reader"), "purpose": N_("Purpose"), "kind": N_("Request"), "status": N_("Status"),
+             "deadline": N_("Deadline"), "people": N_("People"), "records": N_("Records"), "events": N_("Reads"),
+             "requests": N_("Requests")}
+_READERS = {"person": N_("people"), "service": N_("services"), "unknown": N_("unknown readers")}
+_REQUEST_KINDS = {"erasure": N_("erasure"), "objection": N_("objection"), "access": N_("copy of their data")}
+# How a request's status and its deadline outcome read (the codes stay in the JSON and CSV).
+_STATUSES = {"submitted": N_("submitted"), "in review": N_("in review"), "approved": N_("approved"),
+             "executing": N_("executing"), "completed": N_("completed"), "rejected": N_("rejected"),
+             "withdrawn": N_("withdrawn"), "met": N_("met"), "missed": N_("missed"), "not yet due": N_("not yet due")}
 
 
 def hidden_label(k: int) -> str:
     """What a hidden cell reads, whichever of the reasons in :func:`hidden_reason` hid it."""
-    return "hidden"
+    return _("hidden")
 
 
 def hidden_reason(k: int) -> str:
-    return (f"A cell is hidden when fewer than {k} people are behind it, or when showing it would let a group of "
-            f"fewer than {k} people be worked out by subtracting it from a total on this page. Both read "
-            "“hidden”, so a hidden cell says nothing about how many people it holds.")
+    return _("A cell is hidden when fewer than {k} people are behind it, or when showing it would let a group of "
+             "fewer than {k} people be worked out by subtracting it from a total on this page. Both read "
+             "“{hidden}”, so a hidden cell says nothing about how many people it holds.").format(
+        k=k, hidden=hidden_label(k))
 
 
 def hidden_summary(release: Release, view: Sequence[str], *, gaps: bool = False) -> str:
@@ -87,51 +94,57 @@ def hidden_summary(release: Release, view: Sequence[str], *, gaps: bool = False)
     frame = release.view(view)
     hidden = int(frame["suppressed"].sum()) if frame.height else 0
     if not hidden:
-        return f"All {frame.height:,} figures are shown."
-    where = "Gaps in the lines are hidden figures: " if gaps else ""
-    return f"{where}{hidden:,} of {frame.height:,} figures are hidden. {hidden_reason(release.k)}"
+        return _("All {n} figures are shown.").format(n=i18n.number(frame.height))
+    counted = ngettext("{n} of {total} figures are hidden.", "{n} of {total} figures are hidden.", hidden).format(
+        n=i18n.number(hidden), total=i18n.number(frame.height))
+    where = _("Gaps in the lines are hidden figures: {counted}").format(counted=counted) if gaps else counted
+    return f"{where} {hidden_reason(release.k)}"
 
 
 def k_sentence(k: int) -> str:
-    return (f"Every figure describes at least {k} people, and no figure about fewer people can be worked out by "
-            f"subtracting figures from each other. Numbers of people are rounded to the nearest multiple of {k} "
-            "(records, reads and requests are exact), so that two figures never tell exactly how many people "
-            "were away in a week or have no records of a kind.")
+    return _("Every figure describes at least {k} people, and no figure about fewer people can be worked out by "
+             "subtracting figures from each other. Numbers of people are rounded to the nearest multiple of {k} "
+             "(records, reads and requests are exact), so that two figures never tell exactly how many people "
+             "were away in a week or have no records of a kind.").format(k=k)
 
 
 def noise_sentence(epsilon: float) -> str:
-    return (f"Counts carry random noise (differential privacy, ε = {epsilon:g} per table and count). Which cells "
-            "are hidden is decided on the exact counts.")
+    return _("Counts carry random noise (differential privacy, ε = {epsilon} per table and count). Which cells "
+             "are hidden is decided on the exact counts.").format(
+        epsilon=f"{epsilon:g}" if i18n.language() == "en" else f"{epsilon:g}".replace(".", ","))
 
 
 def label(dimension: str, value: object) -> str:
     """How a group key reads on the page (catalog and purpose names instead of codes)."""
+    if dimension == "department" and value == NO_DEPARTMENT:
+        return _(NO_DEPARTMENT)
     if dimension == "category":
         cat = catalog.CATEGORY_BY_KEY.get(str(value))
         return cat.name if cat else str(value)
     if dimension == "purpose":
         purpose = catalog.PURPOSE_BY_CODE.get(str(value))
-        return purpose.name if purpose else str(value)
+        return purpose.name if purpose else _(NO_PURPOSE) if value == NO_PURPOSE else str(value)
     if dimension == "actor_kind":
-        return _READERS.get(str(value), str(value))
+        return _(_READERS[str(value)]) if str(value) in _READERS else str(value)
     if dimension == "kind":
-        return _REQUEST_KINDS.get(str(value), str(value))
-    if dimension == "status":
-        return str(value).replace("_", " ")
+        return _(_REQUEST_KINDS[str(value)]) if str(value) in _REQUEST_KINDS else str(value)
+    if dimension in ("status", "deadline"):
+        text = str(value).replace("_", " ")
+        return _(_STATUSES[text]) if text in _STATUSES else text
     return str(value)
 
 
 def display_table(release: Release, view: Sequence[str]) -> pl.DataFrame:
-    """One view for ``st.dataframe``: names for codes; hidden counts read "hidden"."""
+    """One view for ``st.dataframe``, in the reader's language: names for codes; hidden counts read "hidden"."""
     frame = release.view(view)
     hidden = hidden_label(release.k)
     columns = {}
     for d in view:
         values = frame[d].to_list()
-        columns[_HEADINGS[d]] = values if d == "week" else [label(d, v) for v in values]
+        columns[_(_HEADINGS[d])] = values if d == "week" else [label(d, v) for v in values]
     for m in ("people", *MEASURES[release.name]):
-        columns[_HEADINGS[m]] = [hidden if v is None else f"{v:,}" for v in frame[m].to_list()]
-    return pl.DataFrame(columns, schema_overrides={"Week from": pl.Date} if "week" in view else None)
+        columns[_(_HEADINGS[m])] = [hidden if v is None else i18n.number(v) for v in frame[m].to_list()]
+    return pl.DataFrame(columns, schema_overrides={_(_HEADINGS["week"]): pl.Date} if "week" in view else None)
 
 
 def chart_frame(release: Release, view: Sequence[str]) -> pl.DataFrame:

@@ -68,6 +68,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -78,7 +79,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.council import aggregates, exposure_findings, grants
-from portal.core import caches, catalog, db, exposure_policy
+from portal.core import caches, catalog, db, exposure_policy, i18n
+from portal.core.i18n import _
 from portal.identity import policy
 from portal.council.exposure_model import CategoryExposure, Exposure, GrantRow
 from portal.identity.principal import Principal
@@ -169,10 +171,12 @@ def _grant_rows(engine: Engine, now: datetime, limits: dict[str, exposure_policy
     out = []
     for g in grants.stored_grants(engine):
         if g.kind == "group":
-            role, holder = g.group_name or g.principal, f"group {g.group_name or g.principal}"
+            role = g.group_name or g.principal
+            holder = _("group {name}").format(name=role)
         else:
             role = actor_roles.get(g.principal, "unknown role")
-            holder = f"service {g.principal}" if g.kind == "service" else f"one person ({role})"
+            holder = (_("service {name}").format(name=g.principal) if g.kind == "service"
+                      else _("one person ({role})").format(role=role))
         if g.category_key not in catalog.CATEGORY_BY_KEY:
             continue
         active = g.granted_at <= moment and (g.expires_at is None or g.expires_at > moment)
@@ -267,8 +271,9 @@ def _subjects_phrase(subjects: dict[tuple[str, ...], pl.DataFrame], key: str, k:
         return ""
     people = found["people"][0]
     if people is None:
-        return f"; how many people's data they read is not shown, as it could single out fewer than {k} people"
-    return f"; they read the data of {people} people"
+        return _("; how many people's data they read is not shown, as it could single out fewer than {k} people"
+                 ).format(k=k)
+    return _("; they read the data of {n} people").format(n=people)
 
 
 def _publish_subjects(engine: Engine, k: int, epsilon: float | None) -> dict[tuple[str, ...], pl.DataFrame]:
@@ -316,7 +321,7 @@ def exposure_report(settings: Settings, engine: Engine, now: datetime | None = N
     k = settings.k_anonymity
     if not isinstance(k, int) or k < 2:
         raise ValueError(f"PORTAL_K_ANONYMITY must be at least 2 (got {k!r}); nothing is shown")
-    slot = str(engine.url)
+    slot = f"{engine.url}|{i18n.language()}"  # the findings are sentences in the reader's language
     state = _state(engine, settings) if now is None else None
     with _lock:
         cached = _cache.get(slot)
@@ -349,20 +354,29 @@ def exposure(principal: Principal, settings: Settings, engine: Engine) -> Exposu
 
 def summary_frame(report: Exposure) -> pl.DataFrame:
     """One row per category: can read, may read, did read, and the verdict in words. Readers in a scoped
-    role (line managers) are in their own column, not in the counts held to the maximum."""
+    role (line managers) are in their own column, not in the counts held to the maximum. Headings and
+    words are in the reader's language (the frame is for reading)."""
     return pl.DataFrame({
-        "Category": [c.name for c in report.categories],
-        "Allowed roles": [", ".join(c.allowed_roles) for c in report.categories],
-        "At most": [c.max_principals for c in report.categories],
-        "Limit set by": [c.limit_set_by for c in report.categories],
-        "Can read now": [c.can_read_now for c in report.categories],
-        "Could read at peak": [c.peak_can_read for c in report.categories],
-        "Most readers in a week": [c.peak_readers for c in report.categories],
-        "Weeks over the maximum": [len(c.weeks_over_max) for c in report.categories],
-        "Readers outside allowed roles": [sum(c.outside_readers.values()) for c in report.categories],
-        "Scoped readers": [scoped_phrase(c) for c in report.categories],
-        "Verdict": [c.verdict for c in report.categories],
+        _("Category"): [c.name for c in report.categories],
+        _("Allowed roles"): [", ".join(c.allowed_roles) for c in report.categories],
+        _("At most"): [c.max_principals for c in report.categories],
+        _("Limit set by"): [set_by_words(c.limit_set_by) for c in report.categories],
+        _("Can read now"): [c.can_read_now for c in report.categories],
+        _("Could read at peak"): [c.peak_can_read for c in report.categories],
+        _("Most readers in a week"): [c.peak_readers for c in report.categories],
+        _("Weeks over the maximum"): [len(c.weeks_over_max) for c in report.categories],
+        _("Readers outside allowed roles"): [sum(c.outside_readers.values()) for c in report.categories],
+        _("Scoped readers"): [scoped_phrase(c) for c in report.categories],
+        _("Verdict"): [_(c.verdict) for c in report.categories],
     })
+
+
+def set_by_words(set_by: str) -> str:
+    """:attr:`portal.core.exposure_policy.Limit.set_by` ("catalog", "company (catalog: 30)") in words."""
+    company = re.fullmatch(r"company \(catalog: (\d+)\)", set_by)
+    if company:
+        return _("company (catalog: {limit})").format(limit=company.group(1))
+    return _("catalog") if set_by == "catalog" else set_by
 
 
 def scoped_phrase(c: CategoryExposure) -> str:
@@ -370,43 +384,45 @@ def scoped_phrase(c: CategoryExposure) -> str:
     read now, at most 45 read in a week"; empty when the category has no scoped role."""
     if not c.scoped_roles:
         return ""
-    roles = "; ".join(f"{s.role}, only {s.relation}" for s in c.scoped_roles)
-    return f"{roles}: {c.scoped_can_read_now} can read now, at most {c.peak_scoped_readers} read in a week"
+    roles = "; ".join(_("{role}, only {relation}").format(role=s.role, relation=s.relation) for s in c.scoped_roles)
+    return _("{roles}: {now} can read now, at most {most} read in a week").format(
+        roles=roles, now=c.scoped_can_read_now, most=c.peak_scoped_readers)
 
 
 def grants_frame(report: Exposure) -> pl.DataFrame:
     names = {c.key: c.name for c in catalog.CATEGORIES}
     return pl.DataFrame({
-        "Category": [names[g.category_key] for g in report.grants],
-        "Held by": [g.holder for g in report.grants],
-        "People": [g.members for g in report.grants],
-        "Role allowed": ["yes" if g.allowed else "NO" for g in report.grants],
-        "Scope": [_grant_scope(g) for g in report.grants],
-        "Granted": [g.granted_at for g in report.grants],
-        "Expires": [g.expires_at for g in report.grants],
-        "Active now": ["yes" if g.active_now else "no" for g in report.grants],
-    }, schema_overrides={"Granted": pl.Datetime("us", "UTC"), "Expires": pl.Datetime("us", "UTC")})
+        _("Category"): [names[g.category_key] for g in report.grants],
+        _("Held by"): [g.holder for g in report.grants],
+        _("People"): [g.members for g in report.grants],
+        _("Role allowed"): [_("yes") if g.allowed else _("NO") for g in report.grants],
+        _("Scope"): [_grant_scope(g) for g in report.grants],
+        _("Granted"): [g.granted_at for g in report.grants],
+        _("Expires"): [g.expires_at for g in report.grants],
+        _("Active now"): [_("yes") if g.active_now else _("no") for g in report.grants],
+    }, schema_overrides={_("Granted"): pl.Datetime("us", "UTC"), _("Expires"): pl.Datetime("us", "UTC")})
 
 
 def _grant_scope(g: GrantRow) -> str:
     if not g.scoped:
-        return "every person's records"
+        return _("every person's records")
     scope = next(s for s in catalog.category(g.category_key).scoped_roles if _norm(s.role) == _norm(g.role))
-    return f"only {scope.relation}"
+    return _("only {relation}").format(relation=scope.relation)
 
 
 def outside_subjects_frame(report: Exposure) -> pl.DataFrame:
     """Per category and week with reads from outside the allowed roles: how many people's data was
     read (published with k: people rounded to a multiple of k, hidden cells read "hidden")."""
     weekly = report.subjects.get(("category", "week", "reader"))
-    schema = {"Category": pl.String, "Week from": pl.Date, "People whose data was read": pl.String}
+    heading = {"category": _("Category"), "week": _("Week from"), "people": _("People whose data was read")}
+    schema = {heading["category"]: pl.String, heading["week"]: pl.Date, heading["people"]: pl.String}
     if weekly is None:
         return pl.DataFrame(schema=schema)
     rows = weekly.filter(pl.col("reader") == NOT_ALLOWED).sort("category", "week")
     names = {c.key: c.name for c in catalog.CATEGORIES}
-    hidden = "hidden"
+    hidden = _("hidden")
     return pl.DataFrame({
-        "Category": [names.get(c, c) for c in rows["category"].to_list()],
-        "Week from": rows["week"].to_list(),
-        "People whose data was read": [hidden if p is None else f"{p:,}" for p in rows["people"].to_list()],
+        heading["category"]: [names.get(c, c) for c in rows["category"].to_list()],
+        heading["week"]: rows["week"].to_list(),
+        heading["people"]: [hidden if p is None else i18n.number(p) for p in rows["people"].to_list()],
     }, schema=schema)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import polars as pl
 
 from portal.core import catalog
+from portal.core.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,10 @@ class CategoryExposure:
 
     @property
     def verdict(self) -> str:
+        """In English, as the exposure command's JSON writes it; shown translated: ``_(c.verdict)``."""
         if self.serious:
-            return "breach: role not allowed"
-        return "over the maximum" if self.violations else "within policy"
+            return N_("breach: role not allowed")
+        return N_("over the maximum") if self.violations else N_("within policy")
 
 
 @dataclass(frozen=True)

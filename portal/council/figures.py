@@ -77,6 +77,7 @@ from sqlalchemy.engine import Engine
 from portal.council import publishing, releases
 from portal.council.publishing import Batch, PublishJob, Views
 from portal.core import caches, catalog, db
+from portal.core.i18n import N_, _
 from portal.identity import policy
 from portal.lake import volume_rollup
 from portal.identity.principal import Principal
@@ -98,8 +99,9 @@ MEASURES = {COLLECTION: ("records",), ACCESS: ("events",), REQUESTS: ("requests"
 CAPS = {"records": 3 * 4 * 24 * 7, "events": 7, "requests": 10}
 BY_CHOICES = ("department", "category")
 PERIODS = {"week": True, "none": False, "all": False}
-NO_DEPARTMENT = "(no department on record)"
-NO_PURPOSE = "(no registered purpose)"
+# Stored in the releases as they are; marked so that the tables can show them translated.
+NO_DEPARTMENT = N_("(no department on record)")
+NO_PURPOSE = N_("(no registered purpose)")
 MET, MISSED, NOT_DUE = "met", "missed", "not yet due"
 REQUEST_COLUMNS = {"person": pl.String, "kind": pl.String, "status": pl.String, "met_deadline": pl.Boolean}
 NO_REQUESTS = ("No requests recorded yet. Objection and request figures appear here once the "
@@ -297,7 +299,7 @@ def _collection_plan(settings: Settings, engine: Engine, store: TelemetryStore, 
     def job() -> PublishJob:
         facts = collection_facts(store, departments, None if batch is None else batch.rollups)
         if facts.is_empty():
-            raise WorksCouncilError("the telemetry lake holds no records yet, so there is nothing to count")
+            raise WorksCouncilError(_("the telemetry lake holds no records yet, so there is nothing to count"))
         return collection_job(facts, k, settings.dp_epsilon)
 
     return _Plan(COLLECTION, key, COLLECTION_DIMENSIONS, job)
@@ -319,19 +321,23 @@ def collection_view(by: str | Sequence[str], period: str) -> tuple[str, ...]:
     parts = [p for p in parts if p]
     unknown = [p for p in parts if p not in BY_CHOICES]
     if unknown or not parts:
-        what = f"unknown grouping {', '.join(repr(p) for p in unknown)}" if unknown else "no grouping given"
-        raise WorksCouncilError(f"{what}; group by one or both of: {', '.join(BY_CHOICES)} "
-                                "(e.g. department,category)")
+        what = (_("unknown grouping {names}").format(names=", ".join(repr(p) for p in unknown)) if unknown
+                else _("no grouping given"))
+        raise WorksCouncilError(_("{what}; group by one or both of: {choices} (e.g. department,category)").format(
+            what=what, choices=", ".join(BY_CHOICES)))
     if len(set(parts)) != len(parts):
-        raise WorksCouncilError(f"grouping {','.join(parts)} names a dimension twice")
+        raise WorksCouncilError(_("grouping {grouping} names a dimension twice").format(grouping=",".join(parts)))
     if period not in PERIODS:
-        raise WorksCouncilError(f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}")
+        raise WorksCouncilError(_("unknown period {period}; valid periods: {periods}").format(
+            period=repr(period), periods=", ".join(PERIODS)))
     view = tuple(d for d in BY_CHOICES if d in parts)
     view = (*view, "week") if PERIODS[period] else view
     if view not in COLLECTION_VIEWS:
-        raise WorksCouncilError(
-            f"--by {','.join(parts)} --period {period} is not offered: the published figures have no weekly "
-            "totals per department over all categories. Offered: " + "; ".join(_describe(v) for v in COLLECTION_VIEWS if v))
+        raise WorksCouncilError(_(
+            "--by {grouping} --period {period} is not offered: the published figures have no weekly totals per "
+            "department over all categories. Offered: {offered}").format(
+                grouping=",".join(parts), period=period,
+                offered="; ".join(_describe(v) for v in COLLECTION_VIEWS if v)))
     return view
 
 
@@ -409,15 +415,17 @@ def request_facts(frame: pl.DataFrame) -> pl.DataFrame:
     """Validate the documented input frame and add the ``deadline`` outcome and a ``requests`` count."""
     missing = [c for c in REQUEST_COLUMNS if c not in frame.columns]
     if missing:
-        raise WorksCouncilError(f"request source lacks column(s) {', '.join(missing)}; "
-                                f"expected {', '.join(REQUEST_COLUMNS)}")
+        raise WorksCouncilError(_("request source lacks column(s) {columns}; expected {expected}").format(
+            columns=", ".join(missing), expected=", ".join(REQUEST_COLUMNS)))
     try:
         frame = frame.select(pl.col(c).cast(t, strict=True) for c, t in REQUEST_COLUMNS.items())
     except pl.exceptions.PolarsError as exc:
-        raise WorksCouncilError(f"request source has values of the wrong type: {str(exc).splitlines()[0]}") from None
+        raise WorksCouncilError(_("request source has values of the wrong type: {why}").format(
+            why=str(exc).splitlines()[0])) from None
     nulls = [c for c in ("person", "kind", "status") if frame[c].null_count()]
     if nulls:
-        raise WorksCouncilError(f"request source has empty {', '.join(nulls)}; every request needs them")
+        raise WorksCouncilError(_("request source has empty {columns}; every request needs them").format(
+            columns=", ".join(nulls)))
     deadline = (pl.when(pl.col("met_deadline").is_null()).then(pl.lit(NOT_DUE))
                 .when(pl.col("met_deadline")).then(pl.lit(MET)).otherwise(pl.lit(MISSED)))
     return frame.select("person", "kind", "status", deadline.alias("deadline"), pl.lit(1).alias("requests"))
@@ -459,8 +467,8 @@ def publish_all(settings: Settings, engine: Engine, store: TelemetryStore, batch
             continue
         with suppress(WorksCouncilError):  # nothing collected yet: the page says so when it is opened
             todo.append((plan, plan.job()))
-    published = _publisher(batch).publish([job for _, job in todo])
-    for (plan, _), views in zip(todo, published, strict=True):
+    published = _publisher(batch).publish([job for _plan, job in todo])
+    for (plan, _job), views in zip(todo, published, strict=True):
         releases.keep(where, Release(plan.name, views, settings.k_anonymity, settings.dp_epsilon, plan.key,
                                      datetime.now(UTC)), plan.dims)
 

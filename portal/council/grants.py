@@ -34,7 +34,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import N_, _
 from portal.core.input_files import InputFileError, read_bytes
 from portal.core.line_input import CLOCK_SKEW, MAX_PROBLEMS, Fields, Problems, parse_object, read_lines
 from portal.core.times import as_utc, utc_naive
@@ -73,9 +74,11 @@ class GrantsReport:
     seconds: float
 
     def describe(self) -> str:
-        return (f"{self.source}: {self.records:,} grant(s) read, {self.added:,} added, "
-                f"{self.already_present:,} already present, {self.expiry_changed:,} with a new expiry "
-                f"({self.seconds:.2f}s).")
+        return _("{source}: {records} grant(s) read, {added} added, {present} already present, {changed} with a new "
+                 "expiry ({seconds}s).").format(
+            source=self.source, records=i18n.number(self.records), added=i18n.number(self.added),
+            present=i18n.number(self.already_present), changed=i18n.number(self.expiry_changed),
+            seconds=i18n.decimal(self.seconds, 2))
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _format(source: Any, fmt: str | None) -> str:
     if fmt in ("jsonl", "csv"):
         return fmt
     if fmt not in (None, "auto"):
-        raise ValueError(f"unknown grants format {fmt!r}; use jsonl or csv")
+        raise ValueError(_("unknown grants format {format}; use jsonl or csv").format(format=repr(fmt)))
     if isinstance(source, str | os.PathLike) and Path(source).suffix.lower() == ".csv":
         return "csv"
     return "jsonl"
@@ -140,8 +143,8 @@ def ingest_grants(engine: Engine, source: str | os.PathLike | Iterable[str | byt
             continue
         earlier = seen.get(grant.grant_id)
         if earlier is not None and (earlier[1].content(), earlier[1].expires_at) != (grant.content(), grant.expires_at):
-            problems.add(number, "grant_id", f"{_quoted(grant.grant_id)} was already given on line {earlier[0]} "
-                                             "with different content")
+            problems.add(number, "grant_id", _("{grant} was already given on line {line} with different content").format(
+                grant=_quoted(grant.grant_id), line=earlier[0]))
         elif earlier is None:
             seen[grant.grant_id] = (number, grant)
     added = present = changed = 0
@@ -154,9 +157,9 @@ def ingest_grants(engine: Engine, source: str | os.PathLike | Iterable[str | byt
                 if old is None:
                     fresh.append(grant)
                 elif old.content() != grant.content():
-                    problems.add(number, "grant_id", f"{_quoted(grant.grant_id)} is already stored with different "
-                                                     "content; grants are a record and are never rewritten, "
-                                                     "send a new grant_id")
+                    problems.add(number, "grant_id", _("{grant} is already stored with different content; grants are "
+                                                       "a record and are never rewritten, send a new grant_id").format(
+                        grant=_quoted(grant.grant_id)))
                 elif old.expires_at != grant.expires_at:
                     _expiry_change(number, old, grant, now, problems)
                     expiries.append(grant)
@@ -167,8 +170,8 @@ def ingest_grants(engine: Engine, source: str | os.PathLike | Iterable[str | byt
                     _write(conn, fresh, expiries)
                 except sa.exc.IntegrityError as exc:
                     first = str(exc.orig).strip().splitlines()[0][:200]
-                    problems.add(0, None, f"the metadata DB refused the grants ({first}); run `portal migrate` "
-                                          "so that the catalog's categories are in it")
+                    problems.add(0, None, _("the metadata DB refused the grants ({why}); run `portal migrate` so "
+                                            "that the catalog's categories are in it").format(why=first))
                 added, changed = len(fresh), len(expiries)
         if problems:
             tx.rollback()
@@ -179,11 +182,12 @@ def ingest_grants(engine: Engine, source: str | os.PathLike | Iterable[str | byt
 def _expiry_change(number: int, old: Grant, new: Grant, now: datetime, problems: Problems) -> None:
     floor = utc_naive(now - CLOCK_SKEW)
     if old.expires_at is not None and old.expires_at < floor:
-        problems.add(number, "expires_at", f"grant {_quoted(old.grant_id)} already expired on "
-                                           f"{old.expires_at:%Y-%m-%d %H:%M} UTC; an expired grant cannot change")
+        problems.add(number, "expires_at", _("grant {grant} already expired on {day} UTC; an expired grant cannot "
+                                             "change").format(grant=_quoted(old.grant_id),
+                                                              day=f"{old.expires_at:%Y-%m-%d %H:%M}"))
     elif new.expires_at is not None and new.expires_at < floor:
-        problems.add(number, "expires_at", "a stored grant's expiry can only be moved to now or later, "
-                                           "so the record of the past stays as it was")
+        problems.add(number, "expires_at", _("a stored grant's expiry can only be moved to now or later, so the "
+                                             "record of the past stays as it was"))
 
 
 def _write(conn: sa.Connection, fresh: list[Grant], expiries: list[Grant]) -> None:
@@ -238,7 +242,7 @@ def _csv_records(source: Any, problems: Problems, max_bytes: int) -> Iterator[tu
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        problems.add(1, None, f"is not a CSV header ({exc})")
+        problems.add(1, None, _("is not a CSV header ({why})").format(why=exc))
         return
     if header is None:
         return
@@ -246,11 +250,11 @@ def _csv_records(source: Any, problems: Problems, max_bytes: int) -> Iterator[tu
     unknown = [h for h in header if h not in FIELDS]
     missing = [f for f in REQUIRED if f not in header]
     duplicate = sorted({h for h in header if header.count(h) > 1})
-    for label, names in (("unknown column(s)", unknown), ("missing column(s)", missing),
-                         ("repeated column(s)", duplicate)):
+    for label, names in ((N_("header has unknown column(s) {names}; columns are {columns}"), unknown),
+                         (N_("header has missing column(s) {names}; columns are {columns}"), missing),
+                         (N_("header has repeated column(s) {names}; columns are {columns}"), duplicate)):
         if names:
-            problems.add(1, None, f"header has {label} {', '.join(repr(n) for n in names)}; "
-                                  f"columns are {', '.join(FIELDS)}")
+            problems.add(1, None, _(label).format(names=", ".join(repr(n) for n in names), columns=", ".join(FIELDS)))
     if unknown or missing or duplicate:
         return
     end = reader.line_num
@@ -259,7 +263,7 @@ def _csv_records(source: Any, problems: Problems, max_bytes: int) -> Iterator[tu
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            problems.add(start, None, f"is not valid CSV ({exc})")
+            problems.add(start, None, _("is not valid CSV ({why})").format(why=exc))
             return
         end = reader.line_num
         if cells is None:
@@ -267,7 +271,8 @@ def _csv_records(source: Any, problems: Problems, max_bytes: int) -> Iterator[tu
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            problems.add(start, None, f"has {len(cells)} cells, the header has {len(header)}")
+            problems.add(start, None, _("has {n} cells, the header has {expected}").format(
+                n=len(cells), expected=len(header)))
             continue
         yield start, {h: _csv_value(h, c) for h, c in zip(header, cells, strict=True) if c.strip() != ""}
         if problems.full:
@@ -292,12 +297,14 @@ def _csv_text(source: Any, problems: Problems, max_bytes: int) -> str | None:
     else:
         raw = b"".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in source)
         if len(raw) > max_bytes:
-            problems.add(0, None, f"the input is more than the limit of {max_bytes:,} bytes")
+            problems.add(0, None, _("the input is more than the limit of {limit} bytes").format(
+                limit=i18n.number(max_bytes)))
             return None
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        problems.add(raw.count(b"\n", 0, exc.start) + 1, None, f"is not valid UTF-8 (byte {exc.start + 1})")
+        problems.add(raw.count(b"\n", 0, exc.start) + 1, None, _("is not valid UTF-8 (byte {byte})").format(
+            byte=exc.start + 1))
         return None
 
 
@@ -314,18 +321,18 @@ def _validate(number: int, obj: dict, problems: Problems, now: datetime) -> Gran
     members = _members(f, obj, kind)
     category = f.text("category", 100)
     if category is not None and category not in catalog.CATEGORY_BY_KEY:
-        f.problem("category", f"{_quoted(category)} is not a catalog category; known: "
-                              f"{', '.join(sorted(catalog.CATEGORY_BY_KEY))}")
+        f.problem("category", _("{value} is not a catalog category; known: {known}").format(
+            value=_quoted(category), known=", ".join(sorted(catalog.CATEGORY_BY_KEY))))
     granted_by = f.text("granted_by", 200)
-    granted_at = f.timestamp("granted_at", now, earliest=EARLIEST_GRANT, too_old="no grant is dated earlier")
+    granted_at = f.timestamp("granted_at", now, earliest=EARLIEST_GRANT, too_old=_("no grant is dated earlier"))
     expires_at = _expiry(f, granted_at)
     if kind == "group" and not (group or "").strip() and not (group is None and obj.get("group") is not None):
-        f.problem("group", "is missing; a group grant names its group" if group is None
-                  else "must not be empty; a group grant names its group")
+        f.problem("group", _("is missing; a group grant names its group") if group is None
+                  else _("must not be empty; a group grant names its group"))
     if kind in ("person", "service") and group is not None:
-        f.problem("group", f"only a group grant names a group, this one is a {kind} grant")
+        f.problem("group", _("only a group grant names a group, this one is a {kind} grant").format(kind=kind))
     if grant_id is not None and not grant_id.strip():
-        f.problem("grant_id", "must not be blank; leave it out to identify the grant by its content")
+        f.problem("grant_id", _("must not be blank; leave it out to identify the grant by its content"))
     if not f.ok:
         return None
     # every getter that returned None recorded a problem
@@ -340,20 +347,22 @@ def _validate(number: int, obj: dict, problems: Problems, now: datetime) -> Gran
 def _members(f: Fields, obj: dict, kind: str | None) -> int | None:
     if "member_count" not in obj or obj["member_count"] is None:
         if kind == "group":
-            f.problem("member_count", "is missing; a group grant says how many people the group has")
+            f.problem("member_count", _("is missing; a group grant says how many people the group has"))
             return None
         return 1
     value = f.count("member_count")
     if value is None:
         return None
     if value < 1:
-        f.problem("member_count", f"must be at least 1 (got {value})")
+        f.problem("member_count", _("must be at least 1 (got {value})").format(value=value))
         return None
     if value > _MAX_MEMBERS:
-        f.problem("member_count", f"{value:,} is more than the limit of {_MAX_MEMBERS:,}")
+        f.problem("member_count", _("{value} is more than the limit of {limit}").format(
+            value=i18n.number(value), limit=i18n.number(_MAX_MEMBERS)))
         return None
     if kind in ("person", "service") and value != 1:
-        f.problem("member_count", f"a {kind} grant is for exactly one principal (got {value})")
+        f.problem("member_count", _("a {kind} grant is for exactly one principal (got {value})").format(
+            kind=kind, value=value))
         return None
     return value
 
@@ -365,18 +374,19 @@ def _expiry(f: Fields, granted_at: datetime | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        f.problem("expires_at", f"{_quoted(value)} is not an ISO 8601 timestamp such as 2026-12-31T23:59:59Z")
+        f.problem("expires_at", _("{value} is not an ISO 8601 timestamp such as 2026-12-31T23:59:59Z").format(
+            value=_quoted(value)))
         return None
     if moment.tzinfo is None:
-        f.problem("expires_at", f"{_quoted(value)} has no time zone; add one, e.g. Z for UTC")
+        f.problem("expires_at", _("{value} has no time zone; add one, e.g. Z for UTC").format(value=_quoted(value)))
         return None
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-01:00 has no UTC instant Python can hold
-        f.problem("expires_at", f"{_quoted(value)} is beyond the dates the portal can store; leave expires_at out "
-                                "for a grant without an end")
+        f.problem("expires_at", _("{value} is beyond the dates the portal can store; leave expires_at out for a "
+                                  "grant without an end").format(value=_quoted(value)))
         return None
     if granted_at is not None and moment <= granted_at:
-        f.problem("expires_at", f"{value} is not after granted_at")
+        f.problem("expires_at", _("{value} is not after granted_at").format(value=value))
         return None
     return moment

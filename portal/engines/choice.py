@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal.core.i18n import _
 from portal.core.settings import Settings
 from portal.engines.engine import BatchEngine, EngineError
 
@@ -19,4 +20,5 @@ def open_engine(settings: Settings, choice: str | None = None, workers: int | No
         from portal.engines.ray_engine import RayEngine
 
         return RayEngine(workers)
-    raise EngineError(f"unknown batch engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    raise EngineError(_("unknown batch engine {name}; choose one of: {engines}").format(
+        name=repr(name), engines=", ".join(ENGINES)))

@@ -6,12 +6,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from portal.core import db
+from portal.core.i18n import _
 from portal.identity.pseudonyms import new_pseudonym
 
 
 class UnknownSubject(LookupError):
     def __str__(self) -> str:
-        return f"no employee has the id, e-mail or OIDC subject {self.args[0]!r}"
+        return _("no employee has the id, e-mail or OIDC subject {subject}").format(subject=repr(self.args[0]))
 
 
 class SubjectIndex:

@@ -45,9 +45,10 @@ import pydantic
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import db, json_input
+from portal.core import db, i18n, json_input
+from portal.core.i18n import _
 from portal.core.input_files import InputFileError, open_input
-from portal.core.line_input import MAX_PROBLEMS, IngestRejected, Problem, Problems, json_type, quoted
+from portal.core.line_input import MAX_PROBLEMS, UNIT_WORDS, IngestRejected, Problem, Problems, json_type, quoted
 
 if TYPE_CHECKING:  # scim2-models takes over a second to import: only a SCIM ingest loads it
     from scim2_models import User
@@ -123,9 +124,11 @@ class DirectoryReport:
     seconds: float
 
     def describe(self) -> str:
-        return (f"{self.source}: {self.records:,} record(s): {self.added:,} added, {self.updated:,} updated "
-                f"({self.moved:,} moved department or team, {self.leavers:,} marked as leavers), "
-                f"{self.unchanged:,} unchanged ({self.seconds:.2f}s).")
+        return _("{source}: {records} record(s): {added} added, {updated} updated ({moved} moved department or "
+                 "team, {leavers} marked as leavers), {unchanged} unchanged ({seconds}s).").format(
+            source=self.source, records=i18n.number(self.records), added=i18n.number(self.added),
+            updated=i18n.number(self.updated), moved=i18n.number(self.moved), leavers=i18n.number(self.leavers),
+            unchanged=i18n.number(self.unchanged), seconds=i18n.decimal(self.seconds, 2))
 
 
 # ---- reading ------------------------------------------------------------------
@@ -144,11 +147,11 @@ class _Reader:
 
     def scim_user(self, record: int, obj: object) -> None:
         if not isinstance(obj, dict):
-            self.problem(record, None, f"must be a SCIM User object, not {json_type(obj)}")
+            self.problem(record, None, _("must be a SCIM User object, not {kind}").format(kind=json_type(obj)))
             return
         schemas = obj.get("schemas")
         if not isinstance(schemas, list) or USER_SCHEMA not in schemas:
-            self.problem(record, "schemas", f"must list {USER_SCHEMA}")
+            self.problem(record, "schemas", _("must list {schema}").format(schema=USER_SCHEMA))
             return
         from scim2_models import EnterpriseUser, User
 
@@ -172,7 +175,7 @@ class _Reader:
             self._invalid(record, f"{ENTERPRISE_SCHEMA}:", exc)
             return
         if enterprise is None or not enterprise.employee_number:
-            self.problem(record, f"{ENTERPRISE_SCHEMA}:employeeNumber", "is missing: it is the employee id")
+            self.problem(record, f"{ENTERPRISE_SCHEMA}:employeeNumber", _("is missing: it is the employee id"))
             return
         email = self._primary_email(record, emails)
         if email is None:
@@ -180,10 +183,10 @@ class _Reader:
         name = user.display_name or (user.name.formatted if user.name else None) or (
             " ".join(p for p in ((user.name.given_name, user.name.family_name) if user.name else ()) if p) or None)
         if not name:
-            self.problem(record, "displayName", "is missing, and so is name: the person needs a name")
+            self.problem(record, "displayName", _("is missing, and so is name: the person needs a name"))
             return
         if not enterprise.department:
-            self.problem(record, f"{ENTERPRISE_SCHEMA}:department", "is missing")
+            self.problem(record, f"{ENTERPRISE_SCHEMA}:department", _("is missing"))
             return
         subject = {"externalId": user.external_id, "userName": user.user_name, "id": user.id}[self.subject_from]
         manager = enterprise.manager.value if enterprise.manager is not None else None
@@ -199,7 +202,7 @@ class _Reader:
             return None
         team = extension.get("team") if isinstance(extension, dict) else extension
         if team is not None and not isinstance(team, str):
-            self.problem(record, f"{TEAM_SCHEMA}:team", f"must be a string, not {json_type(team)}")
+            self.problem(record, f"{TEAM_SCHEMA}:team", _("must be a string, not {kind}").format(kind=json_type(team)))
             return False
         return team or None
 
@@ -214,34 +217,35 @@ class _Reader:
 
     def _primary_email(self, record: int, emails: object) -> str | None:
         if emails is None or emails == []:
-            self.problem(record, "emails", "is missing: the person needs an e-mail address")
+            self.problem(record, "emails", _("is missing: the person needs an e-mail address"))
             return None
         if not isinstance(emails, list) or not all(isinstance(e, dict) for e in emails):
-            self.problem(record, "emails", f"must be a list of objects, not {json_type(emails)}")
+            self.problem(record, "emails", _("must be a list of objects, not {kind}").format(kind=json_type(emails)))
             return None
         chosen = next((e for e in emails if e.get("primary") is True), emails[0])
         value = chosen.get("value")
         if not isinstance(value, str):
-            self.problem(record, "emails.value", f"must be a string, not {json_type(value)}")
+            self.problem(record, "emails.value", _("must be a string, not {kind}").format(kind=json_type(value)))
             return None
         return value
 
     def scim_document(self, obj: object) -> None:
         if not isinstance(obj, dict):
-            self.problem(1, None, f"must be a SCIM ListResponse, BulkRequest or User, not {json_type(obj)}")
+            self.problem(1, None, _("must be a SCIM ListResponse, BulkRequest or User, not {kind}").format(
+                kind=json_type(obj)))
             return
         raw_schemas = obj.get("schemas")
         schemas: list = raw_schemas if isinstance(raw_schemas, list) else []
         if LIST_RESPONSE in schemas:
             resources = obj.get("Resources", [])
             if not isinstance(resources, list):
-                self.problem(1, "Resources", f"must be a list, not {json_type(resources)}")
+                self.problem(1, "Resources", _("must be a list, not {kind}").format(kind=json_type(resources)))
                 return
             self.scim_users(resources)
         elif BULK_REQUEST in schemas:
             operations = obj.get("Operations")
             if not isinstance(operations, list):
-                self.problem(1, "Operations", f"must be a list, not {json_type(operations)}")
+                self.problem(1, "Operations", _("must be a list, not {kind}").format(kind=json_type(operations)))
                 return
             for number, op in enumerate(operations, 1):
                 if self.problems.full:
@@ -250,8 +254,8 @@ class _Reader:
         elif USER_SCHEMA in schemas:
             self.scim_user(1, obj)
         else:
-            self.problem(1, "schemas", f"must name a ListResponse ({LIST_RESPONSE}), a BulkRequest "
-                                       f"({BULK_REQUEST}) or a User ({USER_SCHEMA})")
+            self.problem(1, "schemas", _("must name a ListResponse ({list}), a BulkRequest ({bulk}) or a User "
+                                         "({user})").format(list=LIST_RESPONSE, bulk=BULK_REQUEST, user=USER_SCHEMA))
 
     def scim_users(self, resources: list) -> None:
         """Each of ``resources`` as a User; a large export is validated in parallel, in forked processes that
@@ -279,7 +283,7 @@ class _Reader:
 
     def bulk_operation(self, number: int, op: object) -> None:
         if not isinstance(op, dict):
-            self.problem(number, None, f"a bulk operation must be an object, not {json_type(op)}")
+            self.problem(number, None, _("a bulk operation must be an object, not {kind}").format(kind=json_type(op)))
             return
         method = str(op.get("method", "")).upper()
         path = op.get("path")
@@ -288,10 +292,10 @@ class _Reader:
         elif method == "DELETE" and isinstance(path, str) and path.startswith("/Users/") and len(path) > 7:
             self.leavers.append((number, path.removeprefix("/Users/")))
         elif method == "PATCH":
-            self.problem(number, "method", "PATCH is not read: export whole User resources (POST or PUT)")
+            self.problem(number, "method", _("PATCH is not read: export whole User resources (POST or PUT)"))
         else:
-            self.problem(number, "method", f"{quoted(op.get('method'))} with path {quoted(path)} is not a User "
-                                           "POST, PUT or DELETE /Users/<id>")
+            self.problem(number, "method", _("{method} with path {path} is not a User POST, PUT or DELETE "
+                                             "/Users/<id>").format(method=quoted(op.get("method")), path=quoted(path)))
 
     # -- CSV --
 
@@ -300,10 +304,10 @@ class _Reader:
         try:
             header = next(reader)
         except StopIteration:
-            self.problem(0, None, "the file is empty; the first line must be the header")
+            self.problem(0, None, _("the file is empty; the first line must be the header"))
             return
         except csv.Error as exc:
-            self.problem(1, None, f"is not CSV: {exc}")
+            self.problem(1, None, _("is not CSV: {why}").format(why=exc))
             return
         header = [h.strip().lstrip("\ufeff") for h in header]
         unknown = [h for h in header if h not in CSV_COLUMNS]
@@ -311,12 +315,13 @@ class _Reader:
         if unknown or missing or len(set(header)) != len(header):
             what = []
             if unknown:
-                what.append(f"unknown column(s) {', '.join(quoted(u) for u in unknown)}")
+                what.append(_("unknown column(s) {names}").format(names=", ".join(quoted(u) for u in unknown)))
             if missing:
-                what.append(f"missing {', '.join(missing)}")
+                what.append(_("missing {names}").format(names=", ".join(missing)))
             if len(set(header)) != len(header):
-                what.append("a column named twice")
-            self.problem(1, None, f"the header has {'; '.join(what)}; the columns are {', '.join(CSV_COLUMNS)}")
+                what.append(_("a column named twice"))
+            self.problem(1, None, _("the header has {what}; the columns are {columns}").format(
+                what="; ".join(what), columns=", ".join(CSV_COLUMNS)))
             return
         try:
             for row in reader:
@@ -326,11 +331,12 @@ class _Reader:
                 if not any(cell.strip() for cell in row):
                     continue
                 if len(row) != len(header):
-                    self.problem(line, None, f"has {len(row)} fields; the header has {len(header)}")
+                    self.problem(line, None, _("has {n} fields; the header has {expected}").format(
+                        n=len(row), expected=len(header)))
                     continue
                 self.csv_person(line, dict(zip(header, row, strict=True)))
         except csv.Error as exc:
-            self.problem(reader.line_num, None, f"is not CSV: {exc}")
+            self.problem(reader.line_num, None, _("is not CSV: {why}").format(why=exc))
 
     def csv_person(self, line: int, row: dict[str, str]) -> None:
         values = {k: v.strip() for k, v in row.items()}
@@ -338,12 +344,12 @@ class _Reader:
         for name in ("email_verified", "active"):
             raw = values.get(name, "").lower()
             if raw and raw not in _TRUE | _FALSE:
-                self.problem(line, name, f"{quoted(values[name])} is not true or false")
+                self.problem(line, name, _("{value} is not true or false").format(value=quoted(values[name])))
                 return
             flags[name] = raw not in _FALSE
         for name in CSV_REQUIRED:
             if not values.get(name):
-                self.problem(line, name, "is empty")
+                self.problem(line, name, _("is empty"))
                 return
         self.add(Person(record=line, employee_id=values["employee_id"], email=values["email"].lower(),
                         display_name=values["display_name"], department=values["department"],
@@ -361,20 +367,22 @@ class _Reader:
             if value is None:
                 continue
             if len(value) > LIMITS[name]:
-                self.problem(person.record, name, f"is {len(value):,} characters long, more than {LIMITS[name]}")
+                self.problem(person.record, name, _("is {n} characters long, more than {limit}").format(
+                    n=i18n.number(len(value)), limit=LIMITS[name]))
                 return
             if "\x00" in value:
-                self.problem(person.record, name, "contains a NUL character, which cannot be stored")
+                self.problem(person.record, name, _("contains a NUL character, which cannot be stored"))
                 return
         if not _EMPLOYEE_ID.match(person.employee_id):
-            self.problem(person.record, "employee_id", f"{quoted(person.employee_id)} must start with a letter or "
-                                                       "digit and hold only letters, digits and . _ : @ -")
+            self.problem(person.record, "employee_id", _("{value} must start with a letter or digit and hold only "
+                                                         "letters, digits and . _ : @ -").format(
+                value=quoted(person.employee_id)))
             return
         if not _EMAIL.match(person.email):
-            self.problem(person.record, "email", f"{quoted(person.email)} is not an e-mail address")
+            self.problem(person.record, "email", _("{value} is not an e-mail address").format(value=quoted(person.email)))
             return
         if not person.display_name.strip():
-            self.problem(person.record, "display_name", "is empty")
+            self.problem(person.record, "display_name", _("is empty"))
             return
         self.people.append(person)
 
@@ -403,12 +411,13 @@ def _read(source: str | Path, fmt: str | None, subject_from: str, problems: Prob
         problems.add(0, None, str(exc))
         return reader
     if len(data) > MAX_FILE_BYTES:
-        problems.add(0, None, f"the file is larger than the limit of {MAX_FILE_BYTES:,} bytes; split it")
+        problems.add(0, None, _("the file is larger than the limit of {limit} bytes; split it").format(
+            limit=i18n.number(MAX_FILE_BYTES)))
         return reader
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        problems.add(0, None, f"is not valid UTF-8 (byte {exc.start + 1})")
+        problems.add(0, None, _("is not valid UTF-8 (byte {byte})").format(byte=exc.start + 1))
         return reader
     if fmt == "csv":
         reader.csv_rows(text)
@@ -433,11 +442,13 @@ def _document(text: str, problems: Problems) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.add(0, None, f"is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", unit="record")
+        problems.add(0, None, _("is not JSON ({why} at line {line}, column {column})").format(
+            why=exc.msg, line=exc.lineno, column=exc.colno), unit="record")
     except RecursionError:
-        problems.add(0, None, "is not JSON the portal reads: it nests too deeply", unit="record")
+        problems.add(0, None, _("is not JSON the portal reads: it nests too deeply"), unit="record")
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        problems.add(0, None, f"is not JSON the portal reads ({str(exc).splitlines()[0][:120]})", unit="record")
+        problems.add(0, None, _("is not JSON the portal reads ({why})").format(why=str(exc).splitlines()[0][:120]),
+                     unit="record")
     return None
 
 
@@ -445,7 +456,7 @@ def _json(text: str, number: int, problems: Problems, unit: str) -> Any:
     try:
         return json_input.loads(text)
     except json_input.JsonInputError as exc:
-        problems.add(number, None, f"is not JSON: {exc}" if number == 0 else str(exc), unit=unit)
+        problems.add(number, None, _("is not JSON: {why}").format(why=exc) if number == 0 else str(exc), unit=unit)
         return None
 
 
@@ -466,14 +477,16 @@ def _check(conn: Connection, people: list[Person], leavers: list[tuple[int, str]
                 continue
             first = seen[name].get(value)
             if first is not None:
-                problems.add(p.record, name, f"{quoted(value)} is already {unit} {first}'s", unit=unit)
+                problems.add(p.record, name, _("{value} is already {place}'s").format(
+                    value=quoted(value), place=_(UNIT_WORDS.get(unit, unit + " {n}")).format(n=first)), unit=unit)
             else:
                 seen[name][value] = p.record
         for name, value, index in (("subject", p.subject, by_sub), ("email", p.email, by_email),
                                    ("directory_id", p.directory_id, by_scim)):
             holder = index.get(value) if value is not None else None
             if holder is not None and holder != p.employee_id and holder not in seen["employee_id"]:
-                problems.add(p.record, name, f"{quoted(value)} belongs to employee {holder} in the directory",
+                problems.add(p.record, name, _("{value} belongs to employee {holder} in the directory").format(
+                    value=quoted(value), holder=holder),
                              unit=unit)
     in_file_scim = {p.directory_id: p.employee_id for p in people if p.directory_id}
     managers: dict[str, str | None] = {}
@@ -483,15 +496,16 @@ def _check(conn: Connection, people: list[Person], leavers: list[tuple[int, str]
             target = (in_file_scim.get(manager) or by_scim.get(manager)
                       or (manager if manager in seen["employee_id"] or manager in stored else None))
             if target is None:
-                problems.add(p.record, "manager", f"{quoted(manager)} is no one in this file or the directory",
+                problems.add(p.record, "manager", _("{value} is no one in this file or the directory").format(
+                    value=quoted(manager)),
                              unit=unit)
             elif target == p.employee_id:
-                problems.add(p.record, "manager", "a person cannot be their own manager", unit=unit)
+                problems.add(p.record, "manager", _("a person cannot be their own manager"), unit=unit)
             manager = target
         managers[p.employee_id] = manager
     for number, scim_id in leavers:
         if scim_id not in by_scim and scim_id not in in_file_scim:
-            problems.add(number, "path", f"/Users/{scim_id} is no one in the directory", unit=unit)
+            problems.add(number, "path", _("/Users/{id} is no one in the directory").format(id=scim_id), unit=unit)
     return managers, stored
 
 
@@ -504,16 +518,18 @@ def ingest_employees(engine: Engine, source: str | Path, *, fmt: str | None = No
     """Add and update the people in ``source``; all or nothing (:class:`IngestRejected` lists the problems)."""
     started = time.perf_counter()
     if fmt is not None and fmt not in FORMATS:
-        raise ValueError(f"the format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+        raise ValueError(_("the format must be one of {formats} (got {format})").format(
+            formats=", ".join(FORMATS), format=repr(fmt)))
     if subject_from not in SUBJECT_FROM:
-        raise ValueError(f"the subject comes from one of {', '.join(SUBJECT_FROM)} (got {subject_from!r})")
+        raise ValueError(_("the subject comes from one of {choices} (got {value})").format(
+            choices=", ".join(SUBJECT_FROM), value=repr(subject_from)))
     effective = effective or datetime.now(UTC).date()
     name = str(source)
     problems = Problems(max_problems)
     reader = _read(source, fmt, subject_from, problems)
     problems.raise_if_any(name)
     if not reader.people and not reader.leavers:
-        raise IngestRejected(name, [Problem(0, None, "holds no person", unit=reader.unit)])
+        raise IngestRejected(name, [Problem(0, None, _("holds no person"), unit=reader.unit)])
     with engine.begin() as conn:
         managers, stored = _check(conn, reader.people, reader.leavers, problems, reader.unit)
         problems.raise_if_any(name)
@@ -552,7 +568,7 @@ def _write(conn: Connection, people: list[Person], managers: dict[str, str | Non
                 moved_ids.append(p)
     scim_ids = {row.directory_id: row.employee_id for row in stored.values() if row.directory_id}
     scim_ids.update({p.directory_id: p.employee_id for p in people if p.directory_id})
-    for _, scim_id in leavers:
+    for _number, scim_id in leavers:
         employee_id = scim_ids[scim_id]
         row = stored.get(employee_id)
         if row is not None and row.active:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from portal.core.i18n import _
 from portal.core.roles import ASSIGNABLE_ROLES, EMPLOYEE
 from portal.core.settings import DEFAULT_ROLE_CLAIMS, DEFAULT_ROLE_GROUPS, Settings
 
@@ -136,13 +137,15 @@ def _truthy(value: object) -> bool:
 
 def _subject(claims: Mapping[str, object], name: str) -> str:
     value = claims.get(name)
-    where = f"its {name!r} claim, which PORTAL_SUBJECT_CLAIM names as the one identifying a person"
+    where = _("its {claim} claim, which PORTAL_SUBJECT_CLAIM names as the one identifying a person").format(
+        claim=repr(name))
     if value is None:
-        raise ClaimsError(f"the identity token has no subject: {where}, is missing")
+        raise ClaimsError(_("the identity token has no subject: {where}, is missing").format(where=where))
     if not isinstance(value, str):
-        raise ClaimsError(f"the identity token's subject is not text: {where}, holds {_kind(value)}")
+        raise ClaimsError(_("the identity token's subject is not text: {where}, holds {kind}").format(
+            where=where, kind=_kind(value)))
     if not value.strip():
-        raise ClaimsError(f"the identity token's subject is empty: {where}, holds no text")
+        raise ClaimsError(_("the identity token's subject is empty: {where}, holds no text").format(where=where))
     return value
 
 
@@ -150,12 +153,14 @@ def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, Mapping):
-        return "an object"
+        return _("an object")
     if isinstance(value, list | tuple):
-        return "a list"
+        return _("a list")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return {int: "a number", float: "a number"}.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, int | float):
+        return _("a number")
+    return f"a {type(value).__name__}"
 
 
 def _claim(claims: Mapping[str, object], name: str) -> object:
@@ -190,13 +195,15 @@ def _values(claims: Mapping[str, object], name: str) -> list[str]:
     elif isinstance(raw, list | tuple):
         items = list(raw)
     else:
-        hint = (f"; name a path to the list inside it, e.g. {name}.roles" if isinstance(raw, Mapping) else "")
-        raise ClaimsError(f"the {name!r} claim (a role claim, see PORTAL_ROLE_CLAIMS) must be a list of names "
-                          f"or a comma-separated text, but it holds {_kind(raw)}{hint}")
+        hint = (_("; name a path to the list inside it, e.g. {claim}.roles").format(claim=name)
+                if isinstance(raw, Mapping) else "")
+        raise ClaimsError(_("the {claim} claim (a role claim, see PORTAL_ROLE_CLAIMS) must be a list of names or a "
+                            "comma-separated text, but it holds {kind}{hint}").format(
+            claim=repr(name), kind=_kind(raw), hint=hint))
     strange = next((item for item in items if not isinstance(item, str)), None)
     if strange is not None:
-        raise ClaimsError(f"the {name!r} claim (a role claim, see PORTAL_ROLE_CLAIMS) must be a list of names, "
-                          f"but it holds {_kind(strange)} among them")
+        raise ClaimsError(_("the {claim} claim (a role claim, see PORTAL_ROLE_CLAIMS) must be a list of names, but "
+                            "it holds {kind} among them").format(claim=repr(name), kind=_kind(strange)))
     return [text for item in items if (text := str(item).strip())]
 
 
@@ -207,12 +214,12 @@ def _refuse_overage(claims: Mapping[str, object], rules: ClaimRules) -> None:
     if "groups" in rules.role_claims and _truthy(claims.get("hasgroups")):
         named.append("groups")
     if named:
-        raise ClaimsError(
-            f"the identity provider left the {named[0]!r} claim out of the token because you are in too many "
-            "groups to fit (Microsoft Entra ID's group overage), so the portal cannot tell your roles. "
-            "An administrator can fix it: in Entra ID, under the app registration's Token configuration, emit only "
-            '"Groups assigned to the application", or give the portal app roles and set PORTAL_ROLE_CLAIMS=roles'
-        )
+        raise ClaimsError(_(
+            "the identity provider left the {claim} claim out of the token because you are in too many groups to "
+            "fit (Microsoft Entra ID's group overage), so the portal cannot tell your roles. An administrator can "
+            "fix it: in Entra ID, under the app registration's Token configuration, emit only \"Groups assigned to "
+            "the application\", or give the portal app roles and set PORTAL_ROLE_CLAIMS=roles").format(
+                claim=repr(named[0])))
 
 
 def _authenticated_at(claims: Mapping[str, object]) -> datetime | None:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from portal.core import db
+from portal.core.i18n import _
 
 # The claims that together name one login; claims Streamlit adds itself (is_logged_in,
 # provider, origin) and profile claims (name, e-mail, groups) are left out.
@@ -74,7 +75,8 @@ def revoke(engine: Engine, claims: Mapping[str, object], now: datetime | None = 
     except sa.exc.IntegrityError:
         pass  # another replica recorded the same logout at the same moment
     except sa.exc.SQLAlchemyError as exc:
-        raise SessionStoreError(f"the metadata DB did not record the sign-out ({_reason(exc)})") from None
+        raise SessionStoreError(_("the metadata DB did not record the sign-out ({why})").format(
+            why=_reason(exc))) from None
     return True
 
 
@@ -88,7 +90,8 @@ def is_revoked(engine: Engine, claims: Mapping[str, object]) -> bool:
         with engine.connect() as conn:
             found = conn.execute(sa.select(table.c.session_key).where(table.c.session_key == key)).first()
     except sa.exc.SQLAlchemyError as exc:
-        raise SessionStoreError(f"the metadata DB could not be asked whether this session ended ({_reason(exc)})") from None
+        raise SessionStoreError(_("the metadata DB could not be asked whether this session ended ({why})").format(
+            why=_reason(exc))) from None
     return found is not None
 
 

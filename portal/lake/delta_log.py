@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from portal.core.i18n import _
 from portal.core.lake_location import LakeLocation
 
 LOG_DIR = "_delta_log"
@@ -82,7 +83,7 @@ def clean(table: DeltaTable, location: LakeLocation, table_name: str, subject_id
 def files_naming(location: LakeLocation, table_name: str, subject_id: str) -> tuple[int, tuple[str, ...]]:
     """Files scanned under ``_delta_log`` and those that name the subject (paths relative to the table)."""
     if not subject_id:
-        raise LogError("an empty subject id names nobody; nothing to search the log for")
+        raise LogError(_("an empty subject id names nobody; nothing to search the log for"))
     scanned, naming = 0, []
     for entry in location.files(table_name, LOG_DIR):
         scanned += 1
@@ -98,7 +99,7 @@ def _file_names(location: LakeLocation, path: str, subject_id: str) -> bool:
         with location.fs.open_input_stream(path) as stream:
             data = bytes(stream.read())
     except OSError as exc:
-        raise LogError(f"the log file {path} is unreadable ({exc.strerror or exc})") from None
+        raise LogError(_("the log file {path} is unreadable ({why})").format(path=path, why=exc.strerror or exc)) from None
     plain = not _JSON_ESCAPED.search(subject_id)
     needle = subject_id.encode("utf-8")
     if plain and needle not in data:
@@ -124,7 +125,8 @@ def _parquet_names(location: LakeLocation, path: str, subject_id: str) -> bool:
         with pq.ParquetFile(source) as parquet:  # not pq.read_table: its first call imports the dataset module
             table = parquet.read(use_threads=False)
     except (OSError, pa.ArrowException) as exc:
-        raise LogError(f"the log file {path} is unreadable ({str(exc).splitlines()[0][:200]})") from None
+        raise LogError(_("the log file {path} is unreadable ({why})").format(
+            path=path, why=str(exc).splitlines()[0][:200])) from None
     plain = not _JSON_ESCAPED.search(subject_id)
     for column in table.columns:
         for chunk in column.chunks:

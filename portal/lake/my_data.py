@@ -12,7 +12,8 @@ from datetime import datetime
 
 import polars as pl
 
-from portal.core import catalog
+from portal.core import catalog, i18n
+from portal.core.i18n import _, ngettext
 from portal.identity.principal import Principal
 from portal.identity.policy import PermissionDenied, ensure
 from portal.lake.telemetry import TelemetryStore
@@ -49,7 +50,7 @@ class RecordsPage:
 def _own_subject(principal: Principal) -> str:
     subject = principal.employee_id
     if subject is None:
-        raise PermissionDenied("Not allowed: the company holds no employee record for you.")
+        raise PermissionDenied(_("Not allowed: the company holds no employee record for you."))
     ensure(principal, "telemetry:read_own", subject)
     return subject
 
@@ -76,29 +77,31 @@ def holdings(principal: Principal, store: TelemetryStore) -> list[Holding]:
 
 
 def holdings_frame(items: list[Holding]) -> pl.DataFrame:
-    """The holdings as a table for display, one row per category."""
+    """The holdings as a table for display, one row per category, headings in the reader's language."""
     return pl.DataFrame(
         {
-            "Category": [h.name for h in items],
-            "Records": [h.records for h in items],
-            "First record": [h.first_record for h in items],
-            "Last record": [h.last_record for h in items],
-            "Purposes": [", ".join(h.purposes) for h in items],
+            _("Category"): [h.name for h in items],
+            _("Records"): [h.records for h in items],
+            _("First record"): [h.first_record for h in items],
+            _("Last record"): [h.last_record for h in items],
+            _("Purposes"): [", ".join(h.purposes) for h in items],
             # A legal basis belongs to a use: each purpose with its own.
-            "Legal basis": [_bases(h) for h in items],
-            "Kept for": [f"{h.retention_days} days" for h in items],
-            "Source system": [h.source_system for h in items],
-            "You can object to": [", ".join(name for name, _, open_ in h.uses if open_) or "no use" for h in items],
+            _("Legal basis"): [_bases(h) for h in items],
+            _("Kept for"): [ngettext("{n} day", "{n} days", h.retention_days).format(n=i18n.number(h.retention_days))
+                            for h in items],
+            _("Source system"): [h.source_system for h in items],
+            _("You can object to"): [", ".join(name for name, _basis, open_ in h.uses if open_) or _("no use")
+                                     for h in items],
         },
-        schema_overrides={"Records": pl.Int64},
+        schema_overrides={_("Records"): pl.Int64},
     )
 
 
 def _bases(h: Holding) -> str:
     """The legal basis, or each purpose's where they differ."""
-    if len({basis for _, basis, _ in h.uses}) <= 1:
+    if len({basis for _name, basis, _open in h.uses}) <= 1:
         return h.uses[0][1] if h.uses else h.legal_basis
-    return "; ".join(f"{name}: {basis}" for name, basis, _ in h.uses)
+    return "; ".join(f"{name}: {basis}" for name, basis, _open in h.uses)
 
 
 def daily_volume(principal: Principal, store: TelemetryStore) -> pl.DataFrame:
@@ -117,7 +120,7 @@ def records_page(
     subject = _own_subject(principal)
     catalog.category(category_key)  # raises UnknownCategory with the known keys
     if page < 1:
-        raise ValueError(f"page must be 1 or more (got {page})")
+        raise ValueError(_("page must be 1 or more (got {page})").format(page=page))
     frame, total = store.records(subject, category_key, offset=(page - 1) * page_size, limit=page_size)
     pages = max(1, math.ceil(total / page_size))
     if page > pages:

@@ -75,6 +75,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 
 from portal.core import caches, catalog, file_modes
+from portal.core.i18n import _
 from portal.core.lake_location import LakeLocation
 from portal.lake import delta_log, write_lock
 from portal.core.settings import Settings
@@ -155,7 +156,7 @@ def latest_version(location: LakeLocation, table_name: str) -> int:
 def _subject_ranges(metadata: pq.FileMetaData) -> tuple[tuple[str | None, str | None], ...]:
     names = metadata.schema.names
     if "subject_id" not in names:
-        return tuple((None, None) for _ in range(metadata.num_row_groups))
+        return tuple((None, None) for _group in range(metadata.num_row_groups))
     column = names.index("subject_id")
     ranges = []
     for i in range(metadata.num_row_groups):
@@ -220,10 +221,9 @@ class TelemetryStore:
             if buckets < 1:
                 raise ValueError(f"bucket count {buckets} is not positive")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise TelemetryError(
-                f"The telemetry lake layout {self._layout_path} is unreadable ({exc}); "
-                "restore it from backup or rebuild the lake with `portal seed --force`."
-            ) from None
+            raise TelemetryError(_(
+                "The telemetry lake layout {path} is unreadable ({why}); restore it from backup or rebuild the lake "
+                "with `portal seed --force`.").format(path=self._layout_path, why=exc)) from None
         self._layout = (found.mtime_ns, found.size, layout)
         return layout
 
@@ -366,44 +366,40 @@ class TelemetryStore:
         """Raise :class:`TelemetryError` saying what is wrong and how to fix it, or return."""
         lake = self.location
         if not lake.has_files():
-            raise TelemetryError(
-                f"The telemetry lake at {lake} is missing; run `portal seed` or set PORTAL_DATA_DIR "
-                "(or PORTAL_LAKE_URL) to where it is."
-            )
+            raise TelemetryError(_(
+                "The telemetry lake at {lake} is missing; run `portal seed` or set PORTAL_DATA_DIR (or "
+                "PORTAL_LAKE_URL) to where it is.").format(lake=lake))
         if self._read_layout() is None:
-            raise TelemetryError(
-                f"The telemetry lake at {lake} has no lake.json, so its bucket layout is unknown; "
-                "run `portal seed --force` to rebuild it or restore lake.json from backup."
-            )
+            raise TelemetryError(_(
+                "The telemetry lake at {lake} has no lake.json, so its bucket layout is unknown; run `portal seed "
+                "--force` to rebuild it or restore lake.json from backup.").format(lake=lake))
         for cat in catalog.CATEGORIES:
             path = lake.uri(cat.table_name)
             if not self.has_table(cat.table_name):
-                raise TelemetryError(
-                    f"The telemetry table {cat.table_name!r} ({cat.name}) is missing from the lake at {lake}. "
-                    "If the catalog has just declared the category, run `portal migrate` to create its empty "
-                    "table; otherwise restore it from backup."
-                )
+                raise TelemetryError(_(
+                    "The telemetry table {table} ({category}) is missing from the lake at {lake}. If the catalog "
+                    "has just declared the category, run `portal migrate` to create its empty table; otherwise "
+                    "restore it from backup.").format(table=repr(cat.table_name), category=cat.name, lake=lake))
             try:
                 table = self.delta_table(cat.table_name)
                 columns = {f.name for f in table.schema().fields}
                 partitions = list(table.metadata().partition_columns)
             except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
-                raise TelemetryError(
-                    f"The telemetry table {cat.table_name!r} at {path} is unreadable: its _delta_log is "
-                    f"damaged ({_first_line(exc)}). Restore {path}/_delta_log from backup or run "
-                    "`portal seed --force`."
-                ) from None
+                raise TelemetryError(_(
+                    "The telemetry table {table} at {path} is unreadable: its _delta_log is damaged ({why}). "
+                    "Restore {path}/_delta_log from backup or run `portal seed --force`.").format(
+                        table=repr(cat.table_name), path=path, why=_first_line(exc))) from None
             missing = [n for n in catalog.TABLE_SCHEMAS[cat.table_name].names if n not in columns]
             if missing:
-                raise TelemetryError(
-                    f"The telemetry table {cat.table_name!r} lacks column(s) {', '.join(missing)}; "
-                    "it was written by something else. Rebuild it with `portal seed --force`."
-                )
+                raise TelemetryError(_(
+                    "The telemetry table {table} lacks column(s) {columns}; it was written by something else. "
+                    "Rebuild it with `portal seed --force`.").format(table=repr(cat.table_name),
+                                                                     columns=", ".join(missing)))
             if partitions != [PARTITION_COLUMN]:
-                raise TelemetryError(
-                    f"The telemetry table {cat.table_name!r} is partitioned by {partitions or 'nothing'} "
-                    f"instead of [{PARTITION_COLUMN!r}]; rebuild it with `portal seed --force`."
-                )
+                raise TelemetryError(_(
+                    "The telemetry table {table} is partitioned by {found} instead of {expected}; rebuild it with "
+                    "`portal seed --force`.").format(table=repr(cat.table_name), found=partitions or _("nothing"),
+                                                     expected=f"[{PARTITION_COLUMN!r}]"))
 
     # ---- reading one subject -------------------------------------------
 
@@ -412,10 +408,10 @@ class TelemetryStore:
         try:
             latest = latest_version(self.location, table_name)
         except FileNotFoundError:
-            raise TelemetryError(
-                f"The telemetry table {table_name!r} is missing from the lake at {self.location}; "
-                "run `portal seed` or set PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is."
-            ) from None
+            raise TelemetryError(_(
+                "The telemetry table {table} is missing from the lake at {lake}; run `portal seed` or set "
+                "PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is.").format(
+                    table=repr(table_name), lake=self.location)) from None
         with self._lock:
             cached = self._snapshots.get(table_name)
             if cached is not None and cached.version >= latest:
@@ -439,10 +435,10 @@ class TelemetryStore:
             except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
                 if attempt < 2:  # an erasure may have cleaned the log between its listing and its reading
                     continue
-                raise TelemetryError(
-                    f"The telemetry table {table_name!r} at {path} is unreadable ({_first_line(exc)}); "
-                    "run `portal seed --force` or restore its _delta_log from backup."
-                ) from None
+                raise TelemetryError(_(
+                    "The telemetry table {table} at {path} is unreadable ({why}); run `portal seed --force` or "
+                    "restore its _delta_log from backup.").format(table=repr(table_name), path=path,
+                                                                  why=_first_line(exc))) from None
         files: dict[int, list[_File]] = {}
         rows = actions.select([c for c in ("path", "partition.bucket", "min.subject_id", "max.subject_id")
                                if c in actions.column_names]).to_pylist()

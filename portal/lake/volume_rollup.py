@@ -56,6 +56,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from portal.core import caches, catalog
+from portal.core.i18n import _
 from portal.core.lake_location import LakeLocation
 from portal.lake import write_lock
 from portal.lake.telemetry import TelemetryError, TelemetryStore, latest_version
@@ -143,8 +144,9 @@ def _log_version(location: LakeLocation, table_name: str) -> int:
     try:
         return latest_version(location, table_name)
     except FileNotFoundError:
-        raise TelemetryError(f"The telemetry table {table_name!r} at {location} is missing; run `portal seed` or "
-                             "set PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is.") from None
+        raise TelemetryError(_("The telemetry table {table} at {lake} is missing; run `portal seed` or set "
+                               "PORTAL_DATA_DIR (or PORTAL_LAKE_URL) to where it is.").format(
+            table=repr(table_name), lake=location)) from None
 
 
 def versions(store: TelemetryStore) -> dict[str, int]:
@@ -175,9 +177,9 @@ def _snapshot(store: TelemetryStore, table_name: str) -> _Snapshot:
             break
         except Exception as exc:  # noqa: BLE001 - delta-rs raises several unrelated types
             if attempt == 2:
-                raise TelemetryError(f"The telemetry table at {key} is unreadable "
-                                     f"({str(exc).splitlines()[0][:200]}); restore its _delta_log from backup or "
-                                     "run `portal seed --force`.") from None
+                raise TelemetryError(_("The telemetry table at {path} is unreadable ({why}); restore its _delta_log "
+                                       "from backup or run `portal seed --force`.").format(
+                    path=key, why=str(exc).splitlines()[0][:200])) from None
     with _lock:
         _snapshots[key] = snapshot
     return snapshot
