@@ -34,7 +34,7 @@ with st.expander(_("Make a request"), expanded=False, icon=":material/edit_note:
         if scope == "chosen":
             categories = [choices[n] for n in st.multiselect(_("Categories to erase"), list(choices),
                                                              key="req-erase-categories")]
-        st.markdown(request_views.ERASURE_CONSEQUENCES)
+        st.markdown(_(request_views.ERASURE_CONSEQUENCES))
     elif kind == "objection":
         purposes, objectable = request_views.objectable_choices()
         chosen = st.selectbox(_("The use you object to"), [None, *purposes], key="req-purpose",
@@ -43,9 +43,9 @@ with st.expander(_("Make a request"), expanded=False, icon=":material/edit_note:
         picked = st.multiselect(_("Or object to any use of these categories"), list(objectable),
                                 key="req-object-cats")
         categories = [objectable[n] for n in picked] or None
-        st.markdown(request_views.OBJECTION_CONSEQUENCES)
+        st.markdown(_(request_views.OBJECTION_CONSEQUENCES))
     else:
-        st.markdown(request_views.ACCESS_EXPLANATION)
+        st.markdown(_(request_views.ACCESS_EXPLANATION))
     details = st.text_area(_("Anything the privacy office should know (optional)"),
                            max_chars=privacy_requests.MAX_DETAILS, key="req-details")
     if st.button(_("Send my request"), type="primary", icon=":material/send:", key="req-send"):
@@ -99,4 +99,4 @@ for request in mine:
             st.download_button(_("Download the signed receipt"), data=receipt.text, file_name=receipt.file_name(),
                                mime="application/json", icon=":material/verified:", on_click="ignore",
                                key=f"receipt-{request.request_id}")
-            st.caption(request_views.RECEIPT_CHECK)
+            st.caption(_(request_views.RECEIPT_CHECK))

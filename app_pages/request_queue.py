@@ -43,7 +43,7 @@ st.dataframe(
     },
 )
 
-labels = {i.request.request_id: clean(f"{i.request.request_id} · {request_views.KIND_WORDS[i.request.kind]} · "
+labels = {i.request.request_id: clean(f"{i.request.request_id} · {_(request_views.KIND_WORDS[i.request.kind])} · "
                                       f"{i.request.employee_id} · "
                                       + _("due {day}").format(day=i18n.day(i.request.due))) for i in items}
 chosen = st.selectbox(_("Open a request"), list(labels), format_func=labels.get, key="queue-open")

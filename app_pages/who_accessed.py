@@ -32,7 +32,7 @@ right.download_button(
     help=_("Your log entries with RFC 6962 inclusion proofs and the signed checkpoint. See below how to check it."),
 )
 with st.expander(_("Check the proof bundle yourself")):
-    st.markdown(log_integrity.OFFLINE_CHECK)
+    st.markdown(_(log_integrity.OFFLINE_CHECK))
     st.code(svc.log_public_key(principal), language=None)
 
 c1, c2, c3, c4 = st.columns(4)

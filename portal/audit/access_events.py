@@ -48,6 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import catalog, db
+from portal.core.i18n import _
 from portal.identity import policy
 from portal.identity.principal import Principal
 from portal.core.line_input import (
@@ -194,8 +195,8 @@ class _IngestState:
         earlier = self.seen.get(event_id)
         if earlier is not None:
             if earlier[1] != content:
-                self.problems.add(number, "event_id", f"{quoted(event_id)} was already given on line "
-                                                      f"{earlier[0]} with different content")
+                self.problems.add(number, "event_id", _("{event_id} was already given on line {line} with different "
+                                                        "content").format(event_id=quoted(event_id), line=earlier[0]))
             else:
                 self.already_present += 1
             return
@@ -260,17 +261,18 @@ class _IngestState:
         if subject is not None:
             employee = self.subjects.employee_id(subject)
             if employee is None:
-                f.problem("subject", f"{quoted(subject)} is not an employee id, e-mail or OIDC subject "
-                                     "of anyone the company employs")
+                f.problem("subject", _("{subject} is not an employee id, e-mail or OIDC subject of anyone the "
+                                       "company employs").format(subject=quoted(subject)))
             else:
                 pseudonym = self.subjects.pseudonym(employee)
         category = f.text("category", 100)
         if category is not None and category not in catalog.CATEGORY_BY_KEY:
-            f.problem("category", f"{quoted(category)} is not a catalog category")
+            f.problem("category", _("{category} is not a catalog category").format(category=quoted(category)))
         action = f.choice("action", ACTIONS)
         purpose = f.text("purpose", 100, required=False)
         if purpose is not None and purpose not in catalog.PURPOSE_BY_CODE:
-            f.problem("purpose", f"{quoted(purpose)} is not a registered purpose code; use null when there is none")
+            f.problem("purpose", _("{purpose} is not a registered purpose code; use null when there is none").format(
+                purpose=quoted(purpose)))
         justification = f.text("justification", 4000, required=False)
         source_system = f.text("source_system", 200)
         record_count = f.count("record_count")
@@ -284,7 +286,8 @@ class _IngestState:
     def _actor(self, number: int, obj: dict, f: Fields) -> str | None:
         actor = obj.get("actor")
         if not isinstance(actor, dict):
-            f.problem("actor", "is missing" if actor is None else f"must be an object, not {json_type(actor)}")
+            f.problem("actor", _("is missing") if actor is None
+                      else _("must be an object, not {type}").format(type=json_type(actor)))
             return None
         a = Fields(actor, number, self.problems, prefix="actor.")
         a.unknown(_ACTOR_FIELDS)
@@ -296,14 +299,16 @@ class _IngestState:
         if employee_text is not None:
             employee = self.subjects.employee_id(employee_text)
             if employee is None:
-                a.problem("employee", f"{quoted(employee_text)} is not anyone the company employs")
+                a.problem("employee", _("{subject} is not anyone the company employs").format(
+                    subject=quoted(employee_text)))
             elif kind == SERVICE:
-                a.problem("employee", "only a person-actor can be an employee")
+                a.problem("employee", _("only a person-actor can be an employee"))
             else:
                 pseudonym = self.subjects.pseudonym(employee)
         known = self.actors.get(actor_id) if a.ok and actor_id is not None else None
         if known is not None and known.kind != kind:
-            a.problem("kind", f"actor {quoted(actor_id)} is already known as a {known.kind}, not a {kind}")
+            a.problem("kind", _("actor {actor} is already known as a {known}, not a {kind}").format(
+                actor=quoted(actor_id), known=known.kind, kind=kind))
         if not a.ok:
             f.ok = False
             return None
@@ -329,8 +334,8 @@ class _IngestState:
             if old is None:
                 fresh.append(row)
             elif old != row[_CONTENT]:
-                self.problems.add(number, "event_id", f"{quoted(row[0])} is already stored with "
-                                                      "different content; events are never changed")
+                self.problems.add(number, "event_id", _("{event_id} is already stored with different content; "
+                                                        "events are never changed").format(event_id=quoted(row[0])))
             else:
                 self.already_present += 1
         if fresh and not self.problems:
@@ -348,7 +353,7 @@ class _IngestState:
 
 
 _SQLITE_INSERT = (f"INSERT INTO access_events ({', '.join(_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+                  f"VALUES ({', '.join('?' for _column in _COLUMNS)})")
 
 
 def _insert_events(conn: Connection, rows: list[tuple]) -> None:
@@ -452,16 +457,18 @@ def record_reads(conn: Connection, principal: Principal, subject_employee_id: st
     for r in reads:
         catalog.category(r.category_key)
         if isinstance(r.record_count, bool) or not isinstance(r.record_count, int) or r.record_count < 0:
-            raise ValueError(f"record_count must be a whole number of 0 or more (got {r.record_count!r})")
+            raise ValueError(_("record_count must be a whole number of 0 or more (got {value})").format(
+                value=repr(r.record_count)))
     if purpose_code not in catalog.PURPOSE_BY_CODE:
-        raise ValueError(f"{purpose_code!r} is not a registered purpose code; "
-                         f"known: {', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+        raise ValueError(_("{purpose} is not a registered purpose code; known: {known}").format(
+            purpose=repr(purpose_code), known=", ".join(sorted(catalog.PURPOSE_BY_CODE))))
     if action not in ACTIONS:
-        raise ValueError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+        raise ValueError(_("action {action} is not one of {known}").format(action=repr(action),
+                                                                           known=", ".join(ACTIONS)))
     if not isinstance(justification, str) or not justification.strip():
-        raise ValueError("a justification is required: the person will read it next to this access")
+        raise ValueError(_("a justification is required: the person will read it next to this access"))
     if len(justification) > 4000 or "\x00" in justification:
-        raise ValueError("the justification must be at most 4,000 characters without NUL characters")
+        raise ValueError(_("the justification must be at most 4,000 characters without NUL characters"))
     if conn.execute(sa.select(db.employees.c.employee_id)
                     .where(db.employees.c.employee_id == subject_employee_id)).first() is None:
         raise UnknownSubject(subject_employee_id)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from portal.audit.merkle import HASH_SIZE, MerkleError
+from portal.core.i18n import _
 
 __all__ = [
     "Checkpoint", "CheckpointError", "Signer", "VerifierKey", "checkpoint_body",
@@ -94,13 +95,15 @@ def parse_verifier_key(vkey: str | VerifierKey) -> VerifierKey:
         return vkey
     parts = vkey.strip().split("+", 2) if isinstance(vkey, str) else []
     if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
-        raise CheckpointError(f"verifier key {str(vkey)[:80]!r} is not of the form name+hexid+base64key")
+        raise CheckpointError(_("verifier key {key} is not of the form name+hexid+base64key").format(
+            key=repr(str(vkey)[:80])))
     name, hex_id, encoded = _check_name(parts[0]), parts[1], parts[2]
     raw = _b64decode(encoded, "verifier key")
     if len(raw) != 33 or raw[0] != ALG_ED25519:
-        raise CheckpointError(f"verifier key {name!r} is not a 0x01-prefixed 32-byte Ed25519 key")
+        raise CheckpointError(_("verifier key {name} is not a 0x01-prefixed 32-byte Ed25519 key").format(name=repr(name)))
     if key_id(name, raw[1:]).hex() != hex_id:
-        raise CheckpointError(f"verifier key {name!r}: key id {hex_id} does not match the key")
+        raise CheckpointError(_("verifier key {name}: key id {key_id} does not match the key").format(
+            name=repr(name), key_id=hex_id))
     return VerifierKey(name, bytes.fromhex(hex_id), Ed25519PublicKey.from_public_bytes(raw[1:]))
 
 
@@ -211,41 +214,45 @@ def open_note(note: str | bytes, verifier_key: str | VerifierKey) -> str:
         try:
             note = bytes(note).decode("utf-8")
         except UnicodeDecodeError:
-            raise CheckpointError("malformed note: not valid UTF-8") from None
+            raise CheckpointError(_("malformed note: not valid UTF-8")) from None
     if not isinstance(note, str):
         raise CheckpointError(f"malformed note: expected text, got {type(note).__name__}")
     if bad := _CONTROL_RE.search(note):
-        raise CheckpointError(f"malformed note: control character U+{ord(bad.group()):04X}")
+        raise CheckpointError(_("malformed note: control character {character}").format(
+            character=f"U+{ord(bad.group()):04X}"))
     split = note.rfind("\n\n")
     if split < 0:
-        raise CheckpointError("malformed note: no blank line between text and signatures")
+        raise CheckpointError(_("malformed note: no blank line between text and signatures"))
     text, block = note[:split + 1], note[split + 2:]
     if not block.endswith("\n"):
-        raise CheckpointError("malformed note: no signature lines, or the last one lacks a newline")
+        raise CheckpointError(_("malformed note: no signature lines, or the last one lacks a newline"))
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
-        raise CheckpointError(f"malformed note: {len(lines)} signatures (limit {MAX_SIGNATURES})")
+        raise CheckpointError(_("malformed note: {n} signatures (limit {limit})").format(n=len(lines),
+                                                                                        limit=MAX_SIGNATURES))
     verified = False
     for number, line in enumerate(lines, 1):
         fields = line.split(" ")
         if len(fields) != 3 or fields[0] != EM_DASH or not fields[1] or not fields[2]:
-            raise CheckpointError(f"malformed note: signature line {number} is not '{EM_DASH} <name> <base64>'")
+            raise CheckpointError(_("malformed note: signature line {number} is not '{form}'").format(
+                number=number, form=f"{EM_DASH} <name> <base64>"))
         blob = _b64decode(fields[2], f"signature line {number}")
         if len(blob) < 5:
-            raise CheckpointError(f"malformed note: signature line {number} is too short")
+            raise CheckpointError(_("malformed note: signature line {number} is too short").format(number=number))
         if fields[1] != vk.name or blob[:4] != vk.key_id:
             continue  # another key: ignored, as signed-note requires
         if verified:
-            raise CheckpointError(f"note is signed twice by key {vk.name}")
+            raise CheckpointError(_("note is signed twice by key {name}").format(name=vk.name))
         try:
             vk.public_key.verify(blob[4:], text.encode("utf-8"))
         except InvalidSignature:
-            raise CheckpointError(f"signature by key {vk.name} does not verify: "
-                                  "the note text or signature was altered") from None
+            raise CheckpointError(_("signature by key {name} does not verify: the note text or signature was "
+                                    "altered").format(name=vk.name)) from None
         verified = True
     if not verified:
         seen = ", ".join(line.split(" ")[1] for line in lines)
-        raise CheckpointError(f"note has no signature by key {vk.name} ({vk.key_id.hex()}); signed by: {seen}")
+        raise CheckpointError(_("note has no signature by key {name} ({key_id}); signed by: {seen}").format(
+            name=vk.name, key_id=vk.key_id.hex(), seen=seen))
     return text
 
 
@@ -265,15 +272,19 @@ def parse_checkpoint(text: str | bytes, verifier_key: str | VerifierKey, expecte
     body = open_note(text, verifier_key)
     lines = body[:-1].split("\n")
     if len(lines) < 3:
-        raise CheckpointError(f"checkpoint has {len(lines)} body lines, expected origin, size and root hash")
+        raise CheckpointError(_("checkpoint has {n} body lines, expected origin, size and root hash").format(
+            n=len(lines)))
     origin, size_text, root_text, *extensions = lines
     if origin != expected_origin:
-        raise CheckpointError(f"checkpoint is for origin {origin!r}, expected {expected_origin!r}")
+        raise CheckpointError(_("checkpoint is for origin {origin}, expected {expected}").format(
+            origin=repr(origin), expected=repr(expected_origin)))
     if not _SIZE_RE.fullmatch(size_text) or int(size_text) >= 1 << 64:
-        raise CheckpointError(f"tree size {size_text!r} is not a non-negative decimal without leading zeros")
+        raise CheckpointError(_("tree size {size} is not a non-negative decimal without leading zeros").format(
+            size=repr(size_text)))
     root = _b64decode(root_text, "root hash")
     if len(root) != HASH_SIZE:
-        raise CheckpointError(f"root hash is {len(root)} bytes, expected {HASH_SIZE}")
+        raise CheckpointError(_("root hash is {n} bytes, expected {expected}").format(n=len(root),
+                                                                                     expected=HASH_SIZE))
     if "" in extensions:
-        raise CheckpointError("checkpoint has an empty extension line")
+        raise CheckpointError(_("checkpoint has an empty extension line"))
     return Checkpoint(origin, int(size_text), root, text if isinstance(text, str) else bytes(text).decode(), tuple(extensions))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
-from portal.core import db
+from portal.core import db, i18n
+from portal.core.i18n import N_, _
 from portal.audit.signed_log import AuditLog, Consistency, NotACheckpoint, Progress, VerifyReport
 from portal.audit.checkpoint import Checkpoint
 from portal.identity.principal import Principal
@@ -42,11 +43,12 @@ def check_stored_checkpoint(principal: Principal, log: AuditLog, data: bytes,
     earlier; :class:`NotACheckpoint` if the file is not one, :class:`AuditError` if the log does not."""
     ensure(principal, "audit:witness")
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise NotACheckpoint(f"that file is {len(data):,} bytes; a checkpoint is a few hundred bytes")
+        raise NotACheckpoint(_("that file is {n} bytes; a checkpoint is a few hundred bytes").format(
+            n=i18n.number(len(data))))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise NotACheckpoint("that file is not UTF-8 text, so it is not a checkpoint") from None
+        raise NotACheckpoint(_("that file is not UTF-8 text, so it is not a checkpoint")) from None
     return log.consistency(text, progress)
 
 
@@ -78,7 +80,10 @@ def my_proof_bundle(principal: Principal, log: AuditLog) -> bytes:
 
 
 ALTERED = "does NOT match the log"
-OFFLINE_CHECK = (
+# How each read's place in the signed log is said in the access table (translated where shown).
+INCLUSION_WORDS = {"verified": N_("verified"), "pending": N_("pending"), "altered": N_("does NOT match the log")}
+# Shown as Markdown by the page, translated there: _(OFFLINE_CHECK).
+OFFLINE_CHECK = N_(
     "The bundle holds your log entries, a path from each to the log's signed checkpoint, and that checkpoint. "
     "A bundle can only prove something against a key you did **not** get from the bundle itself: compare the "
     "log's public key below with the one the works council publishes (its *Access log integrity* page) or the "
@@ -112,20 +117,23 @@ class Inclusion:
 
     def sentence(self) -> str:
         if self.altered:
-            return (f"Warning: {self.altered:,} of these reads do NOT match the signed access log: their stored "
-                    "record was changed after it was logged, or its proof does not reach the signed checkpoint. "
-                    "Ask the privacy office and the works council to look into it.")
+            return _("Warning: {n} of these reads do NOT match the signed access log: their stored record was changed "
+                     "after it was logged, or its proof does not reach the signed checkpoint. Ask the privacy office "
+                     "and the works council to look into it.").format(n=i18n.number(self.altered))
         if self.checkpoint_size is None:
-            return "The access log has no signed checkpoint yet, so these reads are not yet verifiable."
+            return _("The access log has no signed checkpoint yet, so these reads are not yet verifiable.")
         if not self.pending:
-            return (f"Verified: each of the {self.included:,} reads shown was recomputed from its stored record "
-                    f"and proven to be in the signed access log (checkpoint of {self.checkpoint_size:,} entries).")
-        return (f"{self.included:,} reads were recomputed and proven to be in the signed access log; "
-                f"{self.pending:,} newer ones will be included at the next checkpoint.")
+            return _("Verified: each of the {n} reads shown was recomputed from its stored record and proven to be in "
+                     "the signed access log (checkpoint of {size} entries).").format(
+                n=i18n.number(self.included), size=i18n.number(self.checkpoint_size))
+        return _("{n} reads were recomputed and proven to be in the signed access log; {pending} newer ones will be "
+                 "included at the next checkpoint.").format(n=i18n.number(self.included),
+                                                            pending=i18n.number(self.pending))
 
     def status(self, event_id: str) -> str:
+        """Whether the read is in the signed log, in words of the language in use."""
         found = self.by_event.get(event_id, "pending")
-        return ALTERED if found == "altered" else found
+        return _(INCLUSION_WORDS[found]) if found in INCLUSION_WORDS else found
 
 
 def inclusion_for(principal: Principal, log: AuditLog, event_ids: list[str]) -> Inclusion:

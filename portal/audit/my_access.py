@@ -12,7 +12,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import catalog, db, exposure_policy
+from portal.core import catalog, db, exposure_policy, i18n
+from portal.core.i18n import _, ngettext
 from portal.identity import policy
 from portal.identity.principal import Principal
 from portal.core.plain_text import clean
@@ -58,7 +59,7 @@ FLAG_LABEL_COLOURS = ("#d62728", "#e6550d", "#9c27b0")
 def actor_label(kind: str, display_name: str, team: str, role: str, naming: str) -> str:
     """How an actor is named to the person whose data they read."""
     if kind == PERSON and naming == "team_role":
-        return f"Someone in {team} ({role})"
+        return _("Someone in {team} ({role})").format(team=team, role=role)
     return display_name
 
 
@@ -70,7 +71,7 @@ def week_start(moment: datetime) -> datetime:
 def own_subject(principal: Principal, action: str) -> str:
     subject = principal.employee_id
     if subject is None:
-        raise PermissionDenied("Not allowed: the company holds no employee record for you.")
+        raise PermissionDenied(_("Not allowed: the company holds no employee record for you."))
     policy.ensure(principal, action, subject)
     return subject
 
@@ -187,7 +188,7 @@ def _scoped_breadth(conn: Connection, pseudonym: str, reads: set[tuple[str, date
         people_read[(category, start, actor)] = int(conn.execute(query).scalar() or 0)
         if memo is not None:
             memo[("people_read", category, start, actor)] = people_read[(category, start, actor)]
-    for category, start in {(c, s) for c, s, _ in reads}:
+    for category, start in {(c, s) for c, s, _actor in reads}:
         query = (sa.select(sa.func.count(sa.distinct(e.actor_id)))
                  .select_from(db.access_events.join(db.actors, e.actor_id == a.actor_id))
                  .where(_in_week(e, category, start), e.subject_pseudonym == pseudonym, a.kind == PERSON,
@@ -195,6 +196,16 @@ def _scoped_breadth(conn: Connection, pseudonym: str, reads: set[tuple[str, date
                         exposure_policy.role_sql(a.role).in_(sorted(limits[category].scoped_roles))))
         scoped_readers[(category, start)] = int(conn.execute(query).scalar() or 0)
     return people_read, scoped_readers
+
+
+def _in_sentence(name: str) -> str:
+    """A category's name inside a sentence: lower-cased in English, as it is in German (nouns keep their capital)."""
+    return name.lower() if i18n.language() == "en" else name
+
+
+def _week(start: datetime) -> str:
+    """The first day of a week as the flags name it: "02 Nov 2026", "02.11.2026"."""
+    return f"{start:%d %b %Y}" if i18n.language() == "en" else i18n.day(start)
 
 
 def _breadth_flags(r: Any, cat: catalog.Category, role: str, breadth: _Breadth,
@@ -206,38 +217,44 @@ def _breadth_flags(r: Any, cat: catalog.Category, role: str, breadth: _Breadth,
         count = breadth.readers.get((r.category_key, start), 0)
         if count <= limit.max_principals:
             return []
-        return [f"Part of an over-exposure episode: {count} different people read other people's "
-                f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the {limit.max_principals} "
-                "the policy allows."]
+        return [_("Part of an over-exposure episode: {count} different people read other people's {category} in "
+                  "the week of {week}, more than the {limit} the policy allows.").format(
+            count=i18n.number(count), category=_in_sentence(cat.name), week=_week(start),
+            limit=i18n.number(limit.max_principals))]
     flags = []
     if (scope.directory_manager and breadth.line_manager is not None and r.actor_pseudonym is not None
             and r.actor_pseudonym != breadth.line_manager):
-        flags.append(f"The reader, in the role {role}, may read only {scope.relation}, but the company's "
-                     "directory names someone else as your line manager.")
+        flags.append(_("The reader, in the role {role}, may read only {relation}, but the company's directory names "
+                       "someone else as your line manager.").format(role=role, relation=scope.relation))
     read = breadth.people_read.get((r.category_key, start, r.actor_id), 0)
     if read > scope.people_per_reader:
-        flags.append(f"Part of an over-exposure episode: this reader, in the role {role}, read the "
-                     f"{cat.name.lower()} of {read} different people in the week of {start:%d %b %Y}; the role "
-                     f"may read only {scope.relation}, at most {scope.people_per_reader} people a week.")
+        flags.append(_("Part of an over-exposure episode: this reader, in the role {role}, read the {category} of "
+                       "{count} different people in the week of {week}; the role may read only {relation}, at most "
+                       "{limit} people a week.").format(
+            role=role, category=_in_sentence(cat.name), count=i18n.number(read), week=_week(start),
+            relation=scope.relation, limit=i18n.number(scope.people_per_reader)))
     readers = breadth.scoped_readers.get((r.category_key, start), 0)
     if readers > scope.readers_per_person:
-        flags.append(f"Part of an over-exposure episode: {readers} different people in the role {role} read your "
-                     f"{cat.name.lower()} in the week of {start:%d %b %Y}, more than the "
-                     f"{scope.readers_per_person} the policy allows; the role may read only {scope.relation}.")
+        flags.append(_("Part of an over-exposure episode: {count} different people in the role {role} read your "
+                       "{category} in the week of {week}, more than the {limit} the policy allows; the role may "
+                       "read only {relation}.").format(
+            count=i18n.number(readers), role=role, category=_in_sentence(cat.name), week=_week(start),
+            limit=i18n.number(scope.readers_per_person), relation=scope.relation))
     return flags
 
 
 def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], naming: str) -> AccessEvent:
     cat = catalog.CATEGORY_BY_KEY.get(r.category_key)
     kind = r.kind or "unknown"
-    display, team, role = r.display_name or r.actor_id, r.team or "unknown team", r.role or "unknown role"
+    display, team, role = r.display_name or r.actor_id, r.team or _("unknown team"), r.role or _("unknown role")
     purpose = catalog.PURPOSE_BY_CODE.get(r.purpose_code) if r.purpose_code else None
     flags, labels = [], []
     if purpose is None:
-        flags.append("No registered purpose was given for this read.")
+        flags.append(_("No registered purpose was given for this read."))
         labels.append(NO_PURPOSE)
     if cat is not None and role not in cat.allowed_roles:
-        flags.append(f"The reader's role ({role}) is not one the policy allows to read {cat.name.lower()}.")
+        flags.append(_("The reader's role ({role}) is not one the policy allows to read {category}.").format(
+            role=role, category=_in_sentence(cat.name)))
         labels.append(ROLE_NOT_ALLOWED)
     if cat is not None and kind == PERSON:
         breadth_flags = _breadth_flags(r, cat, role, breadth, limits[cat.key])
@@ -248,7 +265,7 @@ def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], 
         event_id=r.event_id, occurred_at=as_utc(r.occurred_at), actor_id=r.actor_id,
         actor=clean(actor_label(kind, display, team, role, naming)), actor_kind=kind, actor_team=team, actor_role=role,
         category_key=r.category_key, category=cat.name if cat else r.category_key, action=r.action,
-        purpose_code=r.purpose_code, purpose=purpose.name if purpose else "none given",
+        purpose_code=r.purpose_code, purpose=purpose.name if purpose else _("none given"),
         justification=r.justification, source_system=r.source_system, record_count=int(r.record_count),
         query_id=r.query_id, flags=tuple(clean(f) for f in flags),  # a role's bidi control cannot turn a flag around
         flag_labels=tuple(labels),
@@ -258,8 +275,8 @@ def _event(r: Any, breadth: _Breadth, limits: dict[str, exposure_policy.Limit], 
 # ---- summary, filters and tables ------------------------------------------
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+def _reads(n: int) -> str:
+    return ngettext("{n} read", "{n} reads", n).format(n=i18n.number(n))
 
 
 @dataclass(frozen=True)
@@ -275,33 +292,39 @@ class AccessSummary:
 
     def sentence(self) -> str:
         """One plain sentence (two when something is flagged) for the top of the page."""
-        period = f"In the last {self.days} days"
+        period = ngettext("In the last {n} day", "In the last {n} days", self.days).format(n=i18n.number(self.days))
         if self.unlinked_on is not None:
-            day = f"{self.unlinked_on.day} {self.unlinked_on:%b %Y}"
+            day = i18n.day(self.unlinked_on)
             if self.reads == 0:
                 # Not "nobody read it": the reads before the erasure are in the log, only no longer linked to you.
-                return (f"The record of who read your data was unlinked from you by your erasure on {day}; "
-                        "no one else has read your data since.")
-            period = f"Since your erasure on {day}"
+                return _("The record of who read your data was unlinked from you by your erasure on {day}; "
+                         "no one else has read your data since.").format(day=day)
+            period = _("Since your erasure on {day}").format(day=day)
         if self.reads == 0:
-            return f"{period}, nobody but you read your data."
+            return _("{period}, nobody but you read your data.").format(period=period)
         who = []
         if self.services:
-            who.append(_plural(self.services, "service"))
+            who.append(ngettext("{n} service", "{n} services", self.services).format(n=i18n.number(self.services)))
         if self.people:
-            who.append(_plural(self.people, "person", "people"))
-        head = f"{period}, {' and '.join(who)} read your data ({_plural(self.reads, 'read')})"
+            who.append(ngettext("{n} person", "{n} people", self.people).format(n=i18n.number(self.people)))
+        head = _("{period}, {who} read your data ({reads})").format(period=period, who=_(" and ").join(who),
+                                                                    reads=_reads(self.reads))
         if self.no_purpose:
-            head += f"; {_plural(self.no_purpose, 'read')} had no registered purpose"
+            head += ngettext("; {n} read had no registered purpose", "; {n} reads had no registered purpose",
+                             self.no_purpose).format(n=i18n.number(self.no_purpose))
         head += "."
         more = []
         if self.role_not_allowed:
-            more.append(f"{_plural(self.role_not_allowed, 'read')} came from a role the policy does not allow")
+            more.append(ngettext("{n} read came from a role the policy does not allow",
+                                 "{n} reads came from a role the policy does not allow",
+                                 self.role_not_allowed).format(n=i18n.number(self.role_not_allowed)))
         if self.over_exposure:
-            more.append(f"{_plural(self.over_exposure, 'read')} {'was' if self.over_exposure == 1 else 'were'} "
-                        "part of an over-exposure episode")
+            more.append(ngettext("{n} read was part of an over-exposure episode",
+                                 "{n} reads were part of an over-exposure episode",
+                                 self.over_exposure).format(n=i18n.number(self.over_exposure)))
         if more:
-            head += " " + " and ".join(more).capitalize() + "."
+            joined = _(" and ").join(more)
+            head += " " + joined[:1].upper() + joined[1:] + "."
         return head
 
 

@@ -34,7 +34,8 @@ from portal.core.times import as_utc
 from portal.identity import pseudonyms
 from portal.identity import directory
 from portal.audit import checkpoint as cp
-from portal.core import db, json_input
+from portal.core import db, i18n, json_input
+from portal.core.i18n import _
 from portal.audit.merkle import MerkleTree, ProofError, RootBuilder, StateError, canonical_bytes, leaf_hash
 from portal.audit.merkle import verify_consistency, verify_inclusion
 from portal.core.settings import Settings
@@ -120,12 +121,13 @@ class VerifyReport:
     logged_first: int = 0  # rows that were in the database but not yet in the log, logged and signed first
 
     def describe(self) -> str:
-        first = (f"{self.logged_first:,} rows that were in the database but not yet in the log were logged and "
-                 "signed first. ") if self.logged_first else ""
+        first = _("{n} rows that were in the database but not yet in the log were logged and signed first. ").format(
+            n=i18n.number(self.logged_first)) if self.logged_first else ""
         if self.ok:
-            return (f"{first}Verified: {self.entries:,} log entries recomputed and {self.checkpoints:,} signed "
-                    "checkpoints checked; the log is intact.")
-        return f"{first}Verification FAILED:\n" + "\n".join(f"- {p}" for p in self.problems)
+            return first + _("Verified: {entries} log entries recomputed and {checkpoints} signed checkpoints checked; "
+                             "the log is intact.").format(entries=i18n.number(self.entries),
+                                                          checkpoints=i18n.number(self.checkpoints))
+        return first + _("Verification FAILED:") + "\n" + "\n".join(f"- {p}" for p in self.problems)
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ class AuditLog:
     # ---- appending -----------------------------------------------------
 
     def _unlogged(self, conn: Connection, source: str) -> Iterator[sa.Row]:
-        table, _ = SOURCES[source]
+        table, _encode = SOURCES[source]
         last = conn.execute(
             sa.select(sa.func.max(db.log_entries.c.source_seq)).where(db.log_entries.c.source == source)
         ).scalar()
@@ -228,7 +230,7 @@ class AuditLog:
         with self.engine.begin() as conn:
             start = conn.execute(sa.select(sa.func.count()).select_from(db.log_entries)).scalar() or 0
             batch: list[dict] = []
-            for source, (_, encode) in SOURCES.items():
+            for source, (_table, encode) in SOURCES.items():
                 for row in self._unlogged(conn, source):
                     batch.append({"log_index": start + added, "source": source, "source_seq": row.seq,
                                   "leaf_hash": leaf_hash(canonical_bytes(encode(row))).hex()})
@@ -383,29 +385,31 @@ class AuditLog:
         try:
             old = cp.parse_checkpoint(normalise_note(old_checkpoint_text), vkey, self.origin)
         except cp.CheckpointError as exc:
-            raise NotACheckpoint(f"this is not a checkpoint of this log: {exc}") from None
+            raise NotACheckpoint(_("this is not a checkpoint of this log: {problem}").format(problem=exc)) from None
         latest = self.checkpoint()
         if old.size > latest.size:
-            raise AuditError(
-                f"the stored checkpoint claims {old.size:,} entries but the log has only {latest.size:,}: "
-                "the log was truncated or rewritten"
-            )
+            raise AuditError(_("the stored checkpoint claims {old} entries but the log has only {now}: the log was "
+                               "truncated or rewritten").format(old=i18n.number(old.size), now=i18n.number(latest.size)))
         old_root, new_root, first_bad = self._recompute_roots(old.size, latest.size, progress)
         if old_root != old.root_hash:
-            where = f" (first changed or missing entry: {first_bad})" if first_bad is not None else ""
-            raise AuditError(f"the log's first {old.size:,} entries, recomputed from the stored rows, no longer "
-                             f"hash to the stored checkpoint's root: history was rewritten{where}")
+            where = _(" (first changed or missing entry: {index})").format(index=first_bad) \
+                if first_bad is not None else ""
+            raise AuditError(_("the log's first {n} entries, recomputed from the stored rows, no longer hash to the "
+                               "stored checkpoint's root: history was rewritten{where}").format(
+                n=i18n.number(old.size), where=where))
         if new_root != latest.root_hash:
-            where = f" (first changed or missing entry: {first_bad})" if first_bad is not None else ""
-            raise AuditError(f"the log's {latest.size:,} entries, recomputed from the stored rows, do not hash to "
-                             f"its latest signed checkpoint: entries were changed after they were logged{where}")
+            where = _(" (first changed or missing entry: {index})").format(index=first_bad) \
+                if first_bad is not None else ""
+            raise AuditError(_("the log's {n} entries, recomputed from the stored rows, do not hash to its latest "
+                               "signed checkpoint: entries were changed after they were logged{where}").format(
+                n=i18n.number(latest.size), where=where))
         with self._tree() as tree:
             proof = tree.consistency_proof(old.size, latest.size)
         try:
             verify_consistency(old.size, latest.size, old.root_hash, latest.root_hash, proof)
         except ProofError as exc:
-            raise AuditError(f"the stored tree files no longer give a valid consistency proof ({exc}): "
-                             "they were changed; `portal audit verify` names the damage") from None
+            raise AuditError(_("the stored tree files no longer give a valid consistency proof ({problem}): they "
+                               "were changed; `portal audit verify` names the damage").format(problem=exc)) from None
         return Consistency(old.size, latest.size, proof, latest, recomputed=latest.size)
 
     def _recompute_roots(self, old_size: int, new_size: int,
@@ -586,50 +590,53 @@ def verify_bundle(text: str | bytes, verifier_key: str | cp.VerifierKey | None,
     fails. Never reports success on partial input: every listed entry must verify.
     """
     if verifier_key is None:
-        raise NoPinnedKey("no key to check the bundle against: the key inside a bundle proves nothing, since "
-                          "whoever made the bundle chose it. Pass --key FILE (the output of "
-                          "`portal audit public-key`, from the privacy office or the works council)")
+        raise NoPinnedKey(_("no key to check the bundle against: the key inside a bundle proves nothing, since "
+                            "whoever made the bundle chose it. Pass --key FILE (the output of "
+                            "`portal audit public-key`, from the privacy office or the works council)"))
     try:
         pinned = cp.parse_verifier_key(verifier_key)
     except cp.CheckpointError as exc:
-        raise AuditError(f"the pinned key is unusable: {exc}") from None
+        raise AuditError(_("the pinned key is unusable: {problem}").format(problem=exc)) from None
     try:
         bundle = json_input.loads(text)  # JsonTooDeep passes: unusable input rather than a failed proof
     except json_input.NotJson as exc:
-        raise AuditError(f"the bundle is not JSON ({exc.reason}); it may be truncated") from None
+        raise AuditError(_("the bundle is not JSON ({reason}); it may be truncated").format(reason=exc.reason)) from None
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise AuditError(f"not a proof bundle: format must be {BUNDLE_FORMAT!r}")
+        raise AuditError(_("not a proof bundle: format must be {format}").format(format=repr(BUNDLE_FORMAT)))
     for key in ("origin", "checkpoint", "entries"):
         if key not in bundle:
-            raise AuditError(f"the bundle lacks {key!r}")
+            raise AuditError(_("the bundle lacks {field}").format(field=repr(key)))
     if "verifier_key" in bundle:
         try:
             named = cp.parse_verifier_key(bundle["verifier_key"])
         except (cp.CheckpointError, AttributeError, TypeError):
-            raise AuditError("the bundle names a verifier key that is not one") from None
+            raise AuditError(_("the bundle names a verifier key that is not one")) from None
         if str(named) != str(pinned):
-            raise AuditError(f"the bundle was signed with another key ({named.name}+{named.key_id.hex()}), not the "
-                             f"pinned {pinned.name}+{pinned.key_id.hex()}")
+            raise AuditError(_("the bundle was signed with another key ({found}), not the pinned {pinned}").format(
+                found=f"{named.name}+{named.key_id.hex()}", pinned=f"{pinned.name}+{pinned.key_id.hex()}"))
     origin = expected_origin or bundle["origin"]
     if not isinstance(origin, str) or not isinstance(bundle["checkpoint"], str):
-        raise AuditError("the bundle's origin and checkpoint must be text")
+        raise AuditError(_("the bundle's origin and checkpoint must be text"))
     try:
         checkpoint = cp.parse_checkpoint(normalise_note(bundle["checkpoint"]), pinned, origin)
     except cp.CheckpointError as exc:
-        raise AuditError(f"the checkpoint does not verify with the pinned key: {exc}") from None
+        raise AuditError(_("the checkpoint does not verify with the pinned key: {problem}").format(
+            problem=exc)) from None
     if not isinstance(bundle["entries"], list):
-        raise AuditError("'entries' must be a list")
+        raise AuditError(_("'entries' must be a list"))
     for number, item in enumerate(bundle["entries"], start=1):
         try:
             data = base64.b64decode(item["entry"], validate=True)
             index = int(item["index"])
             proof = [bytes.fromhex(h) for h in item["inclusion_proof"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise AuditError(f"entry {number} of the bundle is malformed ({exc})") from None
+            raise AuditError(_("entry {number} of the bundle is malformed ({problem})").format(
+                number=number, problem=exc)) from None
         try:
             verify_inclusion(leaf_hash(data), index, checkpoint.size, proof, checkpoint.root_hash)
         except ProofError as exc:
-            raise AuditError(f"entry {number} (log index {index}) is not proven by the checkpoint: {exc}") from None
+            raise AuditError(_("entry {number} (log index {index}) is not proven by the checkpoint: {problem}").format(
+                number=number, index=index, problem=exc)) from None
     return BundleCheck(checkpoint, len(bundle["entries"]), pinned)
 
 
@@ -656,7 +663,7 @@ def subject_proof_bundle(log: "AuditLog", principal: object, subject: str, reaso
 
     policy.ensure(principal, "subjects:lookup")  # type: ignore[arg-type]
     if not isinstance(reason, str) or not reason.strip():
-        raise AuditError("a reason is required: the person will read it next to this access")
+        raise AuditError(_("a reason is required: the person will read it next to this access"))
     a = db.access_events.c
     with log.engine.begin() as conn:
         employee_id = directory.resolve_subject(conn, subject)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.lineage.training_data import NO_FACET, OTHER_NAMESPACE, UNTRAINED_MODEL
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+from portal.core import i18n
+from portal.core.i18n import _, ngettext
 
 
 @dataclass
@@ -38,22 +35,40 @@ class LineageReport:
         return self.skipped_no_facet + self.skipped_namespace + self.skipped_models
 
     def describe(self) -> str:
-        parts = [f"{_n(self.training_datasets, 'training dataset version')} and {_n(self.models, 'model version')} "
-                 "recorded"]
+        def count(forms: str, n: int) -> str:
+            return forms.format(n=i18n.number(n))
+
+        parts = [_("{datasets} and {models} recorded").format(
+            datasets=count(ngettext("{n} training dataset version", "{n} training dataset versions",
+                                    self.training_datasets), self.training_datasets),
+            models=count(ngettext("{n} model version", "{n} model versions", self.models), self.models))]
         if self.outputs_skipped:
-            why = [f"{n:,} {reason}" for n, reason in ((self.skipped_no_facet, NO_FACET),
-                                                       (self.skipped_namespace, OTHER_NAMESPACE),
-                                                       (self.skipped_models, UNTRAINED_MODEL)) if n]
-            parts.append(f"{_n(self.outputs_skipped, 'output')} skipped (not training data: {', '.join(why)})")
+            why = [count(said, n) for n, said in (
+                (self.skipped_no_facet, _("{n} without the portal facet")),
+                (self.skipped_namespace, _("{n} in namespaces not configured as training data")),
+                (self.skipped_models, _("{n} models trained on no registered training dataset"))) if n]
+            parts.append(_("{outputs} skipped (not training data: {why})").format(
+                outputs=count(ngettext("{n} output", "{n} outputs", self.outputs_skipped), self.outputs_skipped),
+                why=", ".join(why)))
         if self.dataset_events or self.job_events:
-            note = (f"; {self.static_with_portal_facet:,} carry the portal facet, but a training dataset is "
-                    "registered by the COMPLETE run event that builds it" if self.static_with_portal_facet else "")
-            parts.append(f"{_n(self.dataset_events, 'DatasetEvent')} and {_n(self.job_events, 'JobEvent')} noted "
-                         f"and skipped (static metadata{note})")
+            note = (count(_("; {n} carry the portal facet, but a training dataset is registered by the COMPLETE run "
+                            "event that builds it"), self.static_with_portal_facet)
+                    if self.static_with_portal_facet else "")
+            parts.append(_("{dataset_events} and {job_events} noted and skipped (static metadata{note})").format(
+                dataset_events=count(ngettext("{n} DatasetEvent", "{n} DatasetEvents", self.dataset_events),
+                                     self.dataset_events),
+                job_events=count(ngettext("{n} JobEvent", "{n} JobEvents", self.job_events), self.job_events),
+                note=note))
         if self.not_complete:
-            parts.append(f"{_n(self.not_complete, 'run event')} not COMPLETE, skipped")
-        return (f"{_n(self.events, 'event')} read: {', '.join(parts)}. "
-                f"Added {_n(self.datasets_added, 'dataset version')}, {_n(self.models_added, 'model version')}, "
-                f"{_n(self.links_added, 'training link')} and {_n(self.members_added, 'membership row')}; "
-                f"{self.already_present:,} already present "
-                f"({self.seconds:.2f}s).")
+            parts.append(_("{run_events} not COMPLETE, skipped").format(
+                run_events=count(ngettext("{n} run event", "{n} run events", self.not_complete), self.not_complete)))
+        return _("{events} read: {parts}. Added {datasets}, {models}, {links} and {members}; {present} already "
+                 "present ({seconds}s).").format(
+            events=count(ngettext("{n} event", "{n} events", self.events), self.events), parts=", ".join(parts),
+            datasets=count(ngettext("{n} dataset version", "{n} dataset versions", self.datasets_added),
+                           self.datasets_added),
+            models=count(ngettext("{n} model version", "{n} model versions", self.models_added), self.models_added),
+            links=count(ngettext("{n} training link", "{n} training links", self.links_added), self.links_added),
+            members=count(ngettext("{n} membership row", "{n} membership rows", self.members_added),
+                          self.members_added),
+            present=i18n.number(self.already_present), seconds=i18n.decimal(self.seconds, 2))

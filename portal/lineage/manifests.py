@@ -15,7 +15,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import _
 from portal.core.input_files import InputFileError, open_input, regular_size
 from portal.core.line_input import Problems, quoted
 from portal.identity.directory import SubjectIndex
@@ -56,8 +57,10 @@ class Manifest:
         return "row" if self.path.suffix.lower() == ".parquet" else "line"
 
     def describe(self) -> str:
-        return f"dataset {self.dataset} version {self.version}" + (
-            f" in {self.namespace}" if self.namespace is not None else "")
+        if self.namespace is None:
+            return _("dataset {name} version {version}").format(name=self.dataset, version=self.version)
+        return _("dataset {name} version {version} in {namespace}").format(name=self.dataset, version=self.version,
+                                                                            namespace=self.namespace)
 
 
 def _read(manifest: Manifest, problems: Problems, max_bytes: int) -> pl.DataFrame | None:
@@ -71,12 +74,15 @@ def _read(manifest: Manifest, problems: Problems, max_bytes: int) -> pl.DataFram
         problems.add(0, None, str(exc), file=name)
         return None
     except OSError as exc:
-        problems.add(0, None, f"cannot read the manifest: {exc.strerror or exc}", file=name)
+        problems.add(0, None, _("cannot read the manifest: {problem}").format(problem=exc.strerror or exc), file=name)
         return None
-    said = f"is {size:,} bytes," if size is not None and size > max_bytes else (
-        "holds" if data is not None and len(data) > max_bytes else None)
-    if said is not None:
-        problems.add(0, None, f"the manifest {said} more than the limit of {max_bytes:,} bytes", file=name)
+    if size is not None and size > max_bytes:
+        problems.add(0, None, _("the manifest is {n} bytes, more than the limit of {limit} bytes").format(
+            n=i18n.number(size), limit=i18n.number(max_bytes)), file=name)
+        return None
+    if data is not None and len(data) > max_bytes:
+        problems.add(0, None, _("the manifest holds more than the limit of {limit} bytes").format(
+            limit=i18n.number(max_bytes)), file=name)
         return None
     source = path if data is None else io.BytesIO(data)
     try:
@@ -84,11 +90,11 @@ def _read(manifest: Manifest, problems: Problems, max_bytes: int) -> pl.DataFram
             return pl.read_parquet(source)
         if path.suffix.lower() == ".csv":
             return pl.read_csv(source, infer_schema=False, encoding="utf8")
-        problems.add(0, None, "a manifest must be a .csv or .parquet file", file=name)
+        problems.add(0, None, _("a manifest must be a .csv or .parquet file"), file=name)
         return None
     except Exception as exc:  # noqa: BLE001 - polars raises several types for unreadable files
-        problems.add(0, None, f"is not a readable {path.suffix.lstrip('.').upper()} file "
-                              f"({str(exc).splitlines()[0][:200]})", file=name)
+        problems.add(0, None, _("is not a readable {format} file ({problem})").format(
+            format=path.suffix.lstrip(".").upper(), problem=str(exc).splitlines()[0][:200]), file=name)
         return None
 
 
@@ -106,18 +112,18 @@ def manifest_rows(manifest: Manifest, problems: Problems, subjects: SubjectIndex
     subject_col = "subject" if "subject" in columns else "subject_id" if "subject_id" in columns else None
     unknown = columns - {"subject", "subject_id", "category", "record_count"}
     if subject_col is None or unknown:
-        what = (["no subject column"] if subject_col is None else []) + (
-            [f"unknown column(s) {', '.join(sorted(unknown))}"] if unknown else [])
-        problems.add(0, None, f"has {' and '.join(what)}; expected subject, optional category and record_count",
-                     file=name)
+        what = ([_("no subject column")] if subject_col is None else []) + (
+            [_("unknown column(s) {columns}").format(columns=", ".join(sorted(unknown)))] if unknown else [])
+        problems.add(0, None, _("has {what}; expected subject, optional category and record_count").format(
+            what=_(" and ").join(what)), file=name)
         return None
     default_category = None
     if "category" not in columns:
         if not categories or len(categories) != 1:
-            seen = ", ".join(sorted(categories)) if categories else "none known"
-            problems.add(0, None, f"has no category column, and {manifest.dataset} version {manifest.version} "
-                                  f"does not draw on exactly one category ({seen}); add a category column",
-                         file=name)
+            seen = ", ".join(sorted(categories)) if categories else _("none known")
+            problems.add(0, None, _("has no category column, and {dataset} version {version} does not draw on exactly "
+                                    "one category ({seen}); add a category column").format(
+                dataset=manifest.dataset, version=manifest.version, seen=seen), file=name)
             return None
         default_category = next(iter(categories))
     first = 2 if unit == "line" else 1  # CSV line 1 is the header
@@ -132,17 +138,18 @@ def manifest_rows(manifest: Manifest, problems: Problems, subjects: SubjectIndex
         subject = (row[subject_col] or "").strip()
         employee = subjects.employee_id(subject) if subject else None
         if employee is None:
-            add(subject_col, f"{quoted(subject)} is not anyone the company employs" if subject else "is empty")
+            add(subject_col, _("{subject} is not anyone the company employs").format(subject=quoted(subject))
+                if subject else _("is empty"))
         category = row.get("category", default_category) or ""
         if category not in catalog.CATEGORY_BY_KEY:
-            add("category", f"{quoted(category)} is not a catalog category")
+            add("category", _("{category} is not a catalog category").format(category=quoted(category)))
         count = 1
         if "record_count" in columns:
             text = (row["record_count"] or "").strip()
             if text.endswith(".0"):
                 text = text[:-2]
             if not text.isdigit() or int(text) > 2**31 - 1:
-                add("record_count", f"{quoted(text)} is not a whole number of 0 or more")
+                add("record_count", _("{text} is not a whole number of 0 or more").format(text=quoted(text)))
                 continue
             count = int(text)
         if employee is None or category not in catalog.CATEGORY_BY_KEY:
@@ -150,7 +157,9 @@ def manifest_rows(manifest: Manifest, problems: Problems, subjects: SubjectIndex
         key = (subjects.pseudonym(employee), category)
         if key in rows:
             if "record_count" in columns:
-                add(subject_col, f"{subject} appears again for {category} (first on {unit} {rows[key][1]})")
+                add(subject_col, _("{subject} appears again for {category} (first on {where})").format(
+                    subject=subject, category=category,
+                    where=(_("line {n}") if unit == "line" else _("row {n}")).format(n=rows[key][1])))
                 continue
             count += rows[key][0]
             number = rows[key][1]

@@ -7,6 +7,7 @@ person's lineage, and their copy, need only the stored rows.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,27 +18,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.audit.my_access import own_subject
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import N_, _, ngettext
 from portal.core.times import as_utc
 from portal.identity.principal import Principal
 from portal.identity.pseudonyms import pseudonym_of
 
-# Dataset statuses and how they are said to a member of the dataset. A rebuild is for the people who asked
-# for it: a member who did not is told that, and that their data stays in (OTHERS_WORDS).
+# Dataset statuses and how they are said to a member of the dataset (marked here, translated where said).
+# A rebuild is for the people who asked for it: the member who asked is told that their data will be left out
+# (STATUS_WORDS); a member who did not is told that the rebuild is for others and their data stays (OTHERS_WORDS).
 STATUS_WORDS = {
-    "active": "in use",
-    "building": "being built",
-    "rebuild_pending": "to be rebuilt without you after your opt-out",
-    "rebuild_required": "must be rebuilt before the next training run",
-    "rebuilt": "rebuilt; the new version no longer includes the people who opted out",
-    "superseded": "superseded by a newer version",
-    "retired": "retired: no longer used for training",
-    "deleted": "deleted",
+    "active": N_("in use"),
+    "building": N_("being built"),
+    "rebuild_pending": N_("to be rebuilt without you after your opt-out"),
+    "rebuild_required": N_("to be rebuilt before the next training run without the data you had erased"),
+    "rebuilt": N_("rebuilt; the new version no longer includes the people who opted out"),
+    "superseded": N_("superseded by a newer version"),
+    "retired": N_("retired: no longer used for training"),
+    "deleted": N_("deleted"),
 }
 OTHERS_WORDS = {
-    "rebuild_pending": "in use; to be rebuilt without colleagues who opted out, and your data stays in it",
-    "rebuild_required": "in use; to be rebuilt before the next training run without the data colleagues had "
-                        "erased, and your data stays in it",
+    "rebuild_pending": N_("in use; to be rebuilt without colleagues who opted out, and your data stays in it"),
+    "rebuild_required": N_("in use; to be rebuilt before the next training run without the data colleagues had "
+                           "erased, and your data stays in it"),
 }
 
 
@@ -60,7 +63,7 @@ class DatasetUse:
     status_words: str
     records: tuple[tuple[str, int], ...]  # (category name, records of the person)
     models: tuple[str, ...]  # "name version" of models trained on it
-    mine: bool = False  # whether the person's own objection covers it (a rebuild is then for them)
+    mine: bool = False  # whether the person's own objection or erasure is why it is rebuilt (then it is for them)
     # "name version", readable; with the namespace only when another of the person's datasets has the same name
     # and version, so that two datasets are never drawn as one.
     label: str = ""
@@ -71,11 +74,11 @@ class DatasetUse:
 
     @property
     def stored_in(self) -> str:
-        return self.namespace or "not recorded"
+        return self.namespace or _("not recorded")
 
     @property
     def total_records(self) -> int:
-        return sum(n for _, n in self.records)
+        return sum(n for _name, n in self.records)
 
 
 @dataclass(frozen=True)
@@ -103,31 +106,59 @@ class Lineage:
 
     def sentence(self) -> str:
         if self.empty:
-            return "Your data is in no training dataset, and no model was trained on it."
+            return _("Your data is in no training dataset, and no model was trained on it.")
         n_d, n_m = len(self.datasets), len(self.models)
         names = len({(d.namespace, d.name) for d in self.datasets})
-        head = (f"Your data is in {n_d} training dataset version{'s' if n_d != 1 else ''}"
-                + (f" ({names} dataset{'s' if names != 1 else ''})" if names != n_d else "")
-                + (f" and was used to train {n_m} model version{'s' if n_m != 1 else ''}." if n_m
-                   else "; no model has been trained on it yet."))
+        versions = ngettext("{n} training dataset version", "{n} training dataset versions", n_d).format(
+            n=i18n.number(n_d))
+        if names != n_d:
+            versions = _("{versions} ({datasets})").format(
+                versions=versions, datasets=ngettext("{n} dataset", "{n} datasets", names).format(
+                    n=i18n.number(names)))
+        if n_m:
+            head = ngettext("Your data is in {versions} and was used to train {n} model version.",
+                            "Your data is in {versions} and was used to train {n} model versions.", n_m).format(
+                versions=versions, n=i18n.number(n_m))
+        else:
+            head = _("Your data is in {versions}; no model has been trained on it yet.").format(versions=versions)
         pending = [d for d in self.datasets if d.status == "rebuild_pending" and d.mine]
         if pending:
-            head += (f" {len(pending)} of these dataset versions {'is' if len(pending) == 1 else 'are'} "
-                     "to be rebuilt without you after your opt-out.")
+            head += " " + ngettext("{n} of these dataset versions is to be rebuilt without you after your opt-out.",
+                                   "{n} of these dataset versions are to be rebuilt without you after your opt-out.",
+                                   len(pending)).format(n=i18n.number(len(pending)))
         return head
 
 
 def status_words(status: str, *, asked_by_member: bool = True) -> str:
-    """``status`` in words for a member; ``asked_by_member`` False when the rebuild is for others' opt-outs."""
+    """``status`` in words for a member, in the language in use; ``asked_by_member`` False when the rebuild is
+    for others' objections or erasures, not the member's own."""
     if not asked_by_member and status in OTHERS_WORDS:
-        return OTHERS_WORDS[status]
-    return STATUS_WORDS.get(status, status.replace("_", " "))
+        return _(OTHERS_WORDS[status])
+    if status in STATUS_WORDS:
+        return _(STATUS_WORDS[status])
+    return status.replace("_", " ")
 
 
 def _objects_to(objections: Sequence[sa.Row], purpose_code: str, categories: set[str]) -> bool:
     """Whether one of the person's objections covers a dataset of this purpose holding these categories."""
     return any((o.purpose_code is None or o.purpose_code == purpose_code)
                and (o.category_key is None or o.category_key in categories) for o in objections)
+
+
+def _erased_from(conn: Connection, employee_id: str) -> set[tuple[str, str]]:
+    """(name, version) of the datasets the person's own erasures flagged for rebuilding."""
+    s, r = db.erasure_steps.c, db.privacy_requests.c
+    flagged: set[tuple[str, str]] = set()
+    for detail in conn.execute(
+            sa.select(s.detail).select_from(db.erasure_steps.join(db.privacy_requests, s.request_id == r.request_id))
+            .where(r.employee_id == employee_id, r.kind == "erasure", s.target == "dataset_members",
+                   s.detail.is_not(None))).scalars():
+        try:
+            datasets = json.loads(detail).get("datasets", [])
+        except (ValueError, AttributeError):
+            continue
+        flagged |= {(str(d.get("dataset")), str(d.get("version"))) for d in datasets if isinstance(d, dict)}
+    return flagged
 
 
 def where_my_data_went(engine: Engine, principal: Principal) -> Lineage:
@@ -154,6 +185,7 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
                               .where(db.objections.c.employee_id == employee_id)).all()
     if not records:
         return Lineage((), ())
+    erased = _erased_from(conn, employee_id)
     ids = sorted(records)
     datasets = {r.dataset_id: r for r in conn.execute(sa.select(db.datasets).where(d.dataset_id.in_(ids)))}
     trained: dict[str, list] = defaultdict(list)
@@ -168,13 +200,13 @@ def lineage_for_subject(conn: Connection, employee_id: str) -> Lineage:
         ds = datasets[dataset_id]
         purpose = catalog.PURPOSE_BY_CODE.get(ds.purpose_code)
         models = sorted(trained.get(dataset_id, []), key=lambda r: (r.name, r.version))
+        mine = (_objects_to(objections, ds.purpose_code, keys[dataset_id])
+                or (ds.status == "rebuild_required" and (ds.name, ds.version) in erased))
         uses.append(DatasetUse(
             dataset_id=dataset_id, name=ds.name, version=ds.version, namespace=ds.namespace,
             created_at=as_utc(ds.created_at),
             purpose_code=ds.purpose_code, purpose=purpose.name if purpose else ds.purpose_code, owner=ds.owner,
-            status=ds.status, mine=_objects_to(objections, ds.purpose_code, keys[dataset_id]),
-            status_words=status_words(ds.status, asked_by_member=_objects_to(objections, ds.purpose_code,
-                                                                             keys[dataset_id])),
+            status=ds.status, mine=mine, status_words=status_words(ds.status, asked_by_member=mine),
             records=tuple(sorted(records[dataset_id], key=lambda r: order.get(r[0], 99))),
             models=tuple(f"{r.name} {r.version}" for r in models)))
     uses = _labelled(uses)
@@ -198,8 +230,8 @@ def datasets_frame(lineage: Lineage) -> pl.DataFrame:
     return pl.DataFrame(
         [{"Dataset": u.name, "Version": u.version, "Stored in": u.stored_in, "Created": u.created_at,
           "Purpose": u.purpose, "Owner": u.owner, "Status": u.status_words,
-          "Your records in it": ", ".join(f"{name}: {n:,}" for name, n in u.records),
-          "Models trained on it": ", ".join(u.models) or "none yet"} for u in lineage.datasets],
+          "Your records in it": ", ".join(f"{name}: {i18n.number(n)}" for name, n in u.records),
+          "Models trained on it": ", ".join(u.models) or _("none yet")} for u in lineage.datasets],
         schema={"Dataset": pl.String, "Version": pl.String, "Stored in": pl.String,
                 "Created": pl.Datetime("us", "UTC"), "Purpose": pl.String, "Owner": pl.String, "Status": pl.String,
                 "Your records in it": pl.String, "Models trained on it": pl.String},

@@ -29,6 +29,7 @@ from openlineage.client.event_v2 import RunEvent, RunState
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import catalog, db, line_input
+from portal.core.i18n import _
 from portal.core.line_input import MAX_FILE_BYTES, MAX_PROBLEMS, Problems, parse_object, quoted, read_lines
 from portal.core.times import as_utc, utc_naive
 from portal.identity.directory import SubjectIndex
@@ -106,7 +107,8 @@ def _hashed(prefix: str, *parts: str) -> str:
 
 
 def _said(key: Key) -> str:
-    return f"dataset {key[1]} version {key[2]} in {key[0]}"
+    return _("dataset {name} version {version} in {namespace}").format(name=key[1], version=key[2],
+                                                                        namespace=key[0])
 
 
 # ---- reading the feed -----------------------------------------------------------------------------
@@ -151,12 +153,13 @@ class _LineageIngest:
             return
         if facet.purpose not in catalog.PURPOSE_BY_CODE:
             self.problems.add(number, f"{where}.facets.{PORTAL_FACET}.purpose",
-                              f"{quoted(facet.purpose)} is not a registered purpose code")
+                              _("{purpose} is not a registered purpose code").format(purpose=quoted(facet.purpose)))
             return
         status = facet.status or "active"
         if status not in STATUS_WORDS:
             self.problems.add(number, f"{where}.facets.{PORTAL_FACET}.status",
-                              f"{quoted(status)} is not one of {', '.join(STATUS_WORDS)}")
+                              _("{status} is not one of {known}").format(status=quoted(status),
+                                                                         known=", ".join(STATUS_WORDS)))
             return
         version = td.output_version(ds, where, event)
         if not td.fits(db.datasets, number, where, ds, version, self.problems):
@@ -170,7 +173,8 @@ class _LineageIngest:
             self.datasets[key] = new
         elif (earlier.created_at, earlier.purpose_code, earlier.owner) != (new.created_at, new.purpose_code,
                                                                           new.owner):
-            self.problems.add(number, where, f"{_said(key)} was already described differently on line {earlier.line}")
+            self.problems.add(number, where, _("{dataset} was already described differently on line {line}").format(
+                dataset=_said(key), line=earlier.line))
 
     def _model(self, number: int, where: str, event: RunEvent, ds: Any, when: datetime) -> None:
         trained_on = self._training_inputs(number, event)
@@ -188,8 +192,9 @@ class _LineageIngest:
         if earlier is None:
             self.models[key] = new
         elif (earlier.trained_at, earlier.owner, earlier.datasets) != (new.trained_at, new.owner, new.datasets):
-            self.problems.add(number, where, f"model {ds.name} version {version.value} was already described "
-                                             f"differently on line {earlier.line}")
+            self.problems.add(number, where, _("model {name} version {version} was already described differently on "
+                                               "line {line}").format(name=ds.name, version=version.value,
+                                                                     line=earlier.line))
 
     def _training_inputs(self, number: int, event: RunEvent) -> set[Key] | None:
         """The registered training dataset versions among a model run's inputs; None after a problem.
@@ -207,14 +212,16 @@ class _LineageIngest:
             version = td.declared_version(ds, f"inputs[{i}]")
             if version is None:
                 self.problems.add(number, f"inputs[{i}].facets.version",
-                                  f"is missing; {ds.name} in {ds.namespace} is a training dataset, so the model's "
-                                  "input must say which version it was trained on (datasetVersion)")
+                                  _("is missing; {name} in {namespace} is a training dataset, so the model's input "
+                                    "must say which version it was trained on (datasetVersion)").format(
+                                      name=ds.name, namespace=ds.namespace))
                 ok = False
                 continue
             key = (ds.namespace, ds.name, version.value)
             if key not in self.datasets and self.stored_dataset(*key) is None:
-                self.problems.add(number, f"inputs[{i}]", f"{_said(key)} is not registered; ingest the run that "
-                                                          "built it first (or earlier in the same file)")
+                self.problems.add(number, f"inputs[{i}]", _("{dataset} is not registered; ingest the run that built "
+                                                            "it first (or earlier in the same file)").format(
+                    dataset=_said(key)))
                 ok = False
                 continue
             found.add(key)
@@ -255,8 +262,9 @@ class _LineageIngest:
                 self.report.datasets_added += 1
             elif (utc_naive(old.created_at), old.purpose_code, old.owner) != (utc_naive(ds.created_at),
                                                                                ds.purpose_code, ds.owner):
-                self.problems.add(ds.line, None, f"{_said(key)} is already registered with a different creation "
-                                                 "time, purpose or owner; versions never change")
+                self.problems.add(ds.line, None, _("{dataset} is already registered with a different creation time, "
+                                                   "purpose or owner; versions never change").format(
+                    dataset=_said(key)))
             else:
                 if old.namespace == "":  # registered before namespaces were kept: now it has one
                     self.conn.execute(sa.update(db.datasets).where(db.datasets.c.dataset_id == old.dataset_id)
@@ -281,8 +289,9 @@ class _LineageIngest:
             stored_ids = set(self.conn.execute(sa.select(db.model_datasets.c.dataset_id)
                                                .where(db.model_datasets.c.model_id == old.model_id)).scalars())
             if (utc_naive(old.trained_at), old.owner, stored_ids) != (utc_naive(model.trained_at), model.owner, ids):
-                self.problems.add(model.line, None, f"model {name} version {version} is already registered with "
-                                                    "a different training time, owner or training data")
+                self.problems.add(model.line, None, _("model {name} version {version} is already registered with a "
+                                                      "different training time, owner or training data").format(
+                    name=name, version=version))
             else:
                 self.report.already_present += 1
 
@@ -327,13 +336,15 @@ class _LineageIngest:
             stored.pop("", None)  # a row from before namespaces were kept, which this ingest gives its namespace
         namespaces = sorted(set(pending) | set(stored))
         if not namespaces:
-            self.problems.add(0, None, f"{manifest.describe()} is not registered; ingest the run event that built "
-                                       "it first (or with this manifest)", file=str(manifest.path))
+            self.problems.add(0, None, _("{dataset} is not registered; ingest the run event that built it first (or "
+                                         "with this manifest)").format(dataset=manifest.describe()),
+                              file=str(manifest.path))
             return None
         if len(namespaces) > 1:
-            self.problems.add(0, None, f"{manifest.describe()} is registered in {len(namespaces)} namespaces "
-                                       f"({', '.join(n or '(none recorded)' for n in namespaces)}); name the "
-                                       "namespace (--namespace)", file=str(manifest.path))
+            self.problems.add(0, None, _("{dataset} is registered in {n} namespaces ({namespaces}); name the "
+                                         "namespace (--namespace)").format(
+                dataset=manifest.describe(), n=len(namespaces),
+                namespaces=", ".join(n or _("(none recorded)") for n in namespaces)), file=str(manifest.path))
             return None
         stored_row = stored.get(namespaces[0]) or (stored.get("") if pending else None)
         return stored_row, pending.get(namespaces[0])

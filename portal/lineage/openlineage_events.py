@@ -32,6 +32,7 @@ from openlineage.client.event_v2 import (
 )
 from openlineage.client.facet_v2 import DatasetFacet, dataset_type_dataset, dataset_version_dataset, ownership_dataset
 
+from portal.core.i18n import _
 from portal.core.line_input import Fields, Problems, json_type, quoted
 
 PORTAL_FACET = "telemetryPortal"
@@ -97,7 +98,7 @@ def _facets(raw: Any, where: str, f: Fields) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        f.problem(f"{where}.facets", f"must be an object, not {json_type(raw)}")
+        f.problem(f"{where}.facets", _("must be an object, not {type}").format(type=json_type(raw)))
         return {}
     facets: dict[str, Any] = {}
     for key, build in _BUILDERS.items():
@@ -105,23 +106,23 @@ def _facets(raw: Any, where: str, f: Fields) -> dict[str, Any]:
         if value is None:
             continue
         if not isinstance(value, dict):
-            f.problem(f"{where}.facets.{key}", f"must be an object, not {json_type(value)}")
+            f.problem(f"{where}.facets.{key}", _("must be an object, not {type}").format(type=json_type(value)))
             continue
         try:
             facet = build(value)
         except KeyError as exc:
-            f.problem(f"{where}.facets.{key}.{exc.args[0]}", "is missing")
+            f.problem(f"{where}.facets.{key}.{exc.args[0]}", _("is missing"))
             continue
         except (TypeError, ValueError, AttributeError) as exc:
-            f.problem(f"{where}.facets.{key}", f"is malformed ({exc})")
+            f.problem(f"{where}.facets.{key}", _("is malformed ({problem})").format(problem=exc))
             continue
         bad = [k for k, v in attr.asdict(facet, recurse=False).items()
                if not k.startswith("_") and v is not None and not isinstance(v, str | list)]
         if bad:
-            f.problem(f"{where}.facets.{key}.{bad[0]}", "must be a string")
+            f.problem(f"{where}.facets.{key}.{bad[0]}", _("must be a string"))
             continue
         if any("\x00" in v for v in attr.asdict(facet, recurse=False).values() if isinstance(v, str)):
-            f.problem(f"{where}.facets.{key}", "contains a NUL character, which cannot be stored")
+            f.problem(f"{where}.facets.{key}", _("contains a NUL character, which cannot be stored"))
             continue
         facets[key] = facet
     return facets
@@ -129,7 +130,7 @@ def _facets(raw: Any, where: str, f: Fields) -> dict[str, Any]:
 
 def _dataset(item: Any, where: str, kind: type, f: Fields) -> Any:
     if not isinstance(item, dict):
-        f.problem(where, f"must be an object, not {json_type(item)}")
+        f.problem(where, _("must be an object, not {type}").format(type=json_type(item)))
         return None
     d = Fields(item, f.number, f.problems, prefix=f"{where}.")
     namespace, name = d.text("namespace", MAX_NAME), d.text("name", MAX_NAME)
@@ -146,7 +147,7 @@ def _datasets(obj: dict, key: str, kind: type, f: Fields) -> list:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        f.problem(key, f"must be a list, not {json_type(raw)}")
+        f.problem(key, _("must be a list, not {type}").format(type=json_type(raw)))
         return []
     found = [_dataset(item, f"{key}[{i}]", kind, f) for i, item in enumerate(raw)]
     return [ds for ds in found if ds is not None]
@@ -155,7 +156,7 @@ def _datasets(obj: dict, key: str, kind: type, f: Fields) -> list:
 def _job(obj: dict, f: Fields) -> Job | None:
     job = obj.get("job")
     if not isinstance(job, dict):
-        f.problem("job", "is missing" if job is None else f"must be an object, not {json_type(job)}")
+        f.problem("job", _("is missing") if job is None else _("must be an object, not {type}").format(type=json_type(job)))
         return None
     j = Fields(job, f.number, f.problems, prefix="job.")
     namespace, name = j.text("namespace", MAX_NAME), j.text("name", MAX_NAME)
@@ -178,11 +179,12 @@ def parse_run_event(obj: dict, number: int, problems: Problems, now: datetime) -
     f.timestamp("eventTime", now)
     state = obj.get("eventType")
     if state is not None and state not in RunState._value2member_map_:
-        f.problem("eventType", f"{quoted(state)} is not one of {', '.join(RunState._value2member_map_)}")
+        f.problem("eventType", _("{state} is not one of {known}").format(
+            state=quoted(state), known=", ".join(RunState._value2member_map_)))
     run = obj.get("run")
     run_obj = None
     if not isinstance(run, dict):
-        f.problem("run", "is missing" if run is None else f"must be an object, not {json_type(run)}")
+        f.problem("run", _("is missing") if run is None else _("must be an object, not {type}").format(type=json_type(run)))
     else:
         r = Fields(run, number, problems, prefix="run.")
         run_id = r.text("runId", 64)
@@ -190,7 +192,7 @@ def parse_run_event(obj: dict, number: int, problems: Problems, now: datetime) -
             try:
                 run_obj = Run(runId=run_id)
             except ValueError:
-                r.problem("runId", f"{quoted(run_id)} is not a UUID")
+                r.problem("runId", _("{run_id} is not a UUID").format(run_id=quoted(run_id)))
         f.ok = f.ok and r.ok
     job = _job(obj, f)
     inputs = _datasets(obj, "inputs", InputDataset, f)
@@ -211,7 +213,7 @@ def parse_static_event(obj: dict, kind: str, number: int, problems: Problems, no
         raw = obj.get("dataset")
         dataset = None
         if raw is None:
-            f.problem("dataset", "is missing; a DatasetEvent describes one dataset")
+            f.problem("dataset", _("is missing; a DatasetEvent describes one dataset"))
         else:
             dataset = _dataset(raw, "dataset", StaticDataset, f)
         if not f.ok or dataset is None:
@@ -237,5 +239,5 @@ def _built(f: Fields, build: Any) -> Any:
     try:
         return build()
     except (TypeError, ValueError) as exc:
-        f.problem("eventTime", f"is not accepted by the OpenLineage client ({exc})")
+        f.problem("eventTime", _("is not accepted by the OpenLineage client ({problem})").format(problem=exc))
         return None

@@ -23,7 +23,8 @@ from typing import Any
 
 from openlineage.client.event_v2 import RunEvent
 
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import _
 from portal.core.line_input import Problems
 from portal.lineage.openlineage_events import PORTAL_FACET, TelemetryPortalDatasetFacet
 
@@ -99,12 +100,13 @@ def fits(table: Any, number: int, where: str, ds: Any, version: Version, problem
     values = [("name", ds.name, f"{where}.name"), ("version", version.value, version.field)]
     if "namespace" in table.c:
         values.insert(0, ("namespace", ds.namespace, f"{where}.namespace"))
-    what = "model" if table is db.models else "training dataset"
     ok = True
     for column, value, field in values:
         limit = table.c[column].type.length
         if len(value) > limit:
-            problems.add(number, field, f"is {len(value):,} characters long; a {what}'s {column} is stored in at "
-                                        f"most {limit:,}")
+            said = (_("is {n} characters long; a model's {column} is stored in at most {limit}") if table is db.models
+                    else _("is {n} characters long; a training dataset's {column} is stored in at most {limit}"))
+            problems.add(number, field, said.format(n=i18n.number(len(value)), column=column,
+                                                    limit=i18n.number(limit)))
             ok = False
     return ok

@@ -14,6 +14,7 @@ import polars as pl
 
 from portal.audit import my_access
 from portal.core import catalog
+from portal.core.i18n import N_, _
 from portal.lineage import my_lineage
 from portal.privacy import optout, privacy_requests, request_views
 from portal.privacy.request_states import STATUS_WORDS, SUBJECT
@@ -25,86 +26,86 @@ _UTC = pl.Datetime("us", "UTC")
 # file stem -> column -> (type, meaning)
 TABLES: dict[str, dict[str, tuple[pl.DataType | type[pl.DataType], str]]] = {
     "access_events": {
-        "event_id": (pl.String, "The read's id in the company's access log."),
-        "occurred_at": (_UTC, "When your data was read (UTC)."),
-        "category_key": (pl.String, "The category read, as its catalog key (see manifest.json, categories)."),
-        "category": (pl.String, "The category's name."),
-        "action": (pl.String, "What was done: view, query, export, train or delete."),
-        "record_count": (pl.Int64, "How many of your records were read."),
-        "purpose_code": (pl.String, "The registered purpose the reader gave, as its code; empty when none was given."),
-        "purpose": (pl.String, "The purpose's name, or \"none given\"."),
-        "justification": (pl.String, "The reader's own words for why, if any."),
-        "actor_kind": (pl.String, "Who read: person or service."),
-        "actor": (pl.String, "The reader, named as the company names readers to you (a name, or team and role)."),
-        "actor_team": (pl.String, "The reader's team."),
-        "actor_role": (pl.String, "The reader's role, as the access policy knows it."),
-        "source_system": (pl.String, "The system in which the read happened."),
-        "query_id": (pl.String, "The reader's query or run id, if recorded."),
-        "flag_codes": (pl.String, "Why the read was flagged, as codes separated by commas: no_purpose, "
-                                  "role_not_allowed, over_exposure; empty when it was not flagged."),
-        "flags": (pl.String, "The same flags as short labels."),
-        "flagged_because": (pl.String, "Why the read was flagged, in full sentences."),
+        "event_id": (pl.String, N_("The read's id in the company's access log.")),
+        "occurred_at": (_UTC, N_("When your data was read (UTC).")),
+        "category_key": (pl.String, N_("The category read, as its catalog key (see manifest.json, categories).")),
+        "category": (pl.String, N_("The category's name.")),
+        "action": (pl.String, N_("What was done: view, query, export, train or delete.")),
+        "record_count": (pl.Int64, N_("How many of your records were read.")),
+        "purpose_code": (pl.String, N_("The registered purpose the reader gave, as its code; empty when none was given.")),
+        "purpose": (pl.String, N_("The purpose's name, or \"none given\".")),
+        "justification": (pl.String, N_("The reader's own words for why, if any.")),
+        "actor_kind": (pl.String, N_("Who read: person or service.")),
+        "actor": (pl.String, N_("The reader, named as the company names readers to you (a name, or team and role).")),
+        "actor_team": (pl.String, N_("The reader's team.")),
+        "actor_role": (pl.String, N_("The reader's role, as the access policy knows it.")),
+        "source_system": (pl.String, N_("The system in which the read happened.")),
+        "query_id": (pl.String, N_("The reader's query or run id, if recorded.")),
+        "flag_codes": (pl.String, N_("Why the read was flagged, as codes separated by commas: no_purpose, "
+                                     "role_not_allowed, over_exposure; empty when it was not flagged.")),
+        "flags": (pl.String, N_("The same flags as short labels.")),
+        "flagged_because": (pl.String, N_("Why the read was flagged, in full sentences.")),
     },
     "privacy_requests": {
-        "request_id": (pl.String, "The request's id."),
-        "kind": (pl.String, "erasure, objection or access (a copy)."),
-        "kind_words": (pl.String, "The kind in words."),
-        "scope_words": (pl.String, "What the request covers, in words."),
-        "category_keys": (pl.String, "The categories named, as catalog keys separated by commas; empty: all."),
-        "purpose_code": (pl.String, "For an objection to a purpose: the purpose's code."),
-        "purpose": (pl.String, "The purpose's name."),
-        "channel": (pl.String, "How it was received: portal, email or letter."),
-        "details": (pl.String, "What you wrote with the request, if anything."),
-        "received_at": (_UTC, "When it was received (UTC)."),
-        "deadline": (pl.Date, "The deadline under GDPR Art. 12(3)."),
-        "extended_deadline": (pl.Date, "The extended deadline, if the privacy office extended it."),
-        "extension_reason": (pl.String, "The privacy office's reason for the extension."),
-        "status": (pl.String, "submitted, in_review, approved, executing, completed, rejected or withdrawn."),
-        "status_words": (pl.String, "The status in words."),
-        "decision_reason": (pl.String, "The privacy office's reason for approving or rejecting it."),
-        "updated_at": (_UTC, "When its status last changed (UTC)."),
+        "request_id": (pl.String, N_("The request's id.")),
+        "kind": (pl.String, N_("erasure, objection or access (a copy).")),
+        "kind_words": (pl.String, N_("The kind in words.")),
+        "scope_words": (pl.String, N_("What the request covers, in words.")),
+        "category_keys": (pl.String, N_("The categories named, as catalog keys separated by commas; empty: all.")),
+        "purpose_code": (pl.String, N_("For an objection to a purpose: the purpose's code.")),
+        "purpose": (pl.String, N_("The purpose's name.")),
+        "channel": (pl.String, N_("How it was received: portal, email or letter.")),
+        "details": (pl.String, N_("What you wrote with the request, if anything.")),
+        "received_at": (_UTC, N_("When it was received (UTC).")),
+        "deadline": (pl.Date, N_("The deadline under GDPR Art. 12(3).")),
+        "extended_deadline": (pl.Date, N_("The extended deadline, if the privacy office extended it.")),
+        "extension_reason": (pl.String, N_("The privacy office's reason for the extension.")),
+        "status": (pl.String, N_("submitted, in_review, approved, executing, completed, rejected or withdrawn.")),
+        "status_words": (pl.String, N_("The status in words.")),
+        "decision_reason": (pl.String, N_("The privacy office's reason for approving or rejecting it.")),
+        "updated_at": (_UTC, N_("When its status last changed (UTC).")),
     },
     "request_history": {
-        "request_id": (pl.String, "The request (see privacy_requests)."),
-        "at": (_UTC, "When it happened (UTC)."),
-        "event": (pl.String, "filed, transition (a change of status) or extended (of the deadline)."),
-        "from_status": (pl.String, "The status before, as a code; empty when the request was filed."),
-        "to_status": (pl.String, "The status after, as a code."),
-        "what_happened": (pl.String, "What happened, in words."),
-        "by_role": (pl.String, "Who acted: subject (you), privacy_office or executor (the portal itself)."),
-        "by": (pl.String, "Who acted, in words; people appear only by role."),
-        "reason": (pl.String, "The reason recorded with it."),
+        "request_id": (pl.String, N_("The request (see privacy_requests).")),
+        "at": (_UTC, N_("When it happened (UTC).")),
+        "event": (pl.String, N_("filed, transition (a change of status) or extended (of the deadline).")),
+        "from_status": (pl.String, N_("The status before, as a code; empty when the request was filed.")),
+        "to_status": (pl.String, N_("The status after, as a code.")),
+        "what_happened": (pl.String, N_("What happened, in words.")),
+        "by_role": (pl.String, N_("Who acted: subject (you), privacy_office or executor (the portal itself).")),
+        "by": (pl.String, N_("Who acted, in words; people appear only by role.")),
+        "reason": (pl.String, N_("The reason recorded with it.")),
     },
     "objections": {
-        "objection_id": (pl.String, "The objection's id."),
-        "request_id": (pl.String, "The objection request that recorded it (see privacy_requests)."),
-        "purpose_code": (pl.String, "The purpose objected to, as its code; empty for an objection to a category."),
-        "purpose": (pl.String, "The purpose's name."),
-        "category_key": (pl.String, "The category objected to, as its catalog key; empty for a purpose."),
-        "category": (pl.String, "The category's name."),
-        "effective_at": (_UTC, "Since when it applies (UTC): datasets built after it leave you out."),
-        "in_words": (pl.String, "The objection in words."),
+        "objection_id": (pl.String, N_("The objection's id.")),
+        "request_id": (pl.String, N_("The objection request that recorded it (see privacy_requests).")),
+        "purpose_code": (pl.String, N_("The purpose objected to, as its code; empty for an objection to a category.")),
+        "purpose": (pl.String, N_("The purpose's name.")),
+        "category_key": (pl.String, N_("The category objected to, as its catalog key; empty for a purpose.")),
+        "category": (pl.String, N_("The category's name.")),
+        "effective_at": (_UTC, N_("Since when it applies (UTC): datasets built after it leave you out.")),
+        "in_words": (pl.String, N_("The objection in words.")),
     },
     "dataset_memberships": {
-        "dataset": (pl.String, "The training dataset's name."),
-        "version": (pl.String, "The dataset's version."),
-        "created_at": (_UTC, "When that version was built (UTC)."),
-        "purpose_code": (pl.String, "The purpose it was built for, as its code."),
-        "purpose": (pl.String, "The purpose's name."),
-        "owner": (pl.String, "The team that owns the dataset."),
-        "status": (pl.String, "The dataset's status as a code, e.g. active, rebuild_pending, rebuild_required."),
-        "status_words": (pl.String, "The status in words."),
-        "category_key": (pl.String, "The category of your records in it, as its catalog key."),
-        "category": (pl.String, "The category's name."),
-        "your_records": (pl.Int64, "How many of your records of that category it holds."),
-        "models_trained_on_it": (pl.String, "Models trained on it, as \"name version\" separated by commas."),
+        "dataset": (pl.String, N_("The training dataset's name.")),
+        "version": (pl.String, N_("The dataset's version.")),
+        "created_at": (_UTC, N_("When that version was built (UTC).")),
+        "purpose_code": (pl.String, N_("The purpose it was built for, as its code.")),
+        "purpose": (pl.String, N_("The purpose's name.")),
+        "owner": (pl.String, N_("The team that owns the dataset.")),
+        "status": (pl.String, N_("The dataset's status as a code, e.g. active, rebuild_pending, rebuild_required.")),
+        "status_words": (pl.String, N_("The status in words.")),
+        "category_key": (pl.String, N_("The category of your records in it, as its catalog key.")),
+        "category": (pl.String, N_("The category's name.")),
+        "your_records": (pl.Int64, N_("How many of your records of that category it holds.")),
+        "models_trained_on_it": (pl.String, N_("Models trained on it, as \"name version\" separated by commas.")),
     },
     "models": {
-        "model": (pl.String, "The model's name."),
-        "version": (pl.String, "The model's version."),
-        "trained_at": (_UTC, "When it was trained (UTC)."),
-        "owner": (pl.String, "The team that owns it."),
-        "trained_on": (pl.String, "Your datasets it was trained on, as \"name version\" separated by commas."),
+        "model": (pl.String, N_("The model's name.")),
+        "version": (pl.String, N_("The model's version.")),
+        "trained_at": (_UTC, N_("When it was trained (UTC).")),
+        "owner": (pl.String, N_("The team that owns it.")),
+        "trained_on": (pl.String, N_("Your datasets it was trained on, as \"name version\" separated by commas.")),
     },
 }
 
@@ -113,7 +114,7 @@ def meaning(stem: str, column: str) -> str:
     """What ``column`` of the copy's file ``stem`` (e.g. ``telemetry/chat_messages``) means."""
     found = TABLES.get(stem, {}).get(column)
     if found is not None:
-        return found[1]
+        return _(found[1])
     category = catalog.CATEGORY_BY_TABLE.get(stem.removeprefix("telemetry/"))
     if category is not None:
         return category.meaning(column)
@@ -130,7 +131,7 @@ def type_name(dtype: pl.DataType) -> str:
 
 
 def _frame(stem: str, rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={name: dtype for name, (dtype, _) in TABLES[stem].items()})
+    return pl.DataFrame(rows, schema={name: dtype for name, (dtype, _meaning) in TABLES[stem].items()})
 
 
 def _purpose_name(code: str | None) -> str | None:
@@ -156,13 +157,13 @@ def access_events(events: list[my_access.AccessEvent]) -> pl.DataFrame:
 
 def privacy_requests_frame(held: list[tuple[privacy_requests.Request, list]]) -> pl.DataFrame:
     return _frame("privacy_requests", [{
-        "request_id": r.request_id, "kind": r.kind.value, "kind_words": request_views.KIND_WORDS[r.kind],
+        "request_id": r.request_id, "kind": r.kind.value, "kind_words": _(request_views.KIND_WORDS[r.kind]),
         "scope_words": r.scope, "category_keys": ",".join(r.categories or ()), "purpose_code": r.purpose_code,
         "purpose": _purpose_name(r.purpose_code), "channel": r.channel, "details": r.details,
         "received_at": r.received_at, "deadline": r.deadline, "extended_deadline": r.extended_deadline,
-        "extension_reason": r.extension_reason, "status": r.status.value, "status_words": STATUS_WORDS[r.status],
+        "extension_reason": r.extension_reason, "status": r.status.value, "status_words": _(STATUS_WORDS[r.status]),
         "decision_reason": r.decision_reason, "updated_at": r.updated_at,
-    } for r, _ in held])
+    } for r, _history in held])
 
 
 def request_history(held: list[tuple[privacy_requests.Request, list[privacy_requests.HistoryEntry]]]) -> pl.DataFrame:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+from portal.core.i18n import _
+
 
 class DeadlineError(ValueError):
     """An extension that the law does not allow; the message says why."""
@@ -32,11 +34,11 @@ def initial_deadline(received: date) -> date:
 def extended_deadline(received: date, months: int, already_extended: bool, reason: str) -> date:
     """The deadline after the one allowed extension of 1 or 2 further months, with a reason."""
     if already_extended:
-        raise DeadlineError("the deadline was already extended once; GDPR Art. 12(3) allows one extension")
+        raise DeadlineError(_("the deadline was already extended once; GDPR Art. 12(3) allows one extension"))
     if months not in (1, 2):
-        raise DeadlineError(f"an extension is 1 or 2 further months (got {months})")
+        raise DeadlineError(_("an extension is 1 or 2 further months (got {months})").format(months=months))
     if not reason or not reason.strip():
-        raise DeadlineError("an extension needs a reason; the employee is shown it")
+        raise DeadlineError(_("an extension needs a reason; the employee is shown it"))
     return add_months(received, 1 + months)
 
 

@@ -48,7 +48,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import _
 from portal.privacy import optout, privacy_requests, receipts
 from portal.lake import volume_rollup
 from portal.identity.pseudonyms import pseudonym_of
@@ -227,9 +228,11 @@ def _receipt_body(r: Run, verification: dict[str, Any]) -> dict[str, Any]:
         metadata["access_events"] = {"rows_removed": 0, "note": "kept intact; no longer linked to the person"}
     started = min((row.started_at for row in done.values() if row.started_at is not None), default=None)
     stores: dict[str, Any] = {"telemetry": telemetry, "metadata": metadata, **extra}
+    with i18n.in_language(i18n.DEFAULT_LANGUAGE):  # a signed receipt reads the same whoever's language made it
+        words = q.scope
     return {
         "format": receipts.FORMAT, "issuer": receipts.ISSUER, "request_id": q.request_id, "kind": q.kind.value,
-        "scope": {"words": q.scope, "categories": list(q.category_keys), "purpose": q.purpose_code},
+        "scope": {"words": words, "categories": list(q.category_keys), "purpose": q.purpose_code},
         "stores": stores, "verification": verification, "datasets_flagged": datasets, "models_affected": models,
         "kept": list(plan_kept(q)),
         "times": {"received_at": iso(q.received_at), "started_at": iso(started),
@@ -248,7 +251,8 @@ def _exclusive(data_dir: Path, request_id: str) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ErasureError(f"request {request_id} is being carried out by another run right now") from None
+            raise ErasureError(_("request {request_id} is being carried out by another run right now").format(
+                request_id=request_id)) from None
         try:
             yield
         finally:
@@ -276,7 +280,8 @@ def _start(engine: Engine, principal: Principal, request_id: str) -> privacy_req
         return privacy_requests.transition(engine, principal, request_id, Status.EXECUTING, "carrying out the request",
                                            now=utc_now())
     if request.status != Status.EXECUTING:
-        raise ErasureError(f"request {request_id} is {request.status.value}; only approved requests are carried out")
+        raise ErasureError(_("request {request_id} is {status}; only approved requests are carried out").format(
+            request_id=request_id, status=request.status.value))
     return request
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core import catalog, db
+from portal.core.i18n import N_
 from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.privacy_requests import Request
 from portal.privacy.request_states import Kind
@@ -25,9 +26,11 @@ TELEMETRY, METADATA, CACHE, EXPORT, VERIFY = "telemetry", "metadata", "cache", "
 
 REBUILD_REQUIRED = "rebuild_required"
 REBUILD_PENDING = "rebuild_pending"
+# The words a receipt records beside the status: signed, so always these English words; a page translates
+# them where it shows them (_(DATASET_STATUS_WORDS[status])).
 DATASET_STATUS_WORDS = {
-    REBUILD_REQUIRED: "must be rebuilt before the next training run",
-    REBUILD_PENDING: "to be rebuilt without you after your opt-out",
+    REBUILD_REQUIRED: N_("must be rebuilt before the next training run"),
+    REBUILD_PENDING: N_("to be rebuilt without you after your opt-out"),
 }
 UNTOUCHED_STATUSES = frozenset({"retired", "deleted"})  # no longer used: nothing to rebuild
 

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from portal.core.times import as_utc
-from portal.core import cache_epoch, caches, catalog, db
+from portal.core import cache_epoch, caches, catalog, db, i18n
+from portal.core.i18n import _
 from portal.privacy import optout
 from portal.identity.pseudonyms import pseudonym_of
 from portal.privacy.erasure_plan import (
@@ -141,7 +142,8 @@ def _telemetry_step(key: str) -> _Step:
                         rows_removed=removed, detail={"files_vacuumed": erased.files_vacuumed,
                                                       "log_entries_removed": erased.log_entries_removed})
 
-    return _Step(TELEMETRY, cat.table_name, f"Erasing {cat.name.lower()}", run)
+    return _Step(TELEMETRY, cat.table_name, _("Erasing {category}").format(
+        category=cat.name.lower() if i18n.language() == "en" else cat.name), run)
 
 
 def _flag_datasets(conn: Connection, impacts: list[DatasetImpact]) -> None:
@@ -267,14 +269,14 @@ def steps(request: Request) -> list[_Step]:
     """The steps of a request, in order."""
     if request.kind == Kind.ERASURE:
         found = [_telemetry_step(k) for k in request.category_keys]
-        found.append(_Step(METADATA, "dataset_members", "Removing dataset memberships", _members_step))
+        found.append(_Step(METADATA, "dataset_members", _("Removing dataset memberships"), _members_step))
         if request.erases_everything:
-            found.append(_Step(METADATA, "pseudonyms", "Unlinking the access log", _pseudonym_step))
-        found.append(_Step(METADATA, "erasure_tombstones", "Leaving a salted-hash tombstone", _tombstone_step))
-        found.append(_Step(CACHE, "caches", "Clearing cached copies", _cache_step))
+            found.append(_Step(METADATA, "pseudonyms", _("Unlinking the access log"), _pseudonym_step))
+        found.append(_Step(METADATA, "erasure_tombstones", _("Leaving a salted-hash tombstone"), _tombstone_step))
+        found.append(_Step(CACHE, "caches", _("Clearing cached copies"), _cache_step))
         return found
     if request.kind == Kind.OBJECTION:
-        return [_Step(METADATA, "objections", "Recording the objection", _objections_step),
-                _Step(METADATA, "datasets", "Flagging datasets for rebuilding", _datasets_step)]
-    return [_Step(EXPORT, "copy", "Building the copy", _copy_step)]
+        return [_Step(METADATA, "objections", _("Recording the objection"), _objections_step),
+                _Step(METADATA, "datasets", _("Flagging datasets for rebuilding"), _datasets_step)]
+    return [_Step(EXPORT, "copy", _("Building the copy"), _copy_step)]
 

@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import tempfile
+import textwrap
 import time
 import uuid
 import zipfile
@@ -47,7 +48,8 @@ from sqlalchemy.engine import Connection, Engine
 from portal.audit import my_access
 from portal.identity import directory
 from portal.audit import access_events
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import N_, _, ngettext
 from portal.privacy import copy_tables, optout, privacy_requests
 from portal.lineage import my_lineage
 from portal.identity import policy
@@ -62,7 +64,7 @@ PARQUET_MIN_ROWS = 10_000  # "large": a spreadsheet struggles, an analyst wants 
 CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 COPY_MAX_AGE = timedelta(hours=1)
 COPY_FORMAT = "telemetry-portal-copy/2"
-MANIFEST_FILES_NOTE = (
+MANIFEST_FILES_NOTE = N_(
     "Every file in this ZIP except manifest.json itself. sha256 and bytes are of the file as extracted. "
     "For a table, rows counts its records (the .jsonl, .csv and .parquet files of one table hold the same "
     "records) and schema lists each column with its type and meaning; codes (category_key, purpose_code, "
@@ -70,16 +72,19 @@ MANIFEST_FILES_NOTE = (
 CLI_SUBJECT = "svc:portal-cli"
 PRIVACY_OFFICE_PURPOSE = "legal.compliance"
 
+# The right and what it means are marked here and written in the language of the person the copy is for.
 RIGHTS = (
-    ("Art. 15", "Access", "You may get confirmation of what is held about you and a copy of it. This file is that copy."),
-    ("Art. 16", "Rectification", "You may have inaccurate data about you corrected."),
-    ("Art. 17", "Erasure", "You may ask for your data to be erased where there is no longer a reason to keep it."),
-    ("Art. 18", "Restriction", "You may ask that your data is kept but not used while a dispute is settled."),
-    ("Art. 20", "Portability", "You may receive your data in a machine-readable format (the JSON Lines, CSV and "
-                               "Parquet files here) and have it passed to another controller."),
-    ("Art. 21", "Objection", "You may object to processing based on legitimate interests, including use for "
-                             "training AI systems, for the categories marked as open to objection."),
-    ("Art. 77", "Complaint", "You may complain to a data protection supervisory authority."),
+    ("Art. 15", N_("Access"), N_("You may get confirmation of what is held about you and a copy of it. This file is "
+                                 "that copy.")),
+    ("Art. 16", N_("Rectification"), N_("You may have inaccurate data about you corrected.")),
+    ("Art. 17", N_("Erasure"), N_("You may ask for your data to be erased where there is no longer a reason to keep "
+                                  "it.")),
+    ("Art. 18", N_("Restriction"), N_("You may ask that your data is kept but not used while a dispute is settled.")),
+    ("Art. 20", N_("Portability"), N_("You may receive your data in a machine-readable format (the JSON Lines, CSV "
+                                      "and Parquet files here) and have it passed to another controller.")),
+    ("Art. 21", N_("Objection"), N_("You may object to processing based on legitimate interests, including use for "
+                                    "training AI systems, for the categories marked as open to objection.")),
+    ("Art. 77", N_("Complaint"), N_("You may complain to a data protection supervisory authority.")),
 )
 
 
@@ -101,8 +106,11 @@ class CopyReport:
         return sum(self.records.values())
 
     def describe(self) -> str:
-        return (f"Wrote {self.path} ({human_size(self.bytes)}, {self.total_records:,} telemetry records in "
-                f"{len(self.files)} files) in {self.seconds:.1f}s.")
+        return ngettext("Wrote {path} ({size}, {n} telemetry record in {files} files) in {seconds}s.",
+                        "Wrote {path} ({size}, {n} telemetry records in {files} files) in {seconds}s.",
+                        self.total_records).format(
+            path=self.path, size=human_size(self.bytes), n=i18n.number(self.total_records),
+            files=i18n.number(len(self.files)), seconds=i18n.decimal(self.seconds, 1))
 
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
@@ -290,14 +298,15 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
             out = _Writer(archive, Path(scratch))
             done = 0
             for cat in catalog.CATEGORIES:  # every catalog table, whether or not the summary lists it
-                report(done / total * 0.95, f"Copying {cat.name.lower()} ...")
+                report(done / total * 0.95, _("Copying {category} ...").format(
+                    category=cat.name.lower() if i18n.language() == "en" else cat.name))
                 frame = store.scan(cat.table_name, employee_id).collect()
                 frame = frame.drop([c for c in (PARTITION_COLUMN,) if c in frame.columns])
                 records[cat.key] = frame.height
                 out.frames(f"telemetry/{cat.table_name}", _slices(frame), parquet=frame.height >= PARQUET_MIN_ROWS)
                 done += frame.height
                 del frame
-            report(0.96, "Adding who read your data and where it went ...")
+            report(0.96, _("Adding who read your data and where it went ..."))
             out.frames("access_events", _slices(copy_tables.access_events(events)))
             out.frames("privacy_requests", _slices(copy_tables.privacy_requests_frame(requests)))
             out.frames("request_history", _slices(copy_tables.request_history(requests)))
@@ -313,7 +322,7 @@ def _build(engine: Engine, store: TelemetryStore, employee_id: str, destination:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    report(1.0, "Finished writing the file.")
+    report(1.0, _("Finished writing the file."))
     return CopyReport(destination, tmp.stat().st_size, records, tuple(out.files),
                       time.perf_counter() - started), tmp
 
@@ -326,8 +335,8 @@ def human_size(size: int) -> str:
     """Bytes as a person reads them: 820 KB, 12.4 MB."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if size >= scale:
-            return f"{size / scale:,.1f} {unit}"
-    return f"{size:,} bytes"
+            return f"{i18n.decimal(size / scale, 1)} {unit}"
+    return ngettext("{n} byte", "{n} bytes", size).format(n=i18n.number(size))
 
 
 def _you(subject: _Subject) -> dict:
@@ -373,62 +382,87 @@ def _manifest(subject: _Subject, records: dict[str, int], summary: dict, events:
                                "status_words": u.status_words, "purpose_code": u.purpose_code,
                                "purpose": u.purpose} for u in held.datasets],
         "models": [{"name": m.name, "version": m.version} for m in held.models],
-        "your_rights": [{"article": f"GDPR {a}", "right": r, "what": w} for a, r, w in RIGHTS],
-        "files_note": MANIFEST_FILES_NOTE,
+        "your_rights": [{"article": f"GDPR {a}", "right": _(r), "what": _(w)} for a, r, w in RIGHTS],
+        "files_note": _(MANIFEST_FILES_NOTE),
         "files": list(entries.values()),
     }
 
 
+# The README's table of files: a file (or pattern) and what it holds, marked here, written in the reader's language.
+README_FILES = (
+    ("README.txt", N_("this explanation")),
+    ("manifest.json", N_("for each category: what it is, why it is collected (purposes), the legal basis, how long "
+                         "it is kept, where it comes from, who may read it, and whether you can object; who did read "
+                         "your data (recipients); your rights; and every other file of this ZIP with its SHA-256, "
+                         "size, number of rows and schema (each column with its type and meaning)")),
+    ("you.json", N_("your employee record as the portal holds it")),
+    ("telemetry/<table>.jsonl", N_("every telemetry record about you in that category, one JSON object per line")),
+    ("telemetry/<table>.csv", N_("the same records as a spreadsheet (see CSV NOTE)")),
+    ("telemetry/<table>.parquet", N_("the same again, typed, for categories with many records")),
+    ("access_events.*", N_("every time someone other than you read your data: when, who, what, how many records, "
+                           "the stated purpose and justification, and why a read was flagged")),
+    ("privacy_requests.*", N_("your requests (erasure, objection, copy): scope, status, deadline, reasons")),
+    ("request_history.*", N_("every step of each request: when, what happened, by whom (a role), why")),
+    ("objections.*", N_("your objections in force: the purpose or category, since when")),
+    ("dataset_memberships.*", N_("the AI training datasets that include your data, with your records per category "
+                                 "and the dataset's status")),
+    ("models.*", N_("the models trained on those datasets")),
+)
+README_WIDTH = 110
+
+
+def _paragraph(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, README_WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False, break_long_words=False)
+
+
 def _readme(subject: _Subject, records: dict[str, int], requested_by: str) -> str:
+    """The copy's README in the language in use when the copy is made: the language of the person who asked."""
+    now = datetime.now(UTC)
     lines = [
-        f"A copy of everything the company holds about {subject.display_name} ({subject.employee_id})",
-        f"Made on {datetime.now(UTC):%d %B %Y at %H:%M UTC}, {requested_by}.",
+        _("A copy of everything the company holds about {name} ({employee_id})").format(
+            name=subject.display_name, employee_id=subject.employee_id),
+        _("Made on {day} at {time} UTC, {requested_by}.").format(day=i18n.long_day(now), time=f"{now:%H:%M}",
+                                                                 requested_by=requested_by),
         "",
-        "This is your copy under GDPR Art. 15 (right of access) and Art. 20 (data portability).",
+        *_paragraph(_("This is your copy under GDPR Art. 15 (right of access) and Art. 20 (data portability)."), ""),
         "",
-        "FILES",
-        "  README.txt                 this explanation",
-        "  manifest.json              for each category: what it is, why it is collected (purposes), the legal",
-        "                             basis, how long it is kept, where it comes from, who may read it, and whether",
-        "                             you can object; who did read your data (recipients); your rights; and every",
-        "                             other file of this ZIP with its SHA-256, size, number of rows and schema",
-        "                             (each column with its type and meaning)",
-        "  you.json                   your employee record as the portal holds it",
-        "  telemetry/<table>.jsonl    every telemetry record about you in that category, one JSON object per line",
-        "  telemetry/<table>.csv      the same records as a spreadsheet (see CSV NOTE)",
-        "  telemetry/<table>.parquet  the same again, typed, for categories with many records",
-        "  access_events.*            every time someone other than you read your data: when, who, what, how",
-        "                             many records, the stated purpose and justification, and why a read was flagged",
-        "  privacy_requests.*         your requests (erasure, objection, copy): scope, status, deadline, reasons",
-        "  request_history.*          every step of each request: when, what happened, by whom (a role), why",
-        "  objections.*               your objections in force: the purpose or category, since when",
-        "  dataset_memberships.*      the AI training datasets that include your data, with your records per",
-        "                             category and the dataset's status",
-        "  models.*                   the models trained on those datasets",
-        "",
-        "CODES AND LABELS",
-        "  Tables name things by stable codes (category_key, purpose_code, action, actor_kind, status,",
-        "  flag_codes), with the words you read beside them (category, purpose, status_words, flags).",
-        "  A program should use the codes; manifest.json says what each column means.",
-        "",
-        "CHECKING THE FILES",
-        "  sha256sum (or shasum -a 256) of an extracted file gives the sha256 that manifest.json lists for it.",
-        "",
-        "CATEGORIES",
+        _("FILES"),
     ]
-    for c in catalog.CATEGORIES:
-        lines.append(f"  {c.table_name:<22} {c.name}: {records.get(c.key, 0):,} records. {c.description}")
+    for name, what in README_FILES:
+        described = textwrap.wrap(_(what), README_WIDTH - 29, break_on_hyphens=False, break_long_words=False)
+        lines.append(f"  {name:<27}{described[0]}")
+        lines += [" " * 29 + more for more in described[1:]]
     lines += [
         "",
-        "CSV NOTE",
-        "  Cells that begin with = + - @, a tab or a carriage return start with an extra apostrophe (')",
-        "  so that a spreadsheet shows them as text instead of running them as a formula. The JSON Lines",
-        "  and Parquet files hold the exact values. Times are UTC.",
+        _("CODES AND LABELS"),
+        *_paragraph(_("Tables name things by stable codes (category_key, purpose_code, action, actor_kind, status, "
+                      "flag_codes), with the words you read beside them (category, purpose, status_words, flags). "
+                      "A program should use the codes; manifest.json says what each column means.")),
         "",
-        "YOUR RIGHTS",
+        _("CHECKING THE FILES"),
+        *_paragraph(_("sha256sum (or shasum -a 256) of an extracted file gives the sha256 that manifest.json lists "
+                      "for it.")),
+        "",
+        _("CATEGORIES"),
     ]
-    lines += [f"  GDPR {a} {r}: {w}" for a, r, w in RIGHTS]
-    lines += ["", "To use them, file a request in the portal or write to the privacy office.", ""]
+    for c in catalog.CATEGORIES:
+        count = records.get(c.key, 0)
+        lines.append(f"  {c.table_name:<22} " + ngettext("{name}: {n} record. {description}",
+                                                         "{name}: {n} records. {description}", count).format(
+            name=c.name, n=i18n.number(count), description=c.description))
+    lines += [
+        "",
+        _("CSV NOTE"),
+        *_paragraph(_("Cells that begin with = + - @, a tab or a carriage return start with an extra apostrophe (') "
+                      "so that a spreadsheet shows them as text instead of running them as a formula. The JSON Lines "
+                      "and Parquet files hold the exact values. Times are UTC.")),
+        "",
+        _("YOUR RIGHTS"),
+    ]
+    for article, right, what in RIGHTS:
+        lines += _paragraph(_("GDPR {article} {right}: {what}").format(article=article, right=_(right), what=_(what)))
+    lines += ["", _("To use them, file a request in the portal or write to the privacy office."), ""]
     return "\n".join(lines)
 
 
@@ -450,7 +484,7 @@ def build_my_copy(engine: Engine, store: TelemetryStore, principal: Principal, d
     purge_copies(directory)
     destination = directory / f"copy-{employee_id}-self-{secrets.token_hex(8)}.zip"
     report, tmp = _build(engine, store, employee_id, destination, naming=naming,
-                         requested_by="at your own request in the portal", progress=progress)
+                         requested_by=_("at your own request in the portal"), progress=progress)
     tmp.replace(destination)
     return report
 
@@ -473,19 +507,20 @@ def build_copy_for_subject(engine: Engine, store: TelemetryStore, principal: Pri
     """
     policy.ensure(principal, "subjects:lookup")
     if not isinstance(reason, str) or not reason.strip():
-        raise ExportError("a reason is required: the person will read it next to this access")
+        raise ExportError(_("a reason is required: the person will read it next to this access"))
     if purpose not in catalog.PURPOSE_BY_CODE:
-        raise ExportError(f"{purpose!r} is not a registered purpose code; known: "
-                          f"{', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+        raise ExportError(_("{purpose} is not a registered purpose code; known: {known}").format(
+            purpose=repr(purpose), known=", ".join(sorted(catalog.PURPOSE_BY_CODE))))
     if destination.exists() and not overwrite:
-        raise ExportError(f"{destination} already exists; choose another file or overwrite it explicitly")
+        raise ExportError(_("{path} already exists; choose another file or overwrite it explicitly").format(
+            path=destination))
     with engine.connect() as conn:
         try:
             employee_id = directory.resolve_subject(conn, subject)
         except directory.UnknownSubject as exc:
             raise ExportError(str(exc)) from None
     report, tmp = _build(engine, store, employee_id, destination, naming=naming,
-                         requested_by="by the privacy office on your behalf", progress=progress)
+                         requested_by=_("by the privacy office on your behalf"), progress=progress)
     try:
         run_id = f"export-{uuid.uuid4().hex[:12]}-by-{_operator()}"[:100]
         reads = [access_events.Read(key, count) for key, count in report.records.items()]

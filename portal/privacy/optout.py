@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from portal.core.times import as_utc
 from portal.core import catalog, db
+from portal.core.i18n import _, ngettext
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure
 
@@ -75,13 +76,16 @@ def salt(data_dir: str | os.PathLike) -> bytes:
     try:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise OptOutError(f"{path}: mode {mode:04o} lets other users read the tombstone salt; expected 0600")
+            raise OptOutError(_("{path}: mode {mode} lets other users read the tombstone salt; expected 0600").format(
+                path=path, mode=f"{mode:04o}"))
         value = path.read_bytes()
     except OSError as exc:
-        raise OptOutError(f"{path}: cannot read the tombstone salt: {exc.strerror or exc}") from None
+        raise OptOutError(_("{path}: cannot read the tombstone salt: {problem}").format(
+            path=path, problem=exc.strerror or exc)) from None
     if len(value) != SALT_BYTES:
-        raise OptOutError(f"{path}: the tombstone salt is {len(value)} bytes, expected {SALT_BYTES}; restore it "
-                          "from backup (without it, erased people can no longer be recognised)")
+        raise OptOutError(_("{path}: the tombstone salt is {n} bytes, expected {expected}; restore it from backup "
+                            "(without it, erased people can no longer be recognised)").format(
+            path=path, n=len(value), expected=SALT_BYTES))
     return value
 
 
@@ -131,9 +135,9 @@ class Objection:
     @property
     def words(self) -> str:
         if self.purpose_code:
-            return f"objected to {catalog.PURPOSE_BY_CODE[self.purpose_code].name}"
+            return _("objected to {purpose}").format(purpose=catalog.PURPOSE_BY_CODE[self.purpose_code].name)
         assert self.category_key is not None  # an objection names a purpose or a category
-        return f"objected to any use of {catalog.category(self.category_key).name}"
+        return _("objected to any use of {category}").format(category=catalog.category(self.category_key).name)
 
 
 def record_objections(conn: Connection, employee_id: str, request_id: str, purpose: str | None,
@@ -172,7 +176,8 @@ def optout_frame(engine: Engine, principal: Principal) -> pl.DataFrame:
 def export_text(frame: pl.DataFrame, fmt: str) -> str:
     """The opt-out list as CSV (header line) or as a JSON array of objects."""
     if fmt not in EXPORT_FORMATS:
-        raise OptOutError(f"unknown format {fmt!r}; choose {' or '.join(EXPORT_FORMATS)}")
+        raise OptOutError(_("unknown format {format}; choose {known}").format(
+            format=repr(fmt), known=_(" or ").join(EXPORT_FORMATS)))
     frame = frame.with_columns(pl.col("since").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     if fmt == "csv":
         return frame.write_csv()
@@ -204,7 +209,8 @@ def _objection_applies(o: Objection, purpose: str, categories: tuple[str, ...] |
 
 def _known_purpose(purpose: str) -> None:
     if purpose not in catalog.PURPOSE_BY_CODE:
-        raise OptOutError(f"unknown purpose {purpose!r}; known purposes: {', '.join(sorted(catalog.PURPOSE_BY_CODE))}")
+        raise OptOutError(_("unknown purpose {purpose}; known purposes: {known}").format(
+            purpose=repr(purpose), known=", ".join(sorted(catalog.PURPOSE_BY_CODE))))
 
 
 # ---- the dataset gate -------------------------------------------------------------------
@@ -217,35 +223,39 @@ def read_manifest(path: str | os.PathLike) -> pl.DataFrame:
         with path.open("rb") as handle:
             head = handle.read(65536)
     except OSError as exc:
-        raise ManifestError(f"cannot read the manifest {path}: {exc.strerror or exc}") from None
+        raise ManifestError(_("cannot read the manifest {path}: {problem}").format(
+            path=path, problem=exc.strerror or exc)) from None
     if not head:
-        raise ManifestError(f"the manifest {path} is empty")
+        raise ManifestError(_("the manifest {path} is empty").format(path=path))
     try:
         if head[:4] == b"PAR1":
             frame = pl.read_parquet(path)
         elif b"\x00" in head:
-            raise ManifestError(f"the manifest {path} is neither CSV nor Parquet (it holds binary data)")
+            raise ManifestError(_("the manifest {path} is neither CSV nor Parquet (it holds binary data)").format(
+                path=path))
         else:
             frame = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"the manifest {path} is neither readable CSV nor Parquet: "
-                            f"{str(exc).strip().splitlines()[0][:200]}") from None
+        raise ManifestError(_("the manifest {path} is neither readable CSV nor Parquet: {problem}").format(
+            path=path, problem=str(exc).strip().splitlines()[0][:200])) from None
     if "subject_id" not in frame.columns:
-        raise ManifestError(f"the manifest {path} has no subject_id column (columns: "
-                            f"{', '.join(frame.columns) or 'none'})")
+        raise ManifestError(_("the manifest {path} has no subject_id column (columns: {columns})").format(
+            path=path, columns=", ".join(frame.columns) or _("none")))
     columns = ["subject_id"] + (["category"] if "category" in frame.columns else [])
     frame = frame.select(pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
     if frame.height == 0:
-        raise ManifestError(f"the manifest {path} holds no rows")
+        raise ManifestError(_("the manifest {path} holds no rows").format(path=path))
     blank = frame.with_row_index("row", 1).filter(pl.col("subject_id").is_null() | (pl.col("subject_id") == ""))
     if blank.height:
         rows = ", ".join(str(r) for r in blank["row"].head(MAX_LISTED))
-        raise ManifestError(f"the manifest {path} has rows without a subject_id (data row(s) {rows})")
+        raise ManifestError(_("the manifest {path} has rows without a subject_id (data row(s) {rows})").format(
+            path=path, rows=rows))
     if "category" in frame.columns:
         unknown = sorted(set(frame["category"].drop_nulls()) - set(catalog.CATEGORY_BY_KEY))
         if unknown:
-            raise ManifestError(f"the manifest {path} names unknown categor{'y' if len(unknown) == 1 else 'ies'} "
-                                f"{', '.join(unknown[:MAX_LISTED])}")
+            raise ManifestError(ngettext("the manifest {path} names unknown category {keys}",
+                                         "the manifest {path} names unknown categories {keys}", len(unknown)).format(
+                path=path, keys=", ".join(unknown[:MAX_LISTED])))
     return frame
 
 
@@ -300,15 +310,17 @@ def check_dataset(engine: Engine, data_dir: str | os.PathLike, manifest: str | o
     for subject, cats in scope.items():
         employee_id = ids.get(subject) or ids.get(subject.lower()) or subject
         in_scope = None if cats is None else tuple(sorted(cats))
-        reasons = [f"{o.words} since {o.effective_at:%Y-%m-%d}" + (f" ({o.request_id})" if o.request_id else "")
+        reasons = [_("{objection} since {day}").format(objection=o.words, day=f"{o.effective_at:%Y-%m-%d}")
+                   + (f" ({o.request_id})" if o.request_id else "")
                    for o in by_person.get(employee_id, []) if _objection_applies(o, purpose, in_scope)]
         stone = stones.get(subject_hash(key, employee_id))
         if stone is not None:
             erased = None if stone.categories is None else set(json.loads(stone.categories))
             if erased is None or in_scope is None or erased & set(in_scope):
-                what = "all telemetry" if erased is None else ", ".join(
+                what = _("all telemetry") if erased is None else ", ".join(
                     catalog.category(c).name for c in sorted(erased))
-                reasons.append(f"erased ({what}) on {as_utc(stone.erased_at):%Y-%m-%d}")
+                reasons.append(_("erased ({what}) on {day}").format(what=what,
+                                                                    day=f"{as_utc(stone.erased_at):%Y-%m-%d}"))
         if reasons:
             offenders.append(Offender(subject, tuple(reasons)))
     offenders.sort(key=lambda o: o.subject)

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from portal.audit import my_access
 from portal.core import times
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import _, ngettext
 from portal.privacy.erasure_plan import CACHE
 from portal.identity.principal import Principal
 from portal.privacy.request_states import Kind
@@ -35,18 +36,20 @@ class OfferedCopy:
 
     def sentence(self) -> str:
         if self.available:
-            return "Your copy is ready."
+            return _("Your copy is ready.")
         if self.erased_at is None:
-            return ("Your copy is no longer on the server: copies are deleted within an hour, and when you prepare "
-                    "a new one. Prepare a new copy to download one.")
-        head = (f"Your copy was removed from the server because your data was erased on {self.erased_at.day} "
-                f"{self.erased_at:%b %Y} (request {self.erasure_request}), so it can no longer be downloaded.")
+            return _("Your copy is no longer on the server: copies are deleted within an hour, and when you prepare "
+                     "a new one. Prepare a new copy to download one.")
+        head = _("Your copy was removed from the server because your data was erased on {day} (request {request}), "
+                 "so it can no longer be downloaded.").format(day=i18n.day(self.erased_at),
+                                                              request=self.erasure_request)
         if not self.still_held:
-            return head + (" No telemetry about you is left to copy: a new copy would hold only your employee "
-                           "record and your privacy requests.")
-        kept = ", ".join(f"{name} ({n:,} record{'s' if n != 1 else ''})" for name, n in self.still_held)
-        return head + (f" What is still kept about you can go in a new copy: {kept}, with your employee record "
-                       "and your privacy requests. Prepare a new copy to download it.")
+            return head + " " + _("No telemetry about you is left to copy: a new copy would hold only your employee "
+                                  "record and your privacy requests.")
+        kept = ", ".join(ngettext("{name} ({n} record)", "{name} ({n} records)", n).format(name=name, n=i18n.number(n))
+                         for name, n in self.still_held)
+        return head + " " + _("What is still kept about you can go in a new copy: {kept}, with your employee record "
+                              "and your privacy requests. Prepare a new copy to download it.").format(kept=kept)
 
 
 def offered(engine: Engine, store: TelemetryStore, principal: Principal, path: Path,

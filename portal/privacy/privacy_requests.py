@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from portal.core.times import as_utc
 from portal.core import catalog, db
+from portal.core.i18n import _
 from portal.identity.pseudonyms import pseudonym_of
 from portal.identity.directory import resolve_subject
 from portal.privacy.deadlines import extended_deadline, initial_deadline
@@ -60,7 +61,7 @@ class RequestError(ValueError):
 
 class RequestNotFound(LookupError):
     def __str__(self) -> str:
-        return f"no privacy request with id {self.args[0]!r}"
+        return _("no privacy request with id {request_id}").format(request_id=repr(self.args[0]))
 
 
 @dataclass(frozen=True)
@@ -104,13 +105,13 @@ class Request:
         if self.kind == Kind.OBJECTION:
             parts = []
             if self.purpose_code:
-                parts.append(f"purpose {catalog.PURPOSE_BY_CODE[self.purpose_code].name}")
+                parts.append(_("purpose {purpose}").format(purpose=catalog.PURPOSE_BY_CODE[self.purpose_code].name))
             parts += [catalog.category(c).name for c in self.categories or ()]
             return ", ".join(parts)
         if self.kind == Kind.ACCESS:
-            return "a copy of all data"
+            return _("a copy of all data")
         if self.categories is None:
-            return "all telemetry categories (performance records are kept)"
+            return _("all telemetry categories (performance records are kept)")
         return ", ".join(catalog.category(c).name for c in self.categories)
 
 
@@ -149,35 +150,33 @@ def _validate_scope(kind: Kind, categories: list[str] | None, purpose: str | Non
         catalog.category(key)  # UnknownCategory names the known keys
     if purpose is not None and purpose not in catalog.PURPOSE_BY_CODE:
         known = ", ".join(sorted(catalog.PURPOSE_BY_CODE))
-        raise RequestError(f"unknown purpose {purpose!r}; known purposes: {known}")
+        raise RequestError(_("unknown purpose {purpose}; known purposes: {known}").format(
+            purpose=repr(purpose), known=known))
     if kind == Kind.OBJECTION:
         if not purpose and not categories:
-            raise RequestError("an objection names a purpose (e.g. train_ai_system) or categories")
+            raise RequestError(_("an objection names a purpose (e.g. train_ai_system) or categories"))
         if purpose and purpose not in objectable_purposes():
-            raise RequestError(
-                f"{catalog.PURPOSE_BY_CODE[purpose].name} is not open to objection (Art. 21): every use of it "
-                "rests on the employment contract, a legal obligation or vital interests"
-            )
+            raise RequestError(_("{purpose} is not open to objection (Art. 21): every use of it rests on the "
+                                 "employment contract, a legal obligation or vital interests").format(
+                purpose=catalog.PURPOSE_BY_CODE[purpose].name))
         for key in categories or ():
             cat = catalog.category(key)
             if purpose and purpose not in cat.objectionable_purposes:
-                raise RequestError(f"{cat.name} serves {catalog.PURPOSE_BY_CODE[purpose].name} under "
-                                   f"{cat.legal_basis_for(purpose)}; an objection (Art. 21) does not apply")
+                raise RequestError(_("{category} serves {purpose} under {basis}; an objection (Art. 21) does not "
+                                     "apply").format(category=cat.name, purpose=catalog.PURPOSE_BY_CODE[purpose].name,
+                                                     basis=cat.legal_basis_for(purpose)))
             if not cat.objection_possible:
-                raise RequestError(
-                    f"{cat.name} is processed under {cat.legal_basis}; an objection (Art. 21) does not apply"
-                )
+                raise RequestError(_("{category} is processed under {basis}; an objection (Art. 21) does not "
+                                     "apply").format(category=cat.name, basis=cat.legal_basis))
     elif purpose is not None:
-        raise RequestError(f"a purpose only applies to objections, not to {kind.value} requests")
+        raise RequestError(_("a purpose only applies to objections, not to {kind} requests").format(kind=kind.value))
     if kind == Kind.ACCESS and categories:
-        raise RequestError("an access request covers all data; it takes no categories")
+        raise RequestError(_("an access request covers all data; it takes no categories"))
     if kind == Kind.ERASURE:
         kept = [catalog.category(k).name for k in categories or () if not catalog.category(k).erasable]
         if kept:
-            raise RequestError(
-                f"{', '.join(kept)} are kept under the employment contract while you work here; "
-                "they cannot be erased on request"
-            )
+            raise RequestError(_("{categories} are kept under the employment contract while you work here; they "
+                                 "cannot be erased on request").format(categories=", ".join(kept)))
     cats = json.dumps(sorted(set(categories))) if categories else None
     return cats, purpose
 
@@ -194,11 +193,14 @@ def file_request(
     try:
         kind_ = Kind(kind)
     except ValueError:
-        raise RequestError(f"unknown request kind {kind!r}; choose erasure, objection or access") from None
+        raise RequestError(_("unknown request kind {kind}; choose erasure, objection or access").format(
+            kind=repr(kind))) from None
     if channel not in CHANNELS:
-        raise RequestError(f"unknown channel {channel!r}; choose {', '.join(CHANNELS)}")
+        raise RequestError(_("unknown channel {channel}; choose {known}").format(channel=repr(channel),
+                                                                                 known=", ".join(CHANNELS)))
     if details is not None and len(details) > MAX_DETAILS:
-        raise RequestError(f"details are limited to {MAX_DETAILS} characters (got {len(details)})")
+        raise RequestError(_("details are limited to {limit} characters (got {n})").format(
+            limit=MAX_DETAILS, n=len(details)))
     cats, purpose = _validate_scope(kind_, categories, purpose)
     now = as_utc(now or datetime.now(UTC))
     with engine.begin() as conn:
@@ -237,7 +239,7 @@ def _role_of(principal: Principal, request: Request) -> str:
         return OFFICE
     if principal.employee_id == request.employee_id:
         return SUBJECT
-    raise PermissionDenied("Not allowed: this request is about someone else.")
+    raise PermissionDenied(_("Not allowed: this request is about someone else."))
 
 
 EXECUTOR_REF = "svc:request-executor"
@@ -257,7 +259,8 @@ def _apply(conn: Connection, principal: Principal | None, request: Request, targ
         .values(status=target.value, updated_at=now, **changes)
     )
     if done.rowcount != 1:  # someone else moved it first; nothing is written
-        raise TransitionError(f"request {request.request_id} changed meanwhile; reload and try again")
+        raise TransitionError(_("request {request_id} changed meanwhile; reload and try again").format(
+            request_id=request.request_id))
     conn.execute(sa.insert(db.request_transitions).values(
         request_id=request.request_id, at=now, from_status=request.status.value, to_status=target.value,
         event="transition", actor_role=role,
@@ -308,7 +311,8 @@ def extend(engine: Engine, principal: Principal, request_id: str, months: int, r
         request = _load(conn, request_id, lock=True)
         ensure(principal, "requests:decide")
         if request.status in (Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN):
-            raise TransitionError(f"the request is already {request.status.value}; there is nothing to extend")
+            raise TransitionError(_("the request is already {status}; there is nothing to extend").format(
+                status=request.status.value))
         new_deadline = extended_deadline(request.received_at.date(), months, request.extended_deadline is not None,
                                          reason)
         conn.execute(sa.update(db.privacy_requests)
@@ -338,9 +342,8 @@ def list_requests(engine: Engine, principal: Principal, status: str | None = Non
         try:
             query = query.where(db.privacy_requests.c.status == Status(status).value)
         except ValueError:
-            raise RequestError(
-                f"unknown status {status!r}; choose {', '.join(s.value for s in Status)}"
-            ) from None
+            raise RequestError(_("unknown status {status}; choose {known}").format(
+                status=repr(status), known=", ".join(s.value for s in Status))) from None
     with engine.connect() as conn:
         requests = [_row_to_request(r) for r in conn.execute(query)]
     return sorted(requests, key=lambda r: (r.due, r.received_at))

@@ -34,7 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from sqlalchemy.engine import Connection, Engine
 
 from portal.audit import checkpoint
-from portal.core import db, json_input
+from portal.core import db, i18n, json_input
+from portal.core.i18n import _
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure
 
@@ -87,7 +88,8 @@ def canonical_bytes(body: dict[str, Any]) -> bytes:
 
 def _no_floats(value: Any, where: str) -> None:
     if isinstance(value, float):
-        raise ReceiptError(f"{where} holds a floating-point number; receipts use whole numbers and strings only")
+        raise ReceiptError(_("{where} holds a floating-point number; receipts use whole numbers and strings "
+                             "only").format(where=where))
     if isinstance(value, dict):
         for key, item in value.items():
             _no_floats(item, f"{where}.{key}")
@@ -127,7 +129,8 @@ def pinned_key(data_dir: str | os.PathLike) -> str | None:
     try:
         return checkpoint.load_verifier_key(key_dir(data_dir))
     except (OSError, UnicodeDecodeError, checkpoint.CheckpointError) as exc:
-        raise ReceiptError(f"this portal's receipt key {path} is unreadable: {exc}") from None
+        raise ReceiptError(_("this portal's receipt key {path} is unreadable: {problem}").format(
+            path=path, problem=exc)) from None
 
 
 # ---- signing and checking ------------------------------------------------------------
@@ -137,7 +140,7 @@ def sign(body: dict[str, Any], key: checkpoint.Signer) -> Receipt:
     """Sign ``body`` (every field but ``signature``) and return the receipt."""
     missing = [f for f in REQUIRED_FIELDS if f != "signature" and f not in body]
     if missing:
-        raise ReceiptError(f"a receipt needs the field(s) {', '.join(missing)}")
+        raise ReceiptError(_("a receipt needs the field(s) {fields}").format(fields=", ".join(missing)))
     message = canonical_bytes(body)
     # A signed note over the canonical text is an Ed25519 signature over exactly those bytes.
     note = key.sign_note(message.decode("ascii"))
@@ -148,10 +151,10 @@ def sign(body: dict[str, Any], key: checkpoint.Signer) -> Receipt:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
+    keys = [k for k, _value in pairs]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        raise ReceiptError(f"the receipt names the field(s) {', '.join(dupes)} more than once")
+        raise ReceiptError(_("the receipt names the field(s) {fields} more than once").format(fields=", ".join(dupes)))
     return dict(pairs)
 
 
@@ -163,28 +166,30 @@ def parse(text: str | bytes) -> dict[str, Any]:
     """
     if isinstance(text, bytes):
         if len(text) > MAX_RECEIPT_BYTES:
-            raise ReceiptError(f"the file is {len(text):,} bytes; a receipt is at most {MAX_RECEIPT_BYTES:,}")
+            raise ReceiptError(_("the file is {n} bytes; a receipt is at most {limit}").format(
+                n=i18n.number(len(text)), limit=i18n.number(MAX_RECEIPT_BYTES)))
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ReceiptError(f"the receipt is not UTF-8 text (byte {exc.start})") from None
+            raise ReceiptError(_("the receipt is not UTF-8 text (byte {position})").format(position=exc.start)) from None
     try:
         document = json_input.loads(text, object_pairs_hook=_unique_keys)
     except json_input.NotJson as exc:
-        raise ReceiptError(f"the receipt is not valid JSON: {exc.reason}") from None
+        raise ReceiptError(_("the receipt is not valid JSON: {reason}").format(reason=exc.reason)) from None
     if not isinstance(document, dict):
-        raise ReceiptError("the receipt is not a JSON object")
+        raise ReceiptError(_("the receipt is not a JSON object"))
     missing = [f for f in REQUIRED_FIELDS if f not in document]
     if missing:
-        raise ReceiptError(f"the receipt lacks the field(s) {', '.join(missing)}")
+        raise ReceiptError(_("the receipt lacks the field(s) {fields}").format(fields=", ".join(missing)))
     signature = document["signature"]
     if not isinstance(signature, dict):
-        raise ReceiptError("the receipt's signature is not an object")
+        raise ReceiptError(_("the receipt's signature is not an object"))
     missing = [f for f in SIGNATURE_FIELDS if not isinstance(signature.get(f), str)]
     if missing:
-        raise ReceiptError(f"the receipt's signature lacks the field(s) {', '.join(missing)}")
+        raise ReceiptError(_("the receipt's signature lacks the field(s) {fields}").format(fields=", ".join(missing)))
     if document["format"] != FORMAT:
-        raise ReceiptError(f"unknown receipt format {document['format']!r}; expected {FORMAT!r}")
+        raise ReceiptError(_("unknown receipt format {found}; expected {expected}").format(
+            found=repr(document["format"]), expected=repr(FORMAT)))
     return document
 
 
@@ -193,32 +198,33 @@ def verify(text: str | bytes, expected_key: str | None = None) -> Receipt:
     document = parse(text)
     signature = document["signature"]
     if signature["algorithm"] != ALGORITHM:
-        raise ReceiptError(f"unknown signature algorithm {signature['algorithm']!r}; expected {ALGORITHM}")
+        raise ReceiptError(_("unknown signature algorithm {found}; expected {expected}").format(
+            found=repr(signature["algorithm"]), expected=ALGORITHM))
     try:
         embedded = checkpoint.parse_verifier_key(signature["public_key"])
     except checkpoint.CheckpointError as exc:
-        raise ReceiptError(f"the receipt's public key is unusable: {exc}") from None
+        raise ReceiptError(_("the receipt's public key is unusable: {problem}").format(problem=exc)) from None
     if expected_key is not None:
         try:
             expected = checkpoint.parse_verifier_key(expected_key)
         except checkpoint.CheckpointError as exc:
-            raise ReceiptError(f"the expected key is unusable: {exc}") from None
+            raise ReceiptError(_("the expected key is unusable: {problem}").format(problem=exc)) from None
         if str(expected) != str(embedded):
-            raise ReceiptError(f"the receipt was signed with a foreign key ({embedded.name}+{embedded.key_id.hex()}), "
-                               f"not the expected {expected.name}+{expected.key_id.hex()}")
+            raise ReceiptError(_("the receipt was signed with a foreign key ({found}), not the expected {expected}").format(
+                found=f"{embedded.name}+{embedded.key_id.hex()}", expected=f"{expected.name}+{expected.key_id.hex()}"))
     try:
         value = base64.b64decode(signature["value"].encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise ReceiptError("the receipt's signature value is not base64") from None
+        raise ReceiptError(_("the receipt's signature value is not base64")) from None
     try:
         message = canonical_bytes(document)
     except ReceiptError as exc:
-        raise ReceiptError(f"the receipt is not in canonical form: {exc}") from None
+        raise ReceiptError(_("the receipt is not in canonical form: {problem}").format(problem=exc)) from None
     try:
         embedded.public_key.verify(value, message)
     except InvalidSignature:
-        raise ReceiptError("the signature does not match the receipt's contents: "
-                           "it was changed after signing") from None
+        raise ReceiptError(_("the signature does not match the receipt's contents: it was changed after "
+                             "signing")) from None
     return Receipt(document)
 
 

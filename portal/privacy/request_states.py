@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from portal.core.i18n import N_, _
+
 
 class Kind(StrEnum):
     ERASURE = "erasure"
@@ -59,14 +61,15 @@ TRANSITIONS: dict[tuple[Status, Status], Rule] = {
     (Status.APPROVED, Status.WITHDRAWN): Rule(frozenset({SUBJECT})),
 }
 
+# Marked here, translated where shown: _(STATUS_WORDS[status]).
 STATUS_WORDS = {
-    Status.SUBMITTED: "received, waiting for the privacy office",
-    Status.IN_REVIEW: "being reviewed by the privacy office",
-    Status.APPROVED: "approved, waiting to be carried out",
-    Status.EXECUTING: "being carried out",
-    Status.COMPLETED: "done and verified",
-    Status.REJECTED: "rejected",
-    Status.WITHDRAWN: "withdrawn by you",
+    Status.SUBMITTED: N_("received, waiting for the privacy office"),
+    Status.IN_REVIEW: N_("being reviewed by the privacy office"),
+    Status.APPROVED: N_("approved, waiting to be carried out"),
+    Status.EXECUTING: N_("being carried out"),
+    Status.COMPLETED: N_("done and verified"),
+    Status.REJECTED: N_("rejected"),
+    Status.WITHDRAWN: N_("withdrawn by you"),
 }
 
 
@@ -79,12 +82,14 @@ def check_transition(current: Status, target: Status, by: str, reason: str | Non
     rule = TRANSITIONS.get((current, target))
     if rule is None:
         if current in TERMINAL:
-            raise TransitionError(f"the request is already {current.value}; it cannot become {target.value}")
-        raise TransitionError(f"a request cannot go from {current.value} to {target.value}")
+            raise TransitionError(_("the request is already {current}; it cannot become {target}").format(
+                current=current.value, target=target.value))
+        raise TransitionError(_("a request cannot go from {current} to {target}").format(
+            current=current.value, target=target.value))
     if by not in rule.by:
-        raise TransitionError(
-            f"{current.value} -> {target.value} is done by {' or '.join(sorted(rule.by))}, not {by}"
-        )
+        raise TransitionError(_("{current} -> {target} is done by {allowed}, not {by}").format(
+            current=current.value, target=target.value, allowed=_(" or ").join(sorted(rule.by)), by=by))
     if rule.reason_required and not (reason and reason.strip()):
-        raise TransitionError(f"{current.value} -> {target.value} needs a reason, which the employee sees")
+        raise TransitionError(_("{current} -> {target} needs a reason, which the employee sees").format(
+            current=current.value, target=target.value))
     return rule

@@ -16,7 +16,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from portal.core import catalog, db
+from portal.core import catalog, db, i18n
+from portal.core.i18n import N_, _, ngettext
 from portal.privacy.deadlines import days_left
 from portal.privacy.erasure_plan import DATASET_STATUS_WORDS
 from portal.identity.principal import Principal
@@ -33,10 +34,10 @@ OVERDUE, AT_RISK = "overdue", "at risk"
 URGENCY_LABELS = (OVERDUE, AT_RISK)
 URGENCY_COLOURS = ("#d62728", "#e6a100")
 
-KIND_WORDS = {
-    Kind.ERASURE: "Erasure",
-    Kind.OBJECTION: "Objection",
-    Kind.ACCESS: "Copy of all data",
+KIND_WORDS = {  # marked here, translated where shown
+    Kind.ERASURE: N_("Erasure"),
+    Kind.OBJECTION: N_("Objection"),
+    Kind.ACCESS: N_("Copy of all data"),
 }
 OPEN = frozenset(Status) - TERMINAL
 WITHDRAWABLE = frozenset({Status.SUBMITTED, Status.IN_REVIEW, Status.APPROVED})
@@ -48,7 +49,7 @@ def utc_today() -> date:
 
 
 def _fmt(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return i18n.day(day)
 
 
 def urgency(request: Request, today: date) -> str | None:
@@ -68,15 +69,22 @@ def deadline_words(request: Request, today: date) -> str:
     if request.status in TERMINAL:
         closed = request.updated_at.date()
         if request.status == Status.WITHDRAWN:
-            return f"withdrawn on {_fmt(closed)}"
-        timing = "within the deadline" if closed <= request.due else "after the deadline"
-        return f"{request.status.value} on {_fmt(closed)}, {timing} of {_fmt(request.due)}"
+            return _("withdrawn on {day}").format(day=_fmt(closed))
+        if request.status == Status.COMPLETED:
+            said = (_("completed on {day}, within the deadline of {due}") if closed <= request.due
+                    else _("completed on {day}, after the deadline of {due}"))
+        else:
+            said = (_("rejected on {day}, within the deadline of {due}") if closed <= request.due
+                    else _("rejected on {day}, after the deadline of {due}"))
+        return said.format(day=_fmt(closed), due=_fmt(request.due))
     left = days_left(request.due, today)
     if left < 0:
-        return f"due {_fmt(request.due)} ({-left} day{'s' if left != -1 else ''} overdue)"
+        return ngettext("due {day} ({n} day overdue)", "due {day} ({n} days overdue)", -left).format(
+            day=_fmt(request.due), n=i18n.number(-left))
     if left == 0:
-        return f"due {_fmt(request.due)} (today)"
-    return f"due {_fmt(request.due)} ({left} day{'s' if left != 1 else ''} left)"
+        return _("due {day} (today)").format(day=_fmt(request.due))
+    return ngettext("due {day} ({n} day left)", "due {day} ({n} days left)", left).format(
+        day=_fmt(request.due), n=i18n.number(left))
 
 
 def sentence(text: str) -> str:
@@ -88,30 +96,31 @@ def extension_words(request: Request) -> str | None:
     """Why and to when the deadline was extended, as the employee reads it; None without extension."""
     if request.extended_deadline is None:
         return None
-    return (f"The privacy office extended the deadline from {_fmt(request.deadline)} to "
-            f"{_fmt(request.extended_deadline)}. Their reason: {clean(request.extension_reason)}")
+    return _("The privacy office extended the deadline from {deadline} to {extended}. Their reason: {reason}").format(
+        deadline=_fmt(request.deadline), extended=_fmt(request.extended_deadline),
+        reason=clean(request.extension_reason))
 
 
 def status_words(request: Request) -> str:
-    return STATUS_WORDS[request.status]
+    return _(STATUS_WORDS[request.status])
 
 
 def _by(role: str, viewer: str) -> str:
     if role == SUBJECT:
-        return "you" if viewer == SUBJECT else "the employee"
+        return _("you") if viewer == SUBJECT else _("the employee")
     if role == OFFICE:
-        return "the privacy office"
+        return _("the privacy office")
     if role == EXECUTOR:
-        return "the portal, after checking every store"
+        return _("the portal, after checking every store")
     return role
 
 
 def _what(entry: HistoryEntry) -> str:
     if entry.event == "filed":
-        return "request received"
+        return _("request received")
     if entry.event == "extended":
-        return "deadline extended"
-    return STATUS_WORDS[entry.to_status]
+        return _("deadline extended")
+    return _(STATUS_WORDS[entry.to_status])
 
 
 actor_words, event_words = _by, _what  # the person's copy puts these words beside the codes
@@ -156,7 +165,7 @@ def queue(engine: Engine, principal: Principal, today: date | None = None, *,
     requests = [r for r in list_requests(engine, principal)
                 if include_closed or r.status in OPEN or r.request_id == keep]
     names = _names(engine, {r.employee_id for r in requests})
-    return [QueueItem(r, names.get(r.employee_id, "unknown"), urgency(r, today), days_left(r.due, today))
+    return [QueueItem(r, names.get(r.employee_id, _("unknown")), urgency(r, today), days_left(r.due, today))
             for r in requests]
 
 
@@ -164,7 +173,7 @@ def queue_frame(items: list[QueueItem]) -> pl.DataFrame:
     """One row per request, deadline first so the overdue and at-risk marks are in view."""
     return pl.DataFrame(
         [{"Request": i.request.request_id, "Deadline": [i.urgency] if i.urgency else [], "Due": i.request.due,
-          "Days left": None if i.request.status in TERMINAL else i.days_left, "Kind": KIND_WORDS[i.request.kind], "Status": i.request.status.value.replace(
+          "Days left": None if i.request.status in TERMINAL else i.days_left, "Kind": _(KIND_WORDS[i.request.kind]), "Status": i.request.status.value.replace(
               "_", " "), "Person": i.request.employee_id, "Scope": i.request.scope,
           "Received": i.request.received_at} for i in items],
         schema={"Request": pl.String, "Deadline": pl.List(pl.String), "Due": pl.Date, "Days left": pl.Int64,
@@ -173,7 +182,7 @@ def queue_frame(items: list[QueueItem]) -> pl.DataFrame:
     )
 
 
-RECEIPT_CHECK = (
+RECEIPT_CHECK = N_(
     "Anyone can check it: any change breaks the signature. A signature proves whose it is only against a key "
     "you got apart from the receipt: ask the privacy office for the portal's receipt key (`portal receipt key`), "
     "save it to a file and run `portal receipt verify RECEIPT.json --key KEYFILE`; it names the key that signed.")
@@ -182,38 +191,51 @@ RECEIPT_CHECK = (
 def receipt_summary(document: dict) -> str:
     """What a receipt records, in one sentence for its reader."""
     stores = document.get("stores", {})
-    parts = [f"{t['rows_removed']:,} records removed from {table} (table version {t['version_before']} to "
-             f"{t['version_after']})" for table, t in stores.get("telemetry", {}).items() if "rows_removed" in t]
+    parts = [ngettext("{n} record removed from {table} (table version {before} to {after})",
+                      "{n} records removed from {table} (table version {before} to {after})",
+                      t["rows_removed"]).format(n=i18n.number(t["rows_removed"]), table=table,
+                                                before=t["version_before"], after=t["version_after"])
+             for table, t in stores.get("telemetry", {}).items() if "rows_removed" in t]
     members = stores.get("metadata", {}).get("dataset_members", {}).get("rows_removed")
     if members:
-        parts.append(f"{members:,} dataset membership{'s' if members != 1 else ''} removed")
+        parts.append(ngettext("{n} dataset membership removed", "{n} dataset memberships removed", members).format(
+            n=i18n.number(members)))
     if "copy" in stores:
-        parts.append(f"a copy of {sum(stores['copy']['records'].values()):,} records produced "
-                     f"(SHA-256 {stores['copy']['sha256'][:16]}...)")
+        copied = sum(stores["copy"]["records"].values())
+        parts.append(ngettext("a copy of {n} record produced (SHA-256 {sha}...)",
+                              "a copy of {n} records produced (SHA-256 {sha}...)", copied).format(
+            n=i18n.number(copied), sha=stores["copy"]["sha256"][:16]))
     objections = stores.get("metadata", {}).get("objections", {}).get("rows_added")
     if objections:
-        parts.append(f"{objections} objection{'s' if objections != 1 else ''} recorded")
+        parts.append(ngettext("{n} objection recorded", "{n} objections recorded", objections).format(
+            n=i18n.number(objections)))
     flagged, models = len(document.get("datasets_flagged", [])), len(document.get("models_affected", []))
     if flagged:
-        parts.append(f"{flagged} dataset version{'s' if flagged != 1 else ''} flagged for rebuilding")
+        parts.append(ngettext("{n} dataset version flagged for rebuilding",
+                              "{n} dataset versions flagged for rebuilding", flagged).format(n=i18n.number(flagged)))
     if models:
-        parts.append(f"{models} model{'s' if models != 1 else ''} trained on them listed")
-    verified = document.get("verification", {}).get("result", "not recorded")
-    return sentence("; ".join(parts) or "nothing to change") + f". Verification: {verified}."
+        parts.append(ngettext("{n} model trained on them listed", "{n} models trained on them listed",
+                              models).format(n=i18n.number(models)))
+    verified = document.get("verification", {}).get("result")
+    results = {"passed": _("passed"), "failed": _("failed")}
+    verified_words = results.get(verified, verified) if verified else _("not recorded")
+    return _("{what}. Verification: {result}.").format(
+        what=sentence(_("; ").join(parts) or _("nothing to change")), result=verified_words)
 
 
 def title(request: Request) -> str:
     """E.g. "Erasure: Keystroke activity", "Objection: purpose Training AI systems", "Copy of all data"."""
     if request.kind == Kind.ACCESS:
-        return KIND_WORDS[Kind.ACCESS]
-    return f"{KIND_WORDS[request.kind]}: {request.scope}"
+        return _(KIND_WORDS[Kind.ACCESS])
+    return _("{kind}: {scope}").format(kind=_(KIND_WORDS[request.kind]), scope=request.scope)
 
 
 def subject_name(engine: Engine, principal: Principal, request_id: str) -> str:
     """Name and employee id of the person a request is about, for the privacy office only."""
     ensure(principal, "requests:read_all")
     request = get(engine, principal, request_id)
-    return f"{_names(engine, {request.employee_id}).get(request.employee_id, 'unknown')} ({request.employee_id})"
+    name = _names(engine, {request.employee_id}).get(request.employee_id, _("unknown"))
+    return f"{name} ({request.employee_id})"
 
 
 def register_frame(engine: Engine, today: date | None = None) -> pl.DataFrame:
@@ -251,7 +273,8 @@ def register_frame(engine: Engine, today: date | None = None) -> pl.DataFrame:
 
 # ---- what the employee is told before filing -----------------------------------------
 
-ERASURE_CONSEQUENCES = """\
+# Shown as Markdown by the pages, translated there: _(ERASURE_CONSEQUENCES).
+ERASURE_CONSEQUENCES = N_("""\
 **What erasure means**
 
 - **It cannot be undone.** Your records are deleted from every store, including older versions of the \
@@ -260,16 +283,16 @@ tables, and cannot be restored, not even for you. If you want to keep a copy, do
 you work here; they are not erased, and you cannot object to them.
 - **A legal hold keeps what it covers.** If records about you are held for a court case, an investigation or \
 an audit, the privacy office keeps exactly those until the hold ends and tells you which.
-- **Training datasets** that include your data are marked "must be rebuilt before the next training run". \
+- **Training datasets** that include your data are marked to be rebuilt without it before the next training run. \
 Models already trained on them are listed in your receipt; erasure cannot take your data back out of a \
 trained model.
 - **What stays:** this request and its history, your employee record (so you can still sign in), and a salted \
 fingerprint of your employee id that lets training pipelines refuse your data. The access log stays intact \
 but, when you erase everything, no longer points to you, so *Who accessed my data* starts empty.
 - When it is done you get a **signed receipt** that anyone can check.
-"""
+""")
 
-OBJECTION_CONSEQUENCES = """\
+OBJECTION_CONSEQUENCES = N_("""\
 **What an objection means**
 
 - From the moment it is carried out, you are **left out of every new dataset** built for the purpose you \
@@ -278,13 +301,13 @@ object to (or drawing on the categories you name). Pipelines check the list befo
 - Your data itself is not deleted: it is still used for the other purposes listed on *My data*. Ask for \
 erasure if you want it gone.
 - **Performance records** are kept under your employment contract and cannot be objected to.
-"""
+""")
 
-ACCESS_EXPLANATION = """\
+ACCESS_EXPLANATION = N_("""\
 The privacy office prepares a complete copy of everything held about you: every telemetry record, every \
 time someone read your data, and the datasets and models that include it. You can also download a copy \
 yourself, right away, on *My copy*.
-"""
+""")
 
 
 def erasable_choices() -> dict[str, str]:
@@ -304,7 +327,7 @@ def objectable_choices() -> tuple[dict[str, str], dict[str, str]]:
 
 def plan_tables_frame(found: "ErasurePlan") -> pl.DataFrame:
     return pl.DataFrame(
-        [{"Store": "Telemetry lake" if t.store == "telemetry" else "Metadata DB", "Table": t.table,
+        [{"Store": _("Telemetry lake") if t.store == "telemetry" else _("Metadata DB"), "Table": t.table,
           "What": t.what, "Rows": t.rows, "Delta version now": "" if t.version is None else str(t.version)}
          for t in found.tables],
         schema={"Store": pl.String, "Table": pl.String, "What": pl.String, "Rows": pl.Int64,
@@ -316,7 +339,8 @@ def plan_datasets_frame(found: "ErasurePlan") -> pl.DataFrame:
     return pl.DataFrame(
         [{"Dataset": d.name, "Version": d.version, "Purpose": d.purpose, "Records of the person": d.records,
           "Status now": d.status.replace("_", " "),
-          "Will be": DATASET_STATUS_WORDS.get(d.new_status, d.new_status.replace("_", " "))} for d in found.datasets],
+          "Will be": _(DATASET_STATUS_WORDS[d.new_status]) if d.new_status in DATASET_STATUS_WORDS
+          else d.new_status.replace("_", " ")} for d in found.datasets],
         schema={"Dataset": pl.String, "Version": pl.String, "Purpose": pl.String, "Records of the person": pl.Int64,
                 "Status now": pl.String, "Will be": pl.String},
     )

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from portal.identity import directory
 from portal.audit import access_events
 from portal.core import catalog, db
+from portal.core.i18n import _
 from portal.identity.principal import Principal
 from portal.identity.policy import ensure
 from portal.lake.telemetry import TelemetryStore
@@ -54,13 +55,14 @@ class Lookup:
 def check_justification(text: str | None) -> str:
     value = (text or "").strip()
     if not value:
-        raise SubjectLookupError("a justification is required (a request id such as REQ-1A2B3C4D, or a ticket "
-                                 "reference); the person will read it next to this access")
+        raise SubjectLookupError(_("a justification is required (a request id such as REQ-1A2B3C4D, or a ticket "
+                                   "reference); the person will read it next to this access"))
     if len(value) < MIN_JUSTIFICATION:
-        raise SubjectLookupError(f"the justification {value!r} is too short to tell the person why; name the "
-                                 "request or ticket")
+        raise SubjectLookupError(_("the justification {text} is too short to tell the person why; name the request "
+                                   "or ticket").format(text=repr(value)))
     if len(value) > MAX_JUSTIFICATION or "\x00" in value:
-        raise SubjectLookupError(f"the justification must be at most {MAX_JUSTIFICATION} characters of text")
+        raise SubjectLookupError(_("the justification must be at most {limit} characters of text").format(
+            limit=MAX_JUSTIFICATION))
     return value
 
 
@@ -74,7 +76,7 @@ def open_records(engine: Engine, store: TelemetryStore, principal: Principal, su
     except catalog.UnknownCategory as exc:
         raise SubjectLookupError(str(exc)) from None
     if not (subject or "").strip():
-        raise SubjectLookupError("name the person: an employee id, e-mail or OIDC subject")
+        raise SubjectLookupError(_("name the person: an employee id, e-mail or OIDC subject"))
     with engine.connect() as conn:
         try:
             employee_id = directory.resolve_subject(conn, subject.strip())
@@ -86,10 +88,11 @@ def open_records(engine: Engine, store: TelemetryStore, principal: Principal, su
             about = conn.execute(sa.select(db.privacy_requests.c.employee_id)
                                  .where(db.privacy_requests.c.request_id == request_id.upper())).scalar()
             if about is None:
-                raise SubjectLookupError(f"there is no request {request_id.upper()}; name an existing request or a "
-                                         "ticket")
+                raise SubjectLookupError(_("there is no request {request_id}; name an existing request or a "
+                                           "ticket").format(request_id=request_id.upper()))
             if about != employee_id:
-                raise SubjectLookupError(f"request {request_id.upper()} is about someone else, not {employee_id}")
+                raise SubjectLookupError(_("request {request_id} is about someone else, not {employee_id}").format(
+                    request_id=request_id.upper(), employee_id=employee_id))
     records, total = store.records(employee_id, cat.key, 0, limit)
     event_id = access_events.record_read(engine, principal, employee_id, cat.key, PURPOSE, reason, records.height,
                                       access_events.VIEW, query_id=f"lookup-{uuid.uuid4().hex[:12]}")

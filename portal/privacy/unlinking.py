@@ -16,7 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from portal.core import db
+from portal.core import db, i18n
+from portal.core.i18n import _
 from portal.audit.my_access import own_subject
 from portal.core.times import as_utc
 from portal.privacy.erasure_plan import METADATA
@@ -32,11 +33,11 @@ class Unlinking:
     at: datetime  # UTC
 
     def sentence(self) -> str:
-        return (f"Your erasure (request {self.request_id}) on {self.at.day} {self.at:%b %Y} removed the link between "
-                "you and every read of your data recorded before it: the pseudonym that tied those entries to you "
-                "was deleted. The entries are still in the signed log, unchanged, so the log stays verifiable, but "
-                "they point to no one, and nobody can show them as yours any more, not even to you. Reads after "
-                "the erasure are linked to you again and appear here.")
+        return _("Your erasure (request {request_id}) on {day} removed the link between you and every read of your "
+                 "data recorded before it: the pseudonym that tied those entries to you was deleted. The entries are "
+                 "still in the signed log, unchanged, so the log stays verifiable, but they point to no one, and "
+                 "nobody can show them as yours any more, not even to you. Reads after the erasure are linked to you "
+                 "again and appear here.").format(request_id=self.request_id, day=i18n.day(self.at))
 
 
 def latest(conn: Connection, employee_id: str) -> Unlinking | None:
