@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pandas  # noqa: F401 - imported before any session thread: plotly reads a half-imported pandas otherwise
+import polars as pl
 import streamlit as st
 
 from portal.core import cache_epoch, caches, i18n
@@ -263,3 +264,33 @@ def language() -> str:
         except Exception:  # noqa: BLE001 - the screens that follow say what is wrong; the language falls back
             pass
     return _browser_language() or settings_language
+
+
+# Column names and short labels that the domain's tables carry in English (the person's copy and the code read
+# them so); a page shows them in the run's language through table().
+TABLE_WORDS = (
+    N_("When"), N_("What happened"), N_("By"), N_("Reason"), N_("Request"), N_("Deadline"), N_("Due"),
+    N_("Days left"), N_("Kind"), N_("Status"), N_("Person"), N_("Scope"), N_("Received"), N_("Store"), N_("Table"),
+    N_("What"), N_("Rows"), N_("Delta version now"), N_("Dataset"), N_("Version"), N_("Purpose"),
+    N_("Records of the person"), N_("Status now"), N_("Will be"), N_("Model"), N_("Trained on"), N_("Flags"),
+    N_("Who"), N_("Category"), N_("Flagged because"), N_("Records"), N_("Action"), N_("Justification"),
+    N_("Team and role"), N_("Source system"), N_("Query or run id"), N_("In the signed log"), N_("Stored in"),
+    N_("Created"), N_("Owner"), N_("Your records in it"), N_("Models trained on it"), N_("Trained"),
+    N_("Trained on (your datasets)"),
+)
+LABEL_WORDS = (N_("no purpose"), N_("role not allowed"), N_("over-exposure"), N_("overdue"), N_("at risk"))
+
+
+def table(frame: pl.DataFrame, lists: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``frame`` with its column names, and the labels in its list columns ``lists``, in the run's language."""
+    labels = {label: _(label) for label in LABEL_WORDS}
+    frame = frame.with_columns(pl.col(c).list.eval(pl.element().replace(labels)) for c in lists if c in frame.columns)
+    names = {c: _(c) for c in frame.columns}
+    if len(set(names.values())) < len(names):  # two columns would read alike: keep the names as they are
+        return frame
+    return frame.rename(names)
+
+
+def labels(words: tuple[str, ...]) -> list[str]:
+    """Short labels (a multiselect column's options) in the run's language."""
+    return [_(w) for w in words]

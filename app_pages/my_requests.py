@@ -80,10 +80,10 @@ for request in mine:
         if request.status == Status.REJECTED and request.decision_reason:
             st.warning(_("The privacy office's reason: {reason}").format(reason=md(request.decision_reason)))
         with st.expander(_("What happened so far")):
-            st.dataframe(request_views.history_frame(svc.request_history(principal, request.request_id),
-                                                     SUBJECT),
+            st.dataframe(ui.table(request_views.history_frame(svc.request_history(principal, request.request_id),
+                                                              SUBJECT)),
                          hide_index=True, width="stretch",
-                         column_config={"When": st.column_config.DatetimeColumn(_("When (UTC)"),
+                         column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"),
                                                                                 format="D MMM YYYY, HH:mm")})
         withdrawable = request.status in request_views.WITHDRAWABLE
         if withdrawable and st.button(_("Withdraw this request"), key=f"withdraw-{request.request_id}",

@@ -33,13 +33,13 @@ if not items:
     st.stop()
 
 st.dataframe(
-    request_views.queue_frame(items), hide_index=True, width="stretch",
+    ui.table(request_views.queue_frame(items), lists=("Deadline",)), hide_index=True, width="stretch",
     column_config={
-        "Request": st.column_config.TextColumn(pinned=True),
-        "Deadline": st.column_config.MultiselectColumn(options=request_views.URGENCY_LABELS,
-                                                       color=list(request_views.URGENCY_COLOURS), width="small"),
-        "Received": st.column_config.DatetimeColumn(format="D MMM YYYY"),
-        "Due": st.column_config.DateColumn(format="D MMM YYYY"),
+        _("Request"): st.column_config.TextColumn(pinned=True),
+        _("Deadline"): st.column_config.MultiselectColumn(options=ui.labels(request_views.URGENCY_LABELS),
+                                                          color=list(request_views.URGENCY_COLOURS), width="small"),
+        _("Received"): st.column_config.DatetimeColumn(format="D MMM YYYY"),
+        _("Due"): st.column_config.DateColumn(format="D MMM YYYY"),
     },
 )
 
@@ -73,15 +73,15 @@ if receipt is not None:
 elif request.status not in (Status.REJECTED, Status.WITHDRAWN):
     found = svc.erasure_plan(principal, chosen)
     st.markdown(_("##### What carrying it out will touch (nothing has changed yet)"))
-    st.dataframe(request_views.plan_tables_frame(found), hide_index=True, width="stretch",
-                 column_config={"Rows": st.column_config.NumberColumn(format="localized")})
+    st.dataframe(ui.table(request_views.plan_tables_frame(found)), hide_index=True, width="stretch",
+                 column_config={_("Rows"): st.column_config.NumberColumn(format="localized")})
     if found.datasets:
         st.markdown(_("**Training dataset versions affected ({n})**").format(n=len(found.datasets)))
-        st.dataframe(request_views.plan_datasets_frame(found), hide_index=True, width="stretch")
+        st.dataframe(ui.table(request_views.plan_datasets_frame(found)), hide_index=True, width="stretch")
     if found.models:
         st.markdown(_("**Models trained on them ({n})**: erasure cannot take data out of a trained model; the owners "
                       "decide whether to retrain.").format(n=len(found.models)))
-        st.dataframe(request_views.plan_models_frame(found), hide_index=True, width="stretch")
+        st.dataframe(ui.table(request_views.plan_models_frame(found)), hide_index=True, width="stretch")
     if found.kept:
         st.markdown(_("**Kept:** {what}.").format(what="; ".join(found.kept)))
 
@@ -118,6 +118,6 @@ if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(prin
             st.rerun()
 
 with st.expander(_("History")):
-    st.dataframe(request_views.history_frame(svc.request_history(principal, chosen), OFFICE),
+    st.dataframe(ui.table(request_views.history_frame(svc.request_history(principal, chosen), OFFICE)),
                  hide_index=True, width="stretch",
-                 column_config={"When": st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm")})
+                 column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm")})

@@ -23,18 +23,18 @@ st.caption(_("Widths are your records: from each category of your data, into dat
 
 st.subheader(_("Training datasets that include you"))
 st.dataframe(
-    my_lineage.datasets_frame(held),
+    ui.table(my_lineage.datasets_frame(held)),
     hide_index=True,
     width="stretch",
     column_config={
-        "Created": st.column_config.DatetimeColumn(format="D MMM YYYY"),
-        "Status": st.column_config.TextColumn(width="medium"),
+        _("Created"): st.column_config.DatetimeColumn(format="D MMM YYYY"),
+        _("Status"): st.column_config.TextColumn(width="medium"),
     },
 )
 
 st.subheader(_("Models trained on them"))
 if held.models:
-    st.dataframe(my_lineage.models_frame(held), hide_index=True, width="stretch",
-                 column_config={"Trained": st.column_config.DatetimeColumn(format="D MMM YYYY")})
+    st.dataframe(ui.table(my_lineage.models_frame(held)), hide_index=True, width="stretch",
+                 column_config={_("Trained"): st.column_config.DatetimeColumn(format="D MMM YYYY")})
 else:
     st.info(_("No model has been trained on these datasets yet."))

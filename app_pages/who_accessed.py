@@ -59,15 +59,15 @@ st.caption(_("The table below lists every read in the chart."))
 
 st.subheader(_("Every read ({n} shown)").format(n=i18n.number(len(shown))))
 st.dataframe(
-    reads.table(shown),
+    ui.table(reads.table(shown), lists=("Flags",)),
     hide_index=True,
     width="stretch",
     column_config={
-        "When": st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm", pinned=True),
-        "Flags": st.column_config.MultiselectColumn(options=my_access.FLAG_LABELS,
-                                                    color=list(my_access.FLAG_LABEL_COLOURS), width="medium"),
-        "Records": st.column_config.NumberColumn(format="localized"),
-        "Flagged because": st.column_config.TextColumn(width="large"),
+        _("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm", pinned=True),
+        _("Flags"): st.column_config.MultiselectColumn(options=ui.labels(my_access.FLAG_LABELS),
+                                                       color=list(my_access.FLAG_LABEL_COLOURS), width="medium"),
+        _("Records"): st.column_config.NumberColumn(format="localized"),
+        _("Flagged because"): st.column_config.TextColumn(width="large"),
     },
 )
 st.caption(_("Flagged reads carry labels in words; \"Flagged because\" says why in full."))

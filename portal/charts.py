@@ -96,14 +96,19 @@ def access_timeline(frame: pl.DataFrame) -> go.Figure:
         fig.update_layout(annotations=[{"text": _("No reads"), "showarrow": False}], height=200)
         return fig
     rows = frame.get_column("category").unique(maintain_order=True).to_list()  # top to bottom, as given
+    # The legend says flag and reader kind in the run's language; the frame carries them as codes.
+    flags = {"flagged": _("flagged"), "not flagged": _("not flagged")}
+    kinds = {"person": _("person"), "service": _("service")}
     data = frame.with_columns(
         pl.col("who", "purpose", "reason").map_elements(_plain, return_dtype=pl.String),
+        pl.col("flag").replace(flags), pl.col("kind").replace(kinds),
         size=(pl.col("records").clip(0) + 1).log10() * 3 + 6,
     ).sort("when")
     fig = px.scatter(
         data, x="when", y="category", color="flag", symbol="kind", size="size", size_max=16,
-        color_discrete_map=FLAG_COLOURS, symbol_map={"person": "circle", "service": "square"},
-        category_orders={"flag": ["flagged", "not flagged"], "category": rows[::-1]},
+        color_discrete_map={flags[k]: colour for k, colour in FLAG_COLOURS.items()},
+        symbol_map={kinds["person"]: "circle", kinds["service"]: "square"},
+        category_orders={"flag": [flags["flagged"], flags["not flagged"]], "category": rows[::-1]},
         custom_data=["who", "purpose", "records", "action", "reason"],
         labels={"when": _("When"), "category": "", "flag": "", "kind": _("Reader")},
     )
