@@ -42,7 +42,7 @@ c2.metric(_("Awaiting the works council"), sum(c.status == "pending" for c in it
 c3.metric(_("Suspended"), sum(c.status == "suspended" for c in items))
 if items:
     st.dataframe(collector_views.register_frame(items), hide_index=True, width="stretch",
-                 column_config={_("Since"): st.column_config.DatetimeColumn(format="D MMM YYYY")})
+                 column_config={_("Since"): st.column_config.DatetimeColumn(format=_("D MMM YYYY"))})
 else:
     st.info(_("No collector is registered yet. The privacy office registers each system that sends telemetry, here "
               "or with `portal collectors register`."))
@@ -108,4 +108,4 @@ if policy.allowed(principal, "collectors:decide"):
 
 st.dataframe(collector_views.history_frame(svc.collector_history(principal, chosen)), hide_index=True,
              width="stretch",
-             column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm")})
+             column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format=_("D MMM YYYY, HH:mm"))})

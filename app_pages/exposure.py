@@ -57,9 +57,9 @@ else:
                  "and is rounded to a multiple of {k}.").format(k=report.k) + " "
                + council_tables.hidden_reason(report.k))
     st.dataframe(outside, hide_index=True, width="stretch",
-                 column_config={_("Week from"): st.column_config.DateColumn(format="D MMM YYYY")})
+                 column_config={_("Week from"): st.column_config.DateColumn(format=_("D MMM YYYY"))})
 
 st.subheader(_("Grants"))
 st.dataframe(exposure.grants_frame(report), hide_index=True, width="stretch",
-             column_config={_("Granted"): st.column_config.DatetimeColumn(format="D MMM YYYY"),
-                            _("Expires"): st.column_config.DatetimeColumn(format="D MMM YYYY")})
+             column_config={_("Granted"): st.column_config.DatetimeColumn(format=_("D MMM YYYY")),
+                            _("Expires"): st.column_config.DatetimeColumn(format=_("D MMM YYYY"))})

@@ -57,8 +57,8 @@ st.dataframe(
     width="stretch",
     column_config={
         _("Records"): st.column_config.NumberColumn(format="localized"),
-        _("First record"): st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
-        _("Last record"): st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+        _("First record"): st.column_config.DatetimeColumn(format=_("D MMM YYYY, HH:mm")),
+        _("Last record"): st.column_config.DatetimeColumn(format=_("D MMM YYYY, HH:mm")),
     },
 )
 with st.expander(_("What each category means")):

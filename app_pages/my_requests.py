@@ -84,7 +84,7 @@ for request in mine:
                                                               SUBJECT)),
                          hide_index=True, width="stretch",
                          column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"),
-                                                                                format="D MMM YYYY, HH:mm")})
+                                                                                format=_("D MMM YYYY, HH:mm"))})
         withdrawable = request.status in request_views.WITHDRAWABLE
         if withdrawable and st.button(_("Withdraw this request"), key=f"withdraw-{request.request_id}",
                                       icon=":material/undo:"):

@@ -38,8 +38,8 @@ st.dataframe(
         _("Request"): st.column_config.TextColumn(pinned=True),
         _("Deadline"): st.column_config.MultiselectColumn(options=ui.labels(request_views.URGENCY_LABELS),
                                                           color=list(request_views.URGENCY_COLOURS), width="small"),
-        _("Received"): st.column_config.DatetimeColumn(format="D MMM YYYY"),
-        _("Due"): st.column_config.DateColumn(format="D MMM YYYY"),
+        _("Received"): st.column_config.DatetimeColumn(format=_("D MMM YYYY")),
+        _("Due"): st.column_config.DateColumn(format=_("D MMM YYYY")),
     },
 )
 
@@ -120,4 +120,4 @@ if request.status in (Status.APPROVED, Status.EXECUTING) and policy.allowed(prin
 with st.expander(_("History")):
     st.dataframe(ui.table(request_views.history_frame(svc.request_history(principal, chosen), OFFICE)),
                  hide_index=True, width="stretch",
-                 column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm")})
+                 column_config={_("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format=_("D MMM YYYY, HH:mm"))})

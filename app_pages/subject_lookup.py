@@ -33,7 +33,7 @@ if submitted:
     else:
         st.subheader(_("{category} of {person}").format(category=found.category, person=md(found.person)))
         st.dataframe(found.records, hide_index=True, width="stretch",
-                     column_config={"ts": st.column_config.DatetimeColumn(_("Time (UTC)"), format="D MMM YYYY, HH:mm")})
+                     column_config={"ts": st.column_config.DatetimeColumn(_("Time (UTC)"), format=_("D MMM YYYY, HH:mm"))})
         st.caption(_("The newest {shown} of {total} records. This view was recorded as an access the person sees, "
                      "with the justification \u201c{justification}\u201d.").format(
             shown=i18n.number(found.records.height), total=i18n.number(found.total),

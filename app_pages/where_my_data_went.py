@@ -27,7 +27,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        _("Created"): st.column_config.DatetimeColumn(format="D MMM YYYY"),
+        _("Created"): st.column_config.DatetimeColumn(format=_("D MMM YYYY")),
         _("Status"): st.column_config.TextColumn(width="medium"),
     },
 )
@@ -35,6 +35,6 @@ st.dataframe(
 st.subheader(_("Models trained on them"))
 if held.models:
     st.dataframe(ui.table(my_lineage.models_frame(held)), hide_index=True, width="stretch",
-                 column_config={_("Trained"): st.column_config.DatetimeColumn(format="D MMM YYYY")})
+                 column_config={_("Trained"): st.column_config.DatetimeColumn(format=_("D MMM YYYY"))})
 else:
     st.info(_("No model has been trained on these datasets yet."))

@@ -63,7 +63,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        _("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format="D MMM YYYY, HH:mm", pinned=True),
+        _("When"): st.column_config.DatetimeColumn(_("When (UTC)"), format=_("D MMM YYYY, HH:mm"), pinned=True),
         _("Flags"): st.column_config.MultiselectColumn(options=ui.labels(my_access.FLAG_LABELS),
                                                        color=list(my_access.FLAG_LABEL_COLOURS), width="medium"),
         _("Records"): st.column_config.NumberColumn(format="localized"),
