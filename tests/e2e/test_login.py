@@ -62,8 +62,9 @@ def test_alice_signs_in_and_sees_her_telemetry(page, portal_url):
     sign_in(page, portal_url, "alice")
     expect(page.get_by_role("heading", name="My data")).to_be_visible()
     expect(page.get_by_text("Alice Lindqvist").first).to_be_visible()
-    expect(page.get_by_text("Categories held")).to_be_visible()
-    expect(page.get_by_text("Records per day").first).to_be_visible()  # the heading; the chart axis repeats it
+    # A loaded machine (two test processes, each with browsers) can take more than expect's 5 s to draw a page.
+    expect(page.get_by_text("Categories held")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Records per day").first).to_be_visible(timeout=30_000)  # the heading; the axis repeats it
     page.wait_for_timeout(1000)  # let the chart draw before the screenshot
     shot(page, "alice-my-data")
 
