@@ -120,10 +120,18 @@ def _store(conn: Connection, store: TelemetryStore, category: catalog.Category, 
     appended = store.append_once(category.table_name, kept, digest)
     report = replace(report, stored=appended.rows, skipped_objected=prepared.num_rows - kept.num_rows,
                      lake_version=appended.version)
-    conn.execute(sa.insert(db.intake_batches).values(
-        batch_hash=digest, collector_name=collector.name, category_key=category.key, rows=report.rows,
-        skipped_objected=report.skipped_objected, lake_version=report.lake_version,
-        received_at=report.received_at))
+    values = {"collector_name": collector.name, "category_key": category.key, "rows": report.rows,
+              "skipped_objected": report.skipped_objected, "lake_version": report.lake_version,
+              "received_at": report.received_at}
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(db.intake_batches).values(batch_hash=digest, **values))
+    except sa.exc.IntegrityError:
+        # The same batch at the same moment: the other intake found this one's rows in the lake and recorded
+        # the batch first. The rows are this intake's, so its record wins; the other reports a repeat.
+        if appended.before:
+            return _repeated(report)
+        conn.execute(sa.update(db.intake_batches).where(db.intake_batches.c.batch_hash == digest).values(**values))
     # Found in the lake but not in the DB: an earlier run died between its commit and its record.
     return _repeated(report) if appended.before else report
 
